@@ -1,0 +1,215 @@
+"""The ``seglab`` command.
+
+Exit status: 0 on success, 2 on bad input or parameters (the message says what to
+fix; no traceback), 1 on an internal error (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+import yaml
+
+from seglab import __version__, exceptions
+from seglab.exceptions import ParameterError, SeglabError, StageError
+
+__all__ = ["main", "build_parser"]
+
+_STAGE_HELP = {
+    "collect": "load the data, run the quality gate, write the canonical tables",
+    "features": "compute the customer features as of the period's end",
+    "cluster": "fit the segments and the customer map",
+    "personas": "profile, name and explain the segments; export audiences",
+    "report": "render the persona report (HTML, optionally PDF)",
+}
+_BAD_INPUT = {name for name in exceptions.__all__
+              if isinstance(getattr(exceptions, name), type)
+              and issubclass(getattr(exceptions, name), (exceptions.InputError, exceptions.ParameterError))}
+
+
+def _parameters_epilog(stages: list[str]) -> str:
+    from seglab.runner import notebook_parameters
+
+    lines = ["notebook parameters (set any of them in the --config YAML file):"]
+    for stage in stages:
+        params = notebook_parameters(stage)
+        lines.append(f"  {stage}:")
+        for name, info in params.items():
+            if name in ("dataset", "period", "run_dir"):
+                continue
+            default = info["default"]
+            text = f"    {name} ({info['type']}, default {default}): {info['help']}"
+            lines.extend(textwrap.wrap(text, 100, subsequent_indent="        "))
+    return "\n".join(lines)
+
+
+def _add_run_options(parser: argparse.ArgumentParser, *, pdf: bool) -> None:
+    parser.add_argument("--dataset", default="sample",
+                        help="built-in dataset name or path of a dataset spec (.yaml); default: sample")
+    parser.add_argument("--period", default=None,
+                        help="2011Q3, 2011-09, 2011, an as-of date or 'all'; default: latest complete quarter")
+    parser.add_argument("--compare-to", dest="compare_to", default=None,
+                        help="the period to compare with; default: the previous period when its run exists")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="YAML file of notebook parameters (see the list below)")
+    parser.add_argument("--out", type=Path, default=None, help="reports folder; default: ./reports")
+    if pdf:
+        parser.add_argument("--pdf", action="store_true",
+                            help="also print the report to report.pdf (needs chromium)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="hide progress bars")
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser (notebook parameters are listed only when help is asked for)."""
+    argv = sys.argv[1:] if argv is None else argv
+    wants_help = any(a in ("-h", "--help") for a in argv)
+    parser = argparse.ArgumentParser(
+        prog="seglab", description="Customer segmentation: collect → features → cluster → "
+        "personas → report, one run folder per dataset and period.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  seglab run                               the default dataset, latest quarter\n"
+               "  seglab run --dataset online_retail --period 2011Q3 --compare-to 2011Q2 --pdf\n"
+               "  seglab datasets                          list datasets and their periods\n"
+               "  seglab sample --out my_sample            write synthetic data + a spec")
+    parser.add_argument("--version", action="version", version=f"seglab {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="command")
+
+    from seglab.runner import available_stages
+
+    stages = available_stages()
+    run = sub.add_parser("run", help="run every stage in order into the run folder",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog=_parameters_epilog(stages) if wants_help and "run" in argv else None)
+    _add_run_options(run, pdf=True)
+    for stage in stages:
+        p = sub.add_parser(stage, help=_STAGE_HELP[stage],
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog=_parameters_epilog([stage]) if wants_help and stage in argv else None)
+        _add_run_options(p, pdf=stage == "report")
+
+    sub.add_parser("datasets", help="list the built-in datasets and their periods")
+    sample = sub.add_parser("sample", help="write synthetic data with planted segments and a spec")
+    sample.add_argument("--out", type=Path, required=True, help="folder to write into")
+    sample.add_argument("--seed", type=int, default=None, help="random seed (default: the sample's)")
+    sample.add_argument("--customers", type=int, default=None, help="number of customers")
+    sample.add_argument("--segments", type=int, default=None, help="number of planted segments (2-8)")
+    sample.add_argument("--b2b", action="store_true", help="business customers (firmographic data)")
+    return parser
+
+
+def _read_config(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    if not path.is_file():
+        raise ParameterError(f"--config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ParameterError(f"--config {path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"--config {path} must map parameter names to values")
+    return data
+
+
+def _cmd_datasets() -> int:
+    from seglab.collect.pipeline import available_periods, dataset_date_range
+    from seglab.collect.spec import load_spec
+    from seglab.datasets import list_datasets
+
+    table = list_datasets()
+    for row in table.itertuples():
+        spec = load_spec(row.name)
+        span = dataset_date_range(spec)
+        if span is None:
+            periods = "all (no dates: a customer table)"
+        else:
+            found = available_periods(*span, kind=spec.period_kind)
+            periods = (f"{found[0].label} … {found[-1].label} ({len(found)} {spec.period_kind}s; "
+                       f"data {span[0].date()} to {span[1].date()})" if found else "as-of dates only")
+        print(f"{row.name}\n  {row.title}\n  tables: {row.tables}\n  periods: {periods}\n"
+              f"  licence: {row.licence}\n")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from seglab.datasets import write_sample
+
+    kwargs = {k: v for k, v in {"seed": args.seed, "n_customers": args.customers,
+                                "n_segments": args.segments, "b2b": args.b2b or None}.items()
+              if v is not None}
+    spec = write_sample(args.out, **kwargs)
+    print(f"wrote synthetic data to {args.out}/ (truth.parquet holds the planted segments)\n"
+          f"run it with: seglab run --dataset {spec}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, stages: list[str] | None) -> int:
+    from seglab.runner import run_pipeline
+
+    config = _read_config(args.config)
+    if args.compare_to:
+        config["compare_to"] = args.compare_to
+    if getattr(args, "pdf", False):
+        config["pdf"] = True
+    if stages is None:
+        result = run_pipeline(args.dataset, args.period, config=config, out=args.out,
+                              progress=args.progress)
+    else:
+        from seglab.runner import run_single_stage
+
+        result = run_single_stage(stages[0], args.dataset, args.period, config=config, out=args.out,
+                                  progress=args.progress)
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    print(f"done: {result.folder.path} ({timings})")
+    if result.folder.report_html.exists():
+        print(f"report: {result.folder.report_html}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``seglab`` command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command is None:
+            parser.print_help()
+            return 0
+        if args.command == "datasets":
+            return _cmd_datasets()
+        if args.command == "sample":
+            return _cmd_sample(args)
+        if args.command == "run":
+            return _cmd_run(args, None)
+        return _cmd_run(args, [args.command])
+    except StageError as err:
+        print(f"seglab: error: {err}", file=sys.stderr)
+        return 2 if err.error_name in _BAD_INPUT else 1
+    except (exceptions.InputError, exceptions.ParameterError) as err:
+        print(f"seglab: error: {err}", file=sys.stderr)
+        return 2
+    except SeglabError as err:
+        print(f"seglab: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("seglab: interrupted; earlier results are untouched", file=sys.stderr)
+        return 130
+    except Exception as err:  # an internal error: say so, keep the traceback for --debug
+        if args.debug:
+            raise
+        print(f"seglab: internal error: {type(err).__name__}: {err}\n"
+              "rerun with --debug for the traceback, and please report it", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""``collect``: from a dataset spec and a period to canonical, checked, pseudonymized tables."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from seglab._validation import show_list
+from seglab.collect.canonical import CanonicalData
+from seglab.collect.mapping import read_table
+from seglab.collect.privacy import get_salt, hash_email, looks_personal, pseudonymize
+from seglab.collect.quality import (QualityReport, check_customers, check_events, check_transactions,
+                                    resolve_customer_attributes, resolve_policies)
+from seglab.collect.schema import EVENT_COLUMNS, TRANSACTION_COLUMNS
+from seglab.collect.spec import CRITERIA, DatasetSpec, load_spec
+from seglab.config import Period, complete_periods, parse_period
+from seglab.exceptions import DataQualityWarning, EmptyDataError, PeriodError
+
+__all__ = ["collect", "choose_period", "dataset_date_range", "available_periods"]
+
+logger = logging.getLogger(__name__)
+
+
+def dataset_date_range(spec: DatasetSpec | str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last transaction date of a dataset, or None when it has no transactions."""
+    spec = load_spec(spec)
+    if spec.transactions is None:
+        return None
+    frame, _, _ = read_table(spec, spec.transactions, "transactions")
+    dates = frame["order_date"].dropna()
+    if dates.empty:
+        raise EmptyDataError(f"dataset {spec.name!r} has no dated transactions")
+    return dates.min(), dates.max()
+
+
+def available_periods(first: pd.Timestamp, last: pd.Timestamp, kind: str = "quarter") -> list[Period]:
+    """The complete periods a dataset can report on (see :func:`seglab.config.complete_periods`)."""
+    return complete_periods(first, last, kind)
+
+
+def choose_period(period: str | Period | None, dates: pd.Series | None, *,
+                  kind: str = "quarter", dataset: str = "dataset") -> Period:
+    """Check ``period`` against the data's dates, or pick the latest complete one when None.
+
+    Quarters, months and years must be complete (the data reaches their last day);
+    an explicit as-of date may lie after the data (with a warning). A dataset
+    without dates only has the period ``all``.
+    """
+    if dates is None or dates.dropna().empty:
+        if period is not None and parse_period(period).label != "all":
+            raise PeriodError(f"dataset {dataset!r} has no dates (a customer table only); "
+                              f"use period 'all' instead of {str(period)!r}")
+        return parse_period("all")
+    first, last = dates.min(), dates.max()
+    complete = complete_periods(first, last, kind)
+    span = f"the data runs from {first.date()} to {last.date()}"
+    choices = (f"complete {kind}s: {complete[0].label} … {complete[-1].label}" if complete
+               else f"no complete {kind}; give an as-of date such as {last.date()}")
+    if period is None:
+        if not complete:
+            raise PeriodError(f"dataset {dataset!r}: {span}, less than one complete {kind}; "
+                              f"give an as-of date such as --period {last.date()}")
+        return complete[-1]
+    chosen = parse_period(period)
+    if chosen.is_static:
+        return chosen
+    if chosen.end < first.normalize():
+        raise PeriodError(f"period {chosen.label} ends before the first transaction of {dataset!r} "
+                          f"({first.date()}): {span}; {choices}")
+    if chosen.kind != "date" and chosen.start > last:
+        raise PeriodError(f"period {chosen.label} has no data in {dataset!r}: {span}; {choices}")
+    if chosen.end > last.normalize():
+        if chosen.kind == "date":
+            warnings.warn(f"as-of date {chosen.label} is after the last transaction ({last.date()}); "
+                          "customers will look more lapsed than they are", DataQualityWarning,
+                          stacklevel=3)
+        else:
+            others = f"{choices}, or " if complete else ""
+            raise PeriodError(f"period {chosen.label} is incomplete in {dataset!r}: {span}, before the "
+                              f"period's last day {chosen.end.date()}; choose {others}an as-of date "
+                              f"such as {last.date()}")
+    return chosen
+
+
+def _prepare_customer_columns(frame: pd.DataFrame, criteria: dict[str, str],
+                              salt: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Tag every attribute; hash ``pii``, keep only the SHA-256 of ``email``, drop ``ignore``."""
+    tags: dict[str, str] = {}
+    out = {}
+    for col in frame.columns:
+        if col == "customer_id" or col.startswith("qc_"):
+            out[col] = frame[col]  # the id is pseudonymized later; quality flags are not attributes
+            continue
+        tag = criteria.get(col)
+        if tag is None and looks_personal(col):
+            warnings.warn(f"customers.{col} looks like personal data and has no criterion tag; it is "
+                          f"treated as 'pii' (hashed). Tag it in the spec to silence this",
+                          DataQualityWarning, stacklevel=4)
+            tag = "pii"
+        tag = tag or "other"
+        if tag == "ignore":
+            continue
+        if tag == "email":
+            name = "email_sha256" if col == "email" else f"{col}_sha256"
+            out[name], tags[name] = hash_email(frame[col]), "email"
+        elif tag == "pii":
+            out[col], tags[col] = pseudonymize(frame[col], salt), "pii"
+        else:
+            out[col], tags[col] = frame[col], tag
+    return pd.DataFrame(out, index=frame.index), tags
+
+
+def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period | None = None, *,
+            policies: dict[str, str] | None = None, salt: str | None = None,
+            project_dir: str | Path | None = None, progress: bool = False) -> CanonicalData:
+    """Load a dataset, map it onto the canonical schema, run the quality gate, pseudonymize.
+
+    Parameters
+    ----------
+    dataset
+        A built-in dataset name (see ``seglab datasets``), a spec file path, or a spec.
+    period
+        ``2011Q3``, ``2011-09``, ``2011``, an as-of date, or ``all``; None picks the
+        latest complete quarter (``all`` for datasets without dates).
+    policies
+        Quality policies by check name, overriding the spec's and the defaults,
+        e.g. ``{"cancellations": "drop"}``. See :data:`seglab.collect.CHECKS`.
+    salt
+        Salt for the keyed hashes; see :func:`seglab.collect.get_salt`.
+    project_dir
+        Where the project's salt file lives (the current folder by default).
+    progress
+        Show a progress bar while reading sources.
+
+    Returns
+    -------
+    CanonicalData
+        Customers (always), transactions and events (when the dataset has them),
+        criterion tags and the quality report. Customer ids are pseudonyms.
+
+    Examples
+    --------
+    >>> data = collect("mall_customers", salt="doc")  # doctest: +SKIP
+    >>> data.customers.columns.tolist()[:3]            # doctest: +SKIP
+    ['customer_id', 'gender', 'age']
+    """
+    spec = load_spec(dataset)
+    rules = resolve_policies({**spec.quality.policies, **(policies or {})})
+    salt = get_salt(salt, project_dir=project_dir)
+    checks, tables, sources = [], {}, []
+
+    transactions, tx_customers = None, None
+    if spec.transactions is not None:
+        raw, overlap, described = read_table(spec, spec.transactions, "transactions", progress=progress)
+        sources += described
+        checks += overlap
+        if raw.empty:
+            raise EmptyDataError(f"dataset {spec.name!r}: the transaction sources hold no rows "
+                                 f"({show_list(described)})")
+        chosen = choose_period(period, raw["order_date"], kind=spec.period_kind, dataset=spec.name)
+        rows_in = len(raw) + (overlap[0].count if overlap and overlap[0].policy == "drop" else 0)
+        transactions, found = check_transactions(
+            raw, snapshot=chosen.cutoff, policies=rules,
+            cancellation_pattern=spec.quality.cancellation_pattern,
+            product_pattern=spec.quality.product_pattern,
+            non_product_codes=spec.quality.non_product_codes,
+            outlier_fence=spec.quality.outlier_fence)
+        checks += found
+        attributes = [c for c in spec.transactions.customer_attributes if c in transactions.columns]
+        if attributes:
+            seen = raw if chosen.cutoff is None else raw.loc[raw["order_date"] < chosen.cutoff]
+            tx_customers, conflicted, conflict = resolve_customer_attributes(seen, attributes,
+                                                                             policies=rules)
+            checks.append(conflict)
+            transactions = transactions.drop(columns=attributes)
+            if conflict.policy == "drop":
+                transactions = transactions.loc[~transactions["customer_id"].isin(conflicted)]
+            tx_customers = tx_customers.loc[tx_customers["customer_id"].isin(
+                transactions["customer_id"].unique())]
+        if transactions.empty:
+            raise EmptyDataError(
+                f"dataset {spec.name!r}, period {chosen.label}: no transactions are left after the "
+                f"quality gate ({rows_in:,} rows in); see the counts in quality.json and relax "
+                "the policies that drop them")
+        tables["transactions"] = {"rows_in": rows_in, "rows_out": len(transactions),
+                                  "customers": int(transactions["customer_id"].nunique())}
+    else:
+        chosen = choose_period(period, None, dataset=spec.name)
+    as_of = chosen.end if chosen.end is not None else (
+        transactions["order_date"].max().normalize() if transactions is not None
+        else (pd.Timestamp(spec.as_of) if spec.as_of else None))
+
+    customers, criteria = None, {}
+    if spec.customers is not None:
+        raw, _, described = read_table(spec, spec.customers, "customers", progress=progress)
+        sources += described
+        if raw.empty:
+            raise EmptyDataError(f"dataset {spec.name!r}: the customer sources hold no rows")
+        attributes = [c for c in raw.columns if c != "customer_id"]
+        customers, found = check_customers(raw, policies=rules, attributes=attributes,
+                                           outlier_fence=spec.quality.outlier_fence)
+        checks += found
+        customers, criteria = _prepare_customer_columns(customers, spec.customers.criteria, salt)
+        tables["customers"] = {"rows_in": len(raw), "rows_out": len(customers)}
+
+    events = None
+    if spec.events is not None:
+        raw, _, described = read_table(spec, spec.events, "events", progress=progress)
+        sources += described
+        events, found = check_events(raw, snapshot=chosen.cutoff, policies=rules)
+        checks += found
+        tables["events"] = {"rows_in": len(raw), "rows_out": len(events)}
+
+    if tx_customers is not None:
+        tx_criteria = dict(spec.transactions.customer_attributes)
+        if customers is None:
+            customers = tx_customers
+        else:
+            # the customer table's own values win over those read off transaction lines
+            extra = [c for c in tx_customers.columns if c == "customer_id" or c not in customers.columns]
+            customers = customers.merge(tx_customers[extra], on="customer_id", how="outer", sort=False)
+        criteria = {**{c: t for c, t in tx_criteria.items() if c in customers.columns}, **criteria}
+    # every customer who bought or left a trace in the events belongs to the universe
+    ids = [f["customer_id"] for f in (customers, transactions, events) if f is not None]
+    universe = pd.unique(pd.concat(ids, ignore_index=True).dropna())
+    if customers is None:
+        customers = pd.DataFrame({"customer_id": universe})
+    else:
+        missing = pd.Index(universe).difference(pd.Index(customers["customer_id"]))
+        if len(missing):
+            customers = pd.concat([customers, pd.DataFrame({"customer_id": missing})], ignore_index=True)
+    if customers.empty:
+        raise EmptyDataError(f"dataset {spec.name!r}: no customers are left after the quality gate")
+    tables.setdefault("customers", {})["customers"] = len(customers)
+
+    def _pseudo(frame: pd.DataFrame | None, order: tuple[str, ...]) -> pd.DataFrame | None:
+        if frame is None:
+            return None
+        columns = [c for c in order if c in frame.columns]
+        columns += [c for c in frame.columns if c not in columns]
+        return (frame[columns].assign(customer_id=pseudonymize(frame["customer_id"], salt))
+                .reset_index(drop=True))
+
+    report = QualityReport(dataset=spec.name, period=chosen.label,
+                           snapshot=None if chosen.cutoff is None else chosen.cutoff.isoformat(),
+                           tables=tables, checks=checks)
+    logger.info("collected %s %s: %s", spec.name, chosen.label,
+                ", ".join(f"{k} {v.get('rows_out', v.get('customers', 0)):,}" for k, v in tables.items()))
+    return CanonicalData(
+        dataset=spec.name, period=chosen.label, as_of=as_of,
+        customers=_pseudo(customers, ("customer_id",)),
+        transactions=_pseudo(transactions, tuple(TRANSACTION_COLUMNS)),
+        events=_pseudo(events, tuple(EVENT_COLUMNS)),
+        criteria={c: t for c, t in criteria.items() if t in CRITERIA or t in ("pii", "email")},
+        quality=report, currency=spec.currency, sources=sources)

@@ -1,0 +1,106 @@
+"""Pseudonymization: personal identifiers become keyed hashes before anything else sees them.
+
+A keyed hash (HMAC-SHA-256) of an id is stable for a given **salt**, so the same
+customer gets the same pseudonym every quarter, while nobody without the salt can
+recompute it from a known id. The salt comes from, in order: the ``salt``
+argument, the ``SEGLAB_SALT`` environment variable, or ``.seglab/salt`` in the
+project folder (created at random on first use, never committed: ``.seglab/`` is
+in ``.gitignore``). The salt itself is never written to any output.
+
+Emails are dropped; when audiences for ad platforms are wanted, the SHA-256 of the
+trimmed, lower-cased address is kept (``email_sha256``), as those platforms require.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pandas as pd
+
+from seglab.exceptions import ParameterError
+
+__all__ = ["get_salt", "pseudonymize", "hash_email", "looks_personal", "SALT_ENV"]
+
+logger = logging.getLogger(__name__)
+
+SALT_ENV = "SEGLAB_SALT"
+_PSEUDONYM_LENGTH = 16  # hex characters: 64 bits, collision-free for any customer base
+
+_PERSONAL = re.compile(
+    r"(^|_)(e_?mail|phone|mobile|tel|telephone|first_?name|last_?name|full_?name|surname|"
+    r"name|address|street|ssn|passport|iban|ip_address)($|_)", re.IGNORECASE)
+
+
+def get_salt(salt: str | None = None, *, project_dir: str | Path | None = None) -> str:
+    """The salt for keyed hashes: ``salt``, else ``$SEGLAB_SALT``, else the project's salt file.
+
+    The project salt file (``<project_dir>/.seglab/salt``, the current folder by
+    default) is created with 256 random bits on first use and reused afterwards,
+    so pseudonyms stay comparable from quarter to quarter.
+    """
+    if salt:
+        return str(salt)
+    env = os.environ.get(SALT_ENV)
+    if env:
+        return env
+    folder = Path(project_dir) if project_dir is not None else Path.cwd()
+    path = folder / ".seglab" / "salt"
+    if path.is_file():
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value + "\n")
+    logger.warning("created a new pseudonymization salt in %s; keep it (and out of git) so that "
+                   "customer pseudonyms stay the same from one quarter to the next", path)
+    return value
+
+
+def pseudonymize(values: pd.Series, salt: str) -> pd.Series:
+    """Keyed hashes of ``values`` (as text): 16 hex characters each; missing stays missing.
+
+    >>> pseudonymize(pd.Series(["12346", None]), salt="s").tolist()
+    ['a0f2947916d8c25c', nan]
+    """
+    if not salt:
+        raise ParameterError("pseudonymize needs a non-empty salt")
+    key = salt.encode("utf-8")
+    text = values.astype("string")
+    uniques = pd.unique(text.dropna())
+    digests = {u: hmac.new(key, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:_PSEUDONYM_LENGTH]
+               for u in uniques}
+    out = text.map(digests, na_action="ignore")
+    return out.astype("str")
+
+
+def hash_email(values: pd.Series) -> pd.Series:
+    """SHA-256 of the trimmed, lower-cased address (the form ad platforms match on).
+
+    Values without an ``@`` are treated as missing.
+
+    >>> hash_email(pd.Series(["  Jane.Doe@Example.com "])).str[:12].tolist()
+    ['86e0b9e56c17']
+    """
+    text = values.astype("string").str.strip().str.lower()
+    text = text.where(text.str.contains("@", regex=False).fillna(False))
+    uniques = pd.unique(text.dropna())
+    digests = {u: hashlib.sha256(str(u).encode("utf-8")).hexdigest() for u in uniques}
+    return text.map(digests, na_action="ignore").astype("str")
+
+
+def looks_personal(column: str) -> bool:
+    """True when a column name suggests personal data (email, phone, name, address …).
+
+    >>> looks_personal("E-mail".replace("-", "_")), looks_personal("country")
+    (True, False)
+    """
+    return bool(_PERSONAL.search(column))

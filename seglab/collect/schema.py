@@ -1,0 +1,159 @@
+"""The canonical schema every stage after *collect* relies on.
+
+=============  ==========================================================================
+table          columns
+=============  ==========================================================================
+transactions   ``customer_id`` (str), ``order_id`` (str), ``order_date`` (timestamp),
+               ``amount`` (float, reporting currency; returns negative). Optional:
+               ``quantity``, ``unit_price``, ``product_id``, ``product_name``, ``category``,
+               ``channel``, ``discount`` (discount amount on the line, ≥ 0).
+customers      ``customer_id`` plus attribute columns, each tagged with a criterion.
+events         ``customer_id``, ``timestamp``, ``event_type`` (see :data:`EVENT_TYPES`);
+               optional ``channel``.
+=============  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from seglab._validation import require_columns
+from seglab.exceptions import DataTypeError
+
+__all__ = [
+    "TRANSACTION_COLUMNS",
+    "TRANSACTION_REQUIRED",
+    "EVENT_COLUMNS",
+    "EVENT_REQUIRED",
+    "EVENT_TYPES",
+    "coerce_ids",
+    "coerce_dates",
+    "coerce_numbers",
+    "coerce_table",
+    "infer_attribute",
+]
+
+TRANSACTION_REQUIRED = ("customer_id", "order_id", "order_date", "amount")
+TRANSACTION_COLUMNS = {
+    "customer_id": "id", "order_id": "id", "order_date": "datetime", "amount": "number",
+    "quantity": "number", "unit_price": "number", "product_id": "text", "product_name": "text",
+    "category": "text", "channel": "text", "discount": "number",
+}
+EVENT_REQUIRED = ("customer_id", "timestamp", "event_type")
+EVENT_COLUMNS = {"customer_id": "id", "timestamp": "datetime", "event_type": "text",
+                 "channel": "text"}
+EVENT_TYPES = ("visit", "product_view", "cart_add", "cart_abandon", "checkout",
+               "support_contact", "email_sent", "email_open", "email_click")
+"""Event types the journey features understand; others are kept and counted."""
+
+_INTEGRAL_FLOAT = re.compile(r"^(-?\d+)\.0+$")
+DATETIME_DTYPE = "datetime64[us]"
+
+
+def _examples(values: pd.Series, n: int = 3) -> str:
+    return ", ".join(repr(v) for v in values.drop_duplicates().head(n).tolist())
+
+
+def coerce_ids(series: pd.Series) -> pd.Series:
+    """Identifiers as text: ``12346`` and ``12346.0`` both become ``"12346"``; blanks become missing.
+
+    >>> coerce_ids(pd.Series([12346.0, None, " A7 "])).tolist()
+    ['12346', nan, 'A7']
+    """
+    if pd.api.types.is_float_dtype(series):
+        whole = series.dropna()
+        if (whole == np.floor(whole)).all():
+            series = series.astype("Int64")
+    out = series.astype("string").str.strip().str.replace(_INTEGRAL_FLOAT, r"\1", regex=True)
+    out = out.mask(out == "")
+    return out.astype("str")
+
+
+def coerce_dates(series: pd.Series, *, column: str, table: str, fmt: str | None = None) -> pd.Series:
+    """Timestamps (naive, microsecond resolution); a clear error when values do not parse."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        out = series
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+        return out.astype(DATETIME_DTYPE)
+    text = series.astype("string").str.strip()
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    except (ValueError, TypeError) as err:
+        raise DataTypeError(f"{table}.{column}: date format {fmt!r} is not usable: {err}") from None
+    bad = text.notna() & (text != "") & parsed.isna()
+    if bad.any():
+        hint = (f"the format {fmt!r} does not match them" if fmt else
+                f"set its format in the spec, e.g. dates: {{{column}: \"%d/%m/%Y %H:%M\"}}")
+        raise DataTypeError(
+            f"{table}.{column}: {int(bad.sum()):,} of {len(text):,} values are not dates "
+            f"(e.g. {_examples(text[bad])}); {hint}"
+        )
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.astype(DATETIME_DTYPE)
+
+
+def coerce_numbers(series: pd.Series, *, column: str, table: str) -> pd.Series:
+    """Floats; a clear error naming the values that are not numbers."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("float64")
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype("Float64").astype("float64") if series.dtype == "Int64" else series.astype("float64")
+    text = series.astype("string").str.strip()
+    parsed = pd.to_numeric(text, errors="coerce")
+    bad = text.notna() & (text != "") & parsed.isna()
+    if bad.any():
+        sample = text[bad]
+        hint = ("they use a decimal comma: add options: {decimal: ',', thousands: '.'} to the source"
+                if sample.str.contains(r"^\s*-?\d+,\d+\s*$", regex=True).any()
+                else "clean the source or derive the column with an expression")
+        raise DataTypeError(
+            f"{table}.{column}: {int(bad.sum()):,} of {len(text):,} values are not numbers "
+            f"(e.g. {_examples(sample)}); {hint}"
+        )
+    return parsed.astype("float64")
+
+
+def coerce_table(frame: pd.DataFrame, columns: dict[str, str], *, table: str,
+                 required: tuple[str, ...], dates: dict[str, str] | None = None) -> pd.DataFrame:
+    """Check the required columns and give every known column its canonical type."""
+    require_columns(frame, required, table=table)
+    dates = dates or {}
+    out = {}
+    for name in frame.columns:
+        kind = columns.get(name)
+        if kind == "id":
+            out[name] = coerce_ids(frame[name])
+        elif kind == "datetime":
+            out[name] = coerce_dates(frame[name], column=name, table=table, fmt=dates.get(name))
+        elif kind == "number":
+            out[name] = coerce_numbers(frame[name], column=name, table=table)
+        elif kind == "text":
+            out[name] = frame[name].astype("string").astype("str")
+        else:
+            out[name] = frame[name]
+    return pd.DataFrame(out, index=frame.index)
+
+
+def infer_attribute(series: pd.Series, *, column: str, table: str = "customers",
+                    date_format: str | None = None) -> pd.Series:
+    """A customer attribute with a sensible type: number, boolean, timestamp or text.
+
+    Text that is entirely numeric becomes a number; 0/1 and true/false stay as they are
+    read (numbers), so that shares can be computed.
+    """
+    if date_format is not None:
+        return coerce_dates(series, column=column, table=table, fmt=date_format)
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+        return series
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype("float64")
+    text = series.astype("string").str.strip()
+    numbers = pd.to_numeric(text, errors="coerce")
+    if text.notna().any() and (numbers.notna() == text.notna()).all():
+        return numbers.astype("float64")
+    return text.mask(text == "").astype("str")

@@ -1,0 +1,419 @@
+"""Synthetic customers drawn from planted segments: data with a known answer.
+
+:func:`make_customers` draws each customer from one of ``n_segments`` archetypes
+that differ along every segmentation criterion: demographic (or firmographic for
+B2B), geographic, psychographic survey answers, stated needs, web/email journey,
+and purchase behaviour. Purchases follow the process the BG/NBD model assumes
+(Poisson purchases while alive, dropout after each purchase with a customer-level
+probability) and order values the Gamma-Gamma model assumes, so value models can
+be fitted to the result. Everything is drawn from one seeded generator: the same
+arguments always give the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from seglab._validation import check_range
+from seglab.exceptions import ParameterError
+
+__all__ = ["Archetype", "ARCHETYPES", "SyntheticCustomers", "make_customers", "SURVEY_ITEMS"]
+
+CATEGORIES = ("home", "kitchen", "garden", "fashion", "toys", "stationery")
+CHANNELS = ("web", "app", "store")
+SURVEY_ITEMS = ("price_sensitivity", "brand_loyalty", "sustainability", "novelty_seeking",
+                "convenience_focus", "social_influence")
+"""Psychographic survey items, answered on a 1–7 scale."""
+NEEDS = ("low prices", "quality", "convenience", "inspiration", "service")
+B2B_NEEDS = ("bulk pricing", "reliability", "fast delivery", "product range", "account support")
+EDUCATION = ("secondary", "vocational", "bachelor", "master", "doctorate")
+MARITAL = ("single", "partner", "married", "divorced", "widowed")
+INDUSTRIES = ("retail", "hospitality", "healthcare", "education", "manufacturing",
+              "professional services")
+PLACES = {  # country: (city, region) pairs
+    "Germany": (("Berlin", "Berlin"), ("Munich", "Bavaria"), ("Hamburg", "Hamburg"),
+                ("Freiburg", "Baden-Württemberg")),
+    "France": (("Paris", "Île-de-France"), ("Lyon", "Auvergne-Rhône-Alpes"), ("Rennes", "Brittany"),
+               ("Bordeaux", "Nouvelle-Aquitaine")),
+    "Netherlands": (("Amsterdam", "North Holland"), ("Utrecht", "Utrecht"),
+                    ("Groningen", "Groningen"), ("Maastricht", "Limburg")),
+    "Spain": (("Madrid", "Madrid"), ("Barcelona", "Catalonia"), ("Seville", "Andalusia"),
+              ("Bilbao", "Basque Country")),
+    "United Kingdom": (("London", "London"), ("Manchester", "North West"), ("Leeds", "Yorkshire"),
+                       ("Bristol", "South West")),
+}
+COUNTRIES = tuple(PLACES)
+_FIRST = {"female": ("Anna", "Clara", "Emma", "Julia", "Lena", "Lucia", "Marie", "Nora", "Sofia",
+                     "Zoe", "Ines", "Maya"),
+          "male": ("Ben", "David", "Elias", "Felix", "Hugo", "Jonas", "Luca", "Max", "Noah", "Paul",
+                   "Tom", "Omar")}
+_LAST = ("Adams", "Bauer", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hansen", "Jansen",
+         "Keller", "Lopez", "Martin", "Novak", "Olsen", "Petit", "Rossi", "Schmidt", "Taylor",
+         "Visser", "Weber")
+
+
+@dataclass(frozen=True)
+class Archetype:
+    """The planted truth of one segment: the distribution its customers are drawn from."""
+
+    name: str
+    weight: float
+    orders_per_year: float
+    dropout: float
+    order_value: float
+    basket_lines: float
+    categories: tuple[float, ...]
+    channels: tuple[float, float, float]
+    discount_rate: float
+    return_rate: float
+    recent: bool
+    age: float
+    income: float
+    female: float
+    education: tuple[float, ...]
+    household: float
+    urban: float
+    countries: tuple[float, ...]
+    survey: tuple[float, ...]
+    needs: tuple[float, ...]
+    email_open: float
+    email_click: float
+    support_per_year: float
+    browse_per_year: float
+    cart_abandon: float
+    employees: float
+    industries: tuple[float, ...]
+
+
+ARCHETYPES: tuple[Archetype, ...] = (
+    Archetype("Loyal high spenders", 0.22, 12.0, 0.03, 140.0, 3.0, (3, 3, 1, 2, 1, 1),
+              (0.45, 0.25, 0.30), 0.05, 0.04, False, 49, 88, 0.55, (1, 1, 3, 3, 1), 2.6, 0.7,
+              (3, 2, 2, 1, 4), (2.5, 6.3, 4.5, 3.0, 4.5, 3.0), (1, 6, 2, 1, 2),
+              0.55, 0.25, 1.0, 10, 0.15, 180, (3, 1, 1, 1, 2, 3)),
+    Archetype("Bargain hunters", 0.30, 7.0, 0.08, 38.0, 2.0, (2, 2, 1, 3, 2, 1),
+              (0.55, 0.30, 0.15), 0.60, 0.10, False, 35, 38, 0.60, (3, 3, 2, 1, 0.2), 3.2, 0.6,
+              (2, 2, 2, 3, 2), (6.4, 2.2, 3.0, 4.0, 3.8, 4.6), (6, 1, 1, 1, 1),
+              0.35, 0.15, 0.6, 22, 0.45, 25, (4, 2, 1, 1, 1, 1)),
+    Archetype("Occasional gift buyers", 0.28, 1.6, 0.25, 85.0, 1.6, (2, 1, 1, 2, 3, 3),
+              (0.35, 0.10, 0.55), 0.15, 0.03, False, 58, 60, 0.50, (2, 2, 2, 2, 0.5), 2.1, 0.4,
+              (1, 3, 1, 2, 3), (3.8, 3.8, 3.5, 2.2, 2.6, 2.6), (1, 2, 1, 6, 1),
+              0.20, 0.05, 0.3, 3, 0.30, 60, (1, 3, 1, 2, 1, 1)),
+    Archetype("New digital natives", 0.20, 6.0, 0.15, 55.0, 1.8, (1, 1, 1, 4, 2, 2),
+              (0.25, 0.65, 0.10), 0.20, 0.08, True, 26, 34, 0.50, (1, 2, 4, 2, 0.2), 1.6, 0.9,
+              (2, 2, 4, 2, 2), (4.2, 2.8, 6.2, 6.4, 5.4, 5.8), (1, 1, 3, 4, 1),
+              0.45, 0.30, 0.8, 30, 0.50, 15, (1, 1, 1, 1, 1, 5)),
+    Archetype("Premium connoisseurs", 0.10, 3.5, 0.06, 260.0, 2.2, (3, 4, 2, 1, 0.5, 0.5),
+              (0.30, 0.10, 0.60), 0.02, 0.02, False, 52, 130, 0.45, (0.2, 1, 3, 4, 2), 2.2, 0.8,
+              (3, 4, 1, 1, 2), (1.6, 5.4, 5.6, 4.6, 3.0, 2.0), (0, 6, 1, 2, 2),
+              0.40, 0.20, 0.4, 8, 0.10, 400, (1, 1, 3, 1, 4, 2)),
+    Archetype("Convenience seekers", 0.15, 10.0, 0.10, 60.0, 2.5, (3, 3, 2, 1, 1, 1),
+              (0.70, 0.25, 0.05), 0.10, 0.05, False, 40, 70, 0.45, (1, 2, 3, 2, 0.5), 2.8, 0.8,
+              (2, 2, 3, 1, 2), (3.0, 4.0, 2.6, 3.0, 6.6, 3.4), (1, 1, 6, 1, 2),
+              0.30, 0.10, 0.7, 12, 0.25, 90, (2, 2, 2, 2, 2, 2)),
+    Archetype("Service-heavy families", 0.15, 5.0, 0.10, 75.0, 3.5, (2, 2, 2, 2, 4, 1),
+              (0.40, 0.20, 0.40), 0.25, 0.15, False, 41, 58, 0.65, (2, 3, 2, 1, 0.2), 4.3, 0.5,
+              (2, 2, 2, 2, 2), (4.8, 4.6, 3.6, 2.6, 4.6, 4.0), (2, 1, 2, 1, 6),
+              0.30, 0.10, 3.0, 10, 0.35, 50, (2, 2, 2, 2, 1, 1)),
+    Archetype("Lapsed one-timers", 0.12, 2.5, 0.60, 42.0, 1.5, (1, 1, 1, 2, 2, 2),
+              (0.60, 0.20, 0.20), 0.30, 0.12, False, 33, 45, 0.50, (3, 2, 2, 1, 0.2), 2.5, 0.6,
+              (2, 2, 2, 2, 2), (5.0, 1.6, 2.6, 4.6, 2.6, 3.4), (3, 1, 2, 2, 1),
+              0.10, 0.02, 0.5, 4, 0.40, 20, (2, 1, 1, 1, 1, 2)),
+)
+"""The catalogue of archetypes; ``make_customers(n_segments=k)`` plants the first ``k``."""
+
+
+@dataclass
+class SyntheticCustomers:
+    """Synthetic data with its planted truth.
+
+    Attributes
+    ----------
+    customers, transactions, events
+        Raw tables in canonical column names (customers still carry names, emails
+        and phone numbers, as real exports do; *collect* pseudonymizes them).
+    truth
+        ``customer_id``, ``segment`` (0 … k−1) and ``segment_name``.
+    archetypes
+        The planted archetypes, one row per segment.
+    """
+
+    customers: pd.DataFrame
+    transactions: pd.DataFrame
+    events: pd.DataFrame
+    truth: pd.DataFrame
+    archetypes: pd.DataFrame
+
+
+def _choice(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """One draw per row of a (rows × options) weight matrix."""
+    p = weights / weights.sum(axis=1, keepdims=True)
+    u = rng.random(len(p))[:, None]
+    return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), p.shape[1] - 1)
+
+
+def _segment_array(archetypes, field: str, seg: np.ndarray) -> np.ndarray:
+    return np.asarray([getattr(a, field) for a in archetypes], dtype=float)[seg]
+
+
+def make_customers(n_customers: int = 3000, n_segments: int = 4, *, start: str = "2024-01-01",
+                   end: str = "2025-12-31", b2b: bool = False, separation: float = 1.0,
+                   prospects: float = 0.06, seed: int = 0) -> SyntheticCustomers:
+    """Draw customers, their orders and their web/email events from planted segments.
+
+    Parameters
+    ----------
+    n_customers
+        Number of customers (prospects who never buy included).
+    n_segments
+        Number of planted segments, 2 to 8 (the first ``n_segments`` of :data:`ARCHETYPES`).
+    start, end
+        The span of the transaction log.
+    b2b
+        Business customers: firmographic columns (industry, employees, annual revenue)
+        instead of demographic ones, larger order quantities, B2B needs.
+    separation
+        How far apart the segments' survey answers, ages and incomes are, relative
+        to their spread: 1 is clearly separable, 0 makes those criteria uninformative.
+    prospects
+        Share of customers who visit and read emails but never buy.
+    seed
+        Seed of the random generator; the same arguments give the same data.
+
+    Returns
+    -------
+    SyntheticCustomers
+
+    Examples
+    --------
+    >>> data = make_customers(200, 3, seed=1)
+    >>> sorted(data.truth["segment"].unique().tolist())
+    [0, 1, 2]
+    >>> data.transactions.columns.tolist()[:4]
+    ['customer_id', 'order_id', 'order_date', 'amount']
+    """
+    check_range(n_customers, name="n_customers", low=10, integer=True)
+    check_range(n_segments, name="n_segments", low=2, high=len(ARCHETYPES), integer=True)
+    check_range(separation, name="separation", low=0, high=5)
+    check_range(prospects, name="prospects", low=0, high=0.9)
+    t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+    if t1 <= t0 + pd.Timedelta(days=60):
+        raise ParameterError(f"end ({end}) must be at least 60 days after start ({start})")
+    rng = np.random.default_rng(seed)
+    archetypes = ARCHETYPES[:n_segments]
+    weights = np.array([a.weight for a in archetypes])
+    n = int(n_customers)
+    seg = rng.choice(n_segments, size=n, p=weights / weights.sum())
+    ids = np.array([f"C{i:05d}" for i in range(1, n + 1)])
+    days = (t1 - t0).days + 1
+
+    # --- acquisition, prospects, purchase process -------------------------------------
+    recent = _segment_array(archetypes, "recent", seg).astype(bool)
+    first_day = np.where(recent, days - 1 - rng.integers(0, 200, n),
+                         np.floor(rng.beta(1.1, 1.8, n) * (days - 30)))
+    is_prospect = rng.random(n) < prospects
+    rate = rng.gamma(4.0, _segment_array(archetypes, "orders_per_year", seg) / 4.0) / 365.25
+    drop_mean = _segment_array(archetypes, "dropout", seg)
+    dropout = rng.beta(2.0, 2.0 * (1 - drop_mean) / drop_mean)
+    repeats = rng.geometric(dropout) - 1  # purchases after the first before dropping out
+    remaining = days - first_day
+    cap = np.minimum(repeats, np.ceil(rate * remaining * 3 + 10)).astype(int)
+    cap[is_prospect] = 0
+    owner = np.repeat(np.arange(n), cap)
+    gaps = rng.exponential(1.0 / rate[owner])
+    offsets = np.cumsum(gaps)
+    group_start = np.repeat(np.cumsum(cap) - cap, cap)
+    before = np.concatenate([[0.0], offsets])[group_start]
+    repeat_day = first_day[owner] + (offsets - before)
+    buyer = ~is_prospect
+    order_customer = np.concatenate([np.flatnonzero(buyer), owner])
+    order_day = np.concatenate([first_day[buyer], repeat_day])
+    keep = order_day < days
+    order_customer, order_day = order_customer[keep], order_day[keep]
+    seconds = rng.integers(8 * 3600, 22 * 3600, len(order_day))
+    order_time = (t0 + pd.to_timedelta(np.floor(order_day), unit="D")
+                  + pd.to_timedelta(seconds, unit="s"))
+    sort = np.lexsort((order_customer, order_time.to_numpy()))
+    order_customer, order_time = order_customer[sort], order_time[sort]
+    n_orders = len(order_customer)
+    order_ids = np.array([f"O{i:07d}" for i in range(1, n_orders + 1)])
+
+    # --- order values (Gamma-Gamma: gamma spend around a customer-level mean) ----------
+    spend_level = _segment_array(archetypes, "order_value", seg) * rng.lognormal(0, 0.35, n)
+    order_value = rng.gamma(6.0, spend_level[order_customer] / 6.0)
+    channel = _choice(rng, np.asarray([a.channels for a in archetypes])[seg[order_customer]])
+    lines_per_order = 1 + rng.poisson(_segment_array(archetypes, "basket_lines", seg)[order_customer] - 1)
+    line_order = np.repeat(np.arange(n_orders), lines_per_order)
+    share = rng.gamma(1.0, 1.0, len(line_order))
+    share /= np.bincount(line_order, weights=share)[line_order]
+    line_amount = order_value[line_order] * share
+    line_customer = order_customer[line_order]
+    category = _choice(rng, np.asarray([a.categories for a in archetypes])[seg[line_customer]])
+    product = np.array([f"{CATEGORIES[c][:3].upper()}{k:03d}" for c, k in
+                        zip(category, rng.integers(1, 16, len(line_order)))])
+    quantity = 1 + rng.poisson(25.0 if b2b else 0.4, len(line_order))
+    unit_price = np.maximum(np.round(line_amount / quantity, 2), 0.5)
+    amount = np.round(unit_price * quantity, 2)
+    discounted = rng.random(len(line_order)) < _segment_array(archetypes, "discount_rate", seg)[line_customer]
+    discount = np.where(discounted, np.round(amount * rng.uniform(0.1, 0.3, len(amount)), 2), 0.0)
+    transactions = pd.DataFrame({
+        "customer_id": ids[line_customer],
+        "order_id": order_ids[line_order],
+        "order_date": order_time[line_order].astype("datetime64[us]"),
+        "amount": amount,
+        "quantity": quantity.astype(float),
+        "unit_price": unit_price,
+        "product_id": product,
+        "category": np.asarray(CATEGORIES)[category],
+        "channel": np.asarray(CHANNELS)[channel[line_order]],
+        "discount": discount,
+    })
+    # returns: some lines come back 3-20 days later as a separate negative line
+    returned = rng.random(len(line_order)) < _segment_array(archetypes, "return_rate", seg)[line_customer]
+    back = transactions.loc[returned].copy()
+    back["order_date"] = back["order_date"] + pd.to_timedelta(rng.integers(3, 21, len(back)), unit="D")
+    back = back.loc[back["order_date"] < t1 + pd.Timedelta(days=1)]
+    back["order_id"] = "R" + back["order_id"].str[1:]
+    back["amount"], back["quantity"], back["discount"] = -back["amount"], -back["quantity"], 0.0
+    transactions = (pd.concat([transactions, back], ignore_index=True)
+                    .sort_values(["order_date", "order_id", "product_id"], kind="stable")
+                    .reset_index(drop=True))
+
+    # --- customer profiles ---------------------------------------------------------------
+    customers = _profiles(rng, archetypes, seg, ids, b2b, separation)
+    first_purchase = t0 + pd.to_timedelta(np.floor(first_day), unit="D")
+    signup = first_purchase - pd.to_timedelta(rng.integers(0, 60, n), unit="D")
+    customers["signup_date"] = pd.Series(signup, dtype="datetime64[us]").clip(
+        lower=t0 - pd.Timedelta(days=365)).to_numpy()
+    customers["marketing_consent"] = rng.random(n) < 0.8
+
+    events = _events(rng, archetypes, seg, ids, customers, transactions, t0, t1, days)
+    truth = pd.DataFrame({"customer_id": ids, "segment": seg.astype(int),
+                          "segment_name": np.asarray([a.name for a in archetypes])[seg]})
+    planted = pd.DataFrame([{"segment": i, "name": a.name, "weight": a.weight,
+                             "orders_per_year": a.orders_per_year, "dropout": a.dropout,
+                             "order_value": a.order_value} for i, a in enumerate(archetypes)])
+    return SyntheticCustomers(customers=customers, transactions=transactions, events=events,
+                              truth=truth, archetypes=planted)
+
+
+def _profiles(rng, archetypes, seg, ids, b2b: bool, separation: float) -> pd.DataFrame:
+    n = len(seg)
+    female = rng.random(n) < _segment_array(archetypes, "female", seg)
+    gender = np.where(female, "female", "male")
+    first = np.where(female, np.asarray(_FIRST["female"])[rng.integers(0, 12, n)],
+                     np.asarray(_FIRST["male"])[rng.integers(0, 12, n)])
+    last = np.asarray(_LAST)[rng.integers(0, len(_LAST), n)]
+    out = pd.DataFrame({"customer_id": ids})
+    out["name"] = pd.Series(first).str.cat(last, sep=" ").to_numpy()
+    out["email"] = (pd.Series(first).str.lower() + "." + pd.Series(last).str.lower() + "."
+                    + pd.Series(ids).str[1:] + "@example.com").to_numpy()
+    out["phone"] = [f"+44 7700 900{k:03d}" for k in rng.integers(0, 1000, n)]
+
+    def _spread(field: str, overall: float) -> np.ndarray:  # shrink towards the overall mean
+        return overall + separation * (_segment_array(archetypes, field, seg) - overall)
+
+    if b2b:
+        employees = np.exp(rng.normal(np.log(_spread("employees", 80.0)), 0.5))
+        out["industry"] = np.asarray(INDUSTRIES)[_choice(rng, np.asarray([a.industries for a in archetypes])[seg])]
+        out["employees"] = np.maximum(1, np.round(employees)).astype(float)
+        out["annual_revenue_m"] = np.round(employees * rng.lognormal(np.log(0.15), 0.4, n), 2)
+        out["company_age_years"] = np.round(rng.gamma(3.0, 6.0, n), 0)
+    else:
+        age = rng.normal(_spread("age", 42.0), 7.0)
+        out["birth_year"] = np.clip(np.round(2025 - age), 1930, 2007).astype(float)
+        out["gender"] = gender
+        out["income_k"] = np.round(np.maximum(8.0, rng.normal(_spread("income", 60.0),
+                                                              _spread("income", 60.0) * 0.15)), 1)
+        out["education"] = np.asarray(EDUCATION)[_choice(rng, np.asarray([a.education for a in archetypes])[seg])]
+        hh = _segment_array(archetypes, "household", seg)
+        out["household_size"] = (1 + rng.poisson(np.maximum(hh - 1, 0.1))).astype(float)
+        out["marital_status"] = np.asarray(MARITAL)[_choice(rng, np.tile([3, 2, 3, 1, 0.5], (n, 1))
+                                                            + (hh[:, None] > 2.5) * np.array([-2, 0, 3, 0, 0]))]
+    country = _choice(rng, np.asarray([a.countries for a in archetypes])[seg])
+    city_index = rng.integers(0, 4, n)
+    places = [PLACES[COUNTRIES[c]][k] for c, k in zip(country, city_index)]
+    out["country"] = np.asarray(COUNTRIES)[country]
+    out["region"] = [p[1] for p in places]
+    out["city"] = [p[0] for p in places]
+    out["urban"] = rng.random(n) < _segment_array(archetypes, "urban", seg)
+    survey = np.asarray([a.survey for a in archetypes])[seg]
+    survey = 4.0 + separation * (survey - 4.0) + rng.normal(0, 0.55, survey.shape)
+    survey = np.clip(np.round(survey), 1, 7)
+    survey[rng.random(survey.shape) < 0.03] = np.nan  # item non-response
+    for j, item in enumerate(SURVEY_ITEMS):
+        out[item] = survey[:, j]
+    needs = B2B_NEEDS if b2b else NEEDS
+    out["primary_need"] = np.asarray(needs)[_choice(rng, np.asarray([a.needs for a in archetypes])[seg] + 0.2)]
+    return out
+
+
+def _events(rng, archetypes, seg, ids, customers, transactions, t0, t1, days) -> pd.DataFrame:
+    """Web and email events: visits around orders, browsing, abandoned carts, emails, support."""
+    n = len(seg)
+    parts = []
+    orders = transactions.loc[transactions["amount"] > 0].drop_duplicates("order_id")
+    online = orders.loc[orders["channel"] != "store"]
+    cust_index = pd.Index(ids)
+    oc = cust_index.get_indexer(online["customer_id"])
+    t = online["order_date"].to_numpy()
+    minutes = lambda k: pd.to_timedelta(k, unit="m").to_numpy()  # noqa: E731
+    parts.append(pd.DataFrame({"customer_id": ids[oc], "timestamp": t - minutes(30), "event_type": "visit"}))
+    views = 1 + rng.poisson(2.0, len(oc))
+    vi = np.repeat(np.arange(len(oc)), views)
+    nth = np.arange(len(vi)) - np.repeat(np.cumsum(views) - views, views)  # 0, 1, … within an order
+    parts.append(pd.DataFrame({"customer_id": ids[oc][vi], "timestamp": t[vi] - minutes(25 - 2 * nth),
+                               "event_type": "product_view"}))
+    parts.append(pd.DataFrame({"customer_id": ids[oc], "timestamp": t - minutes(10), "event_type": "cart_add"}))
+    parts.append(pd.DataFrame({"customer_id": ids[oc], "timestamp": t - minutes(2), "event_type": "checkout"}))
+
+    # active span: from signup to a while after the last purchase (prospects: a few months)
+    signup_day = ((customers["signup_date"] - t0).dt.days.to_numpy()).clip(0, days - 1)
+    last = orders.groupby("customer_id")["order_date"].max()
+    last_day = (last.reindex(ids) - t0).dt.days.to_numpy()
+    end_day = np.where(np.isnan(last_day), signup_day + rng.exponential(120, n),
+                       last_day + rng.exponential(60, n))
+    end_day = np.clip(end_day, signup_day + 1, days)
+    span = end_day - signup_day
+    browse = rng.poisson(_segment_array(archetypes, "browse_per_year", seg) * span / 365.25)
+    bi = np.repeat(np.arange(n), browse)
+    bday = signup_day[bi] + rng.random(len(bi)) * span[bi]
+    bt = (t0 + pd.to_timedelta(bday * 86400, unit="s")).to_numpy()
+    parts.append(pd.DataFrame({"customer_id": ids[bi], "timestamp": bt, "event_type": "visit"}))
+    parts.append(pd.DataFrame({"customer_id": ids[bi], "timestamp": bt + minutes(3), "event_type": "product_view"}))
+    abandon = rng.random(len(bi)) < _segment_array(archetypes, "cart_abandon", seg)[bi]
+    parts.append(pd.DataFrame({"customer_id": ids[bi][abandon], "timestamp": bt[abandon] + minutes(6),
+                               "event_type": "cart_add"}))
+    parts.append(pd.DataFrame({"customer_id": ids[bi][abandon], "timestamp": bt[abandon] + minutes(40),
+                               "event_type": "cart_abandon"}))
+
+    # monthly newsletters to customers who consented, from signup on
+    month_starts = pd.date_range(t0, t1, freq="MS")
+    consent = customers["marketing_consent"].to_numpy()
+    signup = customers["signup_date"].to_numpy()
+    sent_c, sent_m = np.nonzero(consent[:, None] & (signup[:, None] <= month_starts.to_numpy()[None, :]))
+    sent_t = month_starts.to_numpy()[sent_m] + np.timedelta64(9, "h")
+    parts.append(pd.DataFrame({"customer_id": ids[sent_c], "timestamp": sent_t, "event_type": "email_sent"}))
+    opened = rng.random(len(sent_c)) < _segment_array(archetypes, "email_open", seg)[sent_c]
+    open_t = sent_t[opened] + minutes(rng.integers(5, 2880, opened.sum()))
+    parts.append(pd.DataFrame({"customer_id": ids[sent_c][opened], "timestamp": open_t, "event_type": "email_open"}))
+    clicked = rng.random(opened.sum()) < (_segment_array(archetypes, "email_click", seg)[sent_c][opened]
+                                          / _segment_array(archetypes, "email_open", seg)[sent_c][opened])
+    parts.append(pd.DataFrame({"customer_id": ids[sent_c][opened][clicked], "timestamp": open_t[clicked] + minutes(1),
+                               "event_type": "email_click"}))
+
+    support = rng.poisson(_segment_array(archetypes, "support_per_year", seg) * span / 365.25)
+    si = np.repeat(np.arange(n), support)
+    sday = signup_day[si] + rng.random(len(si)) * span[si]
+    parts.append(pd.DataFrame({"customer_id": ids[si], "timestamp": (t0 + pd.to_timedelta(sday * 86400, unit="s")).to_numpy(),
+                               "event_type": "support_contact"}))
+    events = pd.concat(parts, ignore_index=True)
+    events["timestamp"] = events["timestamp"].astype("datetime64[us]").dt.floor("s")
+    events = events.loc[(events["timestamp"] >= t0 - pd.Timedelta(days=365))
+                        & (events["timestamp"] < t1 + pd.Timedelta(days=1))]
+    channel = np.where(events["event_type"].str.startswith("email"), "email",
+                       np.where(rng.random(len(events)) < 0.4, "app", "web"))
+    events = events.assign(channel=np.where(events["event_type"] == "support_contact", "phone", channel))
+    return events.sort_values(["timestamp", "customer_id", "event_type"], kind="stable").reset_index(drop=True)

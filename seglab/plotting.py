@@ -1,0 +1,73 @@
+"""Plots. Axes-level ``plot_*`` functions take ``ax=None`` and return the axes they drew on."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from seglab._validation import require_columns, require_frame
+
+__all__ = ["plot_quality", "plot_activity"]
+
+POLICY_COLORS = {"drop": "#c44e52", "flag": "#dd8452", "keep": "#8c8c8c"}
+
+
+def _axes(ax: plt.Axes | None, size: tuple[float, float] = (7, 4)) -> plt.Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def plot_quality(report, ax: plt.Axes | None = None) -> plt.Axes:
+    """What the quality gate found: one bar per check with a non-zero count, coloured by policy.
+
+    Parameters
+    ----------
+    report
+        A :class:`~seglab.collect.QualityReport`.
+    """
+    frame = report.to_frame()
+    frame = frame.loc[frame["count"] > 0].sort_values("count")
+    ax = _axes(ax, (7, 0.45 * max(len(frame), 2) + 1))
+    if frame.empty:
+        ax.text(0.5, 0.5, "no problems found", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    labels = frame["table"] + " · " + frame["check"].str.replace("_", " ")
+    ax.barh(labels, frame["count"], color=frame["policy"].map(POLICY_COLORS))
+    log = frame["count"].max() / max(frame["count"].min(), 1) > 100
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlim(right=frame["count"].max() * (8 if log else 1.3))  # room for the labels
+    for y, (count, unit) in enumerate(zip(frame["count"], frame["unit"])):
+        ax.text(count, y, f" {count:,} {unit}", va="center", fontsize=8)
+    present = [p for p in POLICY_COLORS if p in set(frame["policy"])]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=POLICY_COLORS[p]) for p in present]
+    ax.legend(handles, present, title="policy", loc="lower right", fontsize=8)
+    ax.set_xlabel("rows, lines or customers affected")
+    ax.set_title("Data-quality gate")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def plot_activity(transactions: pd.DataFrame, *, freq: str = "MS", currency: str = "",
+                  ax: plt.Axes | None = None) -> plt.Axes:
+    """Net revenue per month (bars) and active customers (line, right axis)."""
+    require_frame(transactions, "transactions")
+    require_columns(transactions, ["customer_id", "order_date", "amount"], table="transactions")
+    ax = _axes(ax, (9, 3.5))
+    grouped = transactions.groupby(pd.Grouper(key="order_date", freq=freq))
+    revenue = grouped["amount"].sum()
+    active = grouped["customer_id"].nunique()
+    width = 20 if freq == "MS" else 5
+    ax.bar(revenue.index, revenue.to_numpy(), width=width, color="#4c72b0", label="net revenue")
+    ax.set_ylabel(f"net revenue{' (' + currency + ')' if currency else ''}")
+    right = ax.twinx()
+    right.plot(active.index, active.to_numpy(), color="#dd8452", marker="o", ms=3,
+               label="active customers")
+    right.set_ylabel("active customers")
+    right.set_ylim(0, max(float(np.nanmax(active.to_numpy(), initial=0)) * 1.15, 1))
+    ax.set_title("Activity per month")
+    ax.spines[["top"]].set_visible(False)
+    return ax

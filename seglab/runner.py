@@ -1,0 +1,297 @@
+"""Run the pipeline: execute the stage notebooks with papermill into a run folder.
+
+``run_pipeline`` builds the whole run in a temporary folder beside the target and
+swaps it into place only when every stage succeeded, so a failed or interrupted
+run never damages the previous results for that period. ``run_stage`` executes
+one notebook into an existing run folder (its artifacts are written atomically).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from seglab._io import read_json, sha256_file, to_jsonable, write_json
+from seglab._validation import did_you_mean, show_list
+from seglab.config import RunFolder, notebooks_dir, parse_period, run_folder
+from seglab.exceptions import InputError, ParameterError, StageError
+
+__all__ = [
+    "STAGES",
+    "stage_notebook",
+    "available_stages",
+    "notebook_parameters",
+    "resolve_run",
+    "run_stage",
+    "run_pipeline",
+    "run_single_stage",
+    "RunResult",
+]
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("collect", "features", "cluster", "personas", "report")
+"""The pipeline stages, in order; stage ``i`` is notebook ``0{i+1}_<stage>.ipynb``."""
+
+_COMMON = ("dataset", "period", "run_dir")
+_VERSIONED = ("seglab", "pandas", "numpy", "scikit-learn", "scipy", "ibis-framework", "duckdb",
+              "pyarrow", "umap-learn", "seaborn", "matplotlib", "papermill", "nbconvert")
+
+
+def stage_notebook(stage: str) -> Path:
+    """The source notebook of a stage."""
+    if stage not in STAGES:
+        raise ParameterError(f"unknown stage {stage!r}{did_you_mean(stage, STAGES)}; stages: "
+                             f"{show_list(STAGES)}")
+    return notebooks_dir() / f"{STAGES.index(stage) + 1:02d}_{stage}.ipynb"
+
+
+def available_stages() -> list[str]:
+    """The stages whose notebooks exist, in pipeline order."""
+    return [s for s in STAGES if stage_notebook(s).exists()]
+
+
+def notebook_parameters(stage: str) -> dict[str, dict[str, Any]]:
+    """The parameters a stage's notebook declares: name → ``{default, type, help}``."""
+    import papermill as pm
+
+    inferred = pm.inspect_notebook(str(stage_notebook(stage)))
+    return {name: {"default": info.get("default"), "type": info.get("inferred_type_name"),
+                   "help": info.get("help", "")} for name, info in inferred.items()}
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the run folder, the stages run and their wall times (s)."""
+
+    folder: RunFolder
+    dataset: str
+    period: str
+    stages: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def resolve_run(dataset: str = "sample", period: str | None = None) -> tuple[str, str]:
+    """The dataset's name and the period label a run will use (checked against the data)."""
+    from seglab.collect.pipeline import choose_period, dataset_date_range
+    from seglab.collect.spec import load_spec
+
+    spec = load_spec(dataset)
+    if spec.transactions is None:
+        return spec.name, choose_period(period, None, dataset=spec.name).label
+    if period is not None and parse_period(period).is_static:
+        return spec.name, "all"
+    first, last = dataset_date_range(spec)
+    import pandas as pd
+
+    dates = pd.Series([first, last])
+    return spec.name, choose_period(period, dates, kind=spec.period_kind, dataset=spec.name).label
+
+
+def _split_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Give each notebook the configured values of the parameters it declares."""
+    declared = {s: notebook_parameters(s) for s in stages}
+    known = set().union(*[set(p) for p in declared.values()]) if declared else set()
+    for key in config:
+        if key not in known:
+            raise ParameterError(f"parameter {key!r} is not declared by any notebook of this run "
+                                 f"({', '.join(stages)}){did_you_mean(key, known)}; see seglab run "
+                                 "--help for the parameters")
+    return {s: {k: v for k, v in config.items() if k in declared[s]} for s in stages}
+
+
+def _effective_parameters(stages: list[str], config: dict[str, Any], *, dataset: str,
+                          period: str) -> dict[str, Any]:
+    """Every parameter the run used: each notebook's defaults, overridden by the config."""
+    import ast
+
+    params: dict[str, Any] = {}
+    for stage in stages:
+        for name, info in notebook_parameters(stage).items():
+            if name in _COMMON:
+                continue
+            try:
+                params[name] = ast.literal_eval(str(info["default"]))
+            except (ValueError, SyntaxError):
+                params[name] = info["default"]
+    return {"dataset": dataset, "period": period, **params, **config}
+
+
+def _stage_error(err: Exception, stage: str, notebook: Path) -> StageError:
+    ename = getattr(err, "ename", type(err).__name__)
+    evalue = getattr(err, "evalue", str(err))
+    cell = getattr(err, "exec_count", None)
+    message = (f"stage {stage!r} failed in {notebook.name}"
+               + (f", cell [{cell}]" if cell is not None else "")
+               + f": {ename}: {evalue}\nThe executed notebook is kept for inspection: {notebook}")
+    return StageError(message, notebook=str(notebook), cell=cell, error_name=ename)
+
+
+def run_stage(stage: str, folder: RunFolder, parameters: dict[str, Any], *,
+              progress: bool = True) -> Path:
+    """Execute one stage's notebook with ``parameters`` into ``folder``; returns its path.
+
+    Raises
+    ------
+    StageError
+        When a cell fails: the message names the notebook, the cell and the error.
+    """
+    import papermill as pm
+
+    folder.make()
+    source = stage_notebook(stage)
+    if not source.exists():
+        raise ParameterError(f"stage {stage!r} has no notebook ({source}) in this version of seglab")
+    target = folder.notebooks / source.name
+    try:
+        pm.execute_notebook(str(source), str(target), parameters=to_jsonable(parameters),
+                            progress_bar=progress, cwd=os.getcwd(), kernel_name="python3",
+                            log_output=False)
+    except pm.PapermillExecutionError as err:
+        raise _stage_error(err, stage, target) from None
+    return target
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _input_checksums(dataset: str) -> dict[str, str]:
+    from seglab.collect.sources import source_files
+    from seglab.collect.spec import load_spec
+
+    spec = load_spec(dataset)
+    sums = {}
+    if spec.origin is not None:
+        sums[spec.origin.name] = sha256_file(spec.origin)
+    for table in (spec.customers, spec.transactions, spec.events):
+        for source in (table.sources if table else ()):
+            if source.path is not None:
+                for path in source_files(source, spec):
+                    sums[path.name] = sha256_file(path)
+            else:
+                sums[source.describe()] = "database (not checksummed)"
+    return sums
+
+
+def write_manifest(folder: RunFolder, *, dataset: str, period: str, parameters: dict[str, Any],
+                   timings: dict[str, float]) -> Path:
+    """Write ``manifest.json``: parameters, versions, input checksums, seed, per-stage timings."""
+    manifest = {
+        "dataset": dataset,
+        "period": period,
+        "parameters": parameters,
+        "seed": parameters.get("seed"),
+        "stages": list(timings),
+        "timings_s": {k: round(v, 2) for k, v in timings.items()},
+        "versions": _versions(),
+        "inputs": _input_checksums(parameters.get("dataset", dataset)),
+        "platform": {"system": platform.system(), "machine": platform.machine(),
+                     "cpus": os.cpu_count(), "executable": sys.executable},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    return write_json(manifest, folder.manifest)
+
+
+def read_manifest(folder: RunFolder) -> dict:
+    """Read a run's ``manifest.json``."""
+    if not folder.manifest.exists():
+        raise InputError(f"{folder.manifest} is missing; the run did not complete")
+    return read_json(folder.manifest)
+
+
+def run_pipeline(dataset: str = "sample", period: str | None = None, *,
+                 config: dict[str, Any] | None = None, out: str | Path | None = None,
+                 stages: list[str] | None = None, progress: bool = True) -> RunResult:
+    """Run the stages in order into ``<out>/<dataset>/<period>/``, atomically.
+
+    Parameters
+    ----------
+    dataset, period
+        The dataset (built-in name or spec path) and the period (default: the
+        latest complete quarter).
+    config
+        Notebook parameters by name (any notebook's); unknown names are an error.
+    out
+        The reports folder (default ``./reports``).
+    stages
+        The stages to run (default: every stage, in order).
+    """
+    from tqdm.auto import tqdm
+
+    stages = stages or available_stages()
+    for stage in stages:
+        stage_notebook(stage)
+    name, label = resolve_run(dataset, period)
+    target = run_folder(name, label, out)
+    per_stage = _split_config(stages, dict(config or {}))
+    from seglab._io import atomic_dir
+
+    result = RunResult(folder=target, dataset=name, period=label, stages=list(stages))
+    with atomic_dir(target.path) as tmp:
+        building = RunFolder(tmp).make()
+        bar = tqdm(stages, desc=f"seglab run {name} {label}", unit="stage", disable=not progress)
+        for stage in bar:
+            bar.set_postfix_str(stage)
+            params = {"dataset": str(dataset), "period": label, "run_dir": str(tmp), **per_stage[stage]}
+            started = time.perf_counter()
+            try:
+                run_stage(stage, building, params, progress=progress)
+            except StageError as err:
+                # keep the failed notebook where the user can open it; the old run stays intact
+                kept = _keep_failed(building, target)
+                err.notebook = str(kept / Path(err.notebook).name) if err.notebook else None
+                raise StageError(str(err).replace(str(tmp), str(kept)), notebook=err.notebook,
+                                 cell=err.cell, error_name=err.error_name) from None
+            result.timings[stage] = time.perf_counter() - started
+        params = _effective_parameters(stages, dict(config or {}), dataset=str(dataset), period=label)
+        write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings)
+    return result
+
+
+def run_single_stage(stage: str, dataset: str = "sample", period: str | None = None, *,
+                     config: dict[str, Any] | None = None, out: str | Path | None = None,
+                     progress: bool = True) -> RunResult:
+    """Run one stage into the run folder in place (each artifact is written atomically).
+
+    The stages before it must have run for the same dataset and period.
+    """
+    stage_notebook(stage)
+    name, label = resolve_run(dataset, period)
+    target = run_folder(name, label, out).make()
+    params = {"dataset": str(dataset), "period": label, "run_dir": str(target.path),
+              **_split_config([stage], dict(config or {}))[stage]}
+    started = time.perf_counter()
+    run_stage(stage, target, params, progress=progress)
+    result = RunResult(folder=target, dataset=name, period=label, stages=[stage],
+                       timings={stage: time.perf_counter() - started})
+    previous = read_json(target.manifest) if target.manifest.exists() else {}
+    timings = {**previous.get("timings_s", {}), **result.timings}
+    parameters = {**previous.get("parameters", {}),
+                  **_effective_parameters([stage], dict(config or {}), dataset=str(dataset),
+                                          period=label)}
+    write_manifest(target, dataset=name, period=label, parameters=parameters, timings=timings)
+    return result
+
+
+def _keep_failed(building: RunFolder, target: RunFolder) -> Path:
+    """Copy a failed run's executed notebooks to ``<target>.failed/`` for inspection."""
+    import shutil
+
+    kept = target.path.with_name(f"{target.path.name}.failed")
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(building.notebooks, kept)
+    return kept

@@ -1,0 +1,58 @@
+"""Shared fixtures. Every test runs with a fixed pseudonymization salt (SEGLAB_SALT)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST_SALT = "seglab-test-salt"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_salt(monkeypatch):
+    monkeypatch.setenv("SEGLAB_SALT", TEST_SALT)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real public data sets beside the project (skipped when the folder is absent)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (only on development machines)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def lines() -> pd.DataFrame:
+    """Nine canonical transaction lines with one example of each problem."""
+    return pd.DataFrame({
+        "customer_id": ["A", "A", "A", "B", "B", None, "C", "C", "C"],
+        "order_id": ["1", "1", "C2", "3", "4", "5", "6", "7", "8"],
+        "order_date": pd.to_datetime(["2021-01-05", "2021-01-05", "2021-01-09", "2021-02-01",
+                                      "2021-02-02", "2021-02-03", "2021-03-01", "2021-03-31",
+                                      "2021-04-02"]),
+        "amount": [10.0, 10.0, -10.0, 0.0, 5.0, 7.0, -3.0, 8.0, 9.0],
+        "quantity": [1.0, 1.0, -1.0, 1.0, 1.0, 1.0, -1.0, 1.0, 1.0],
+        "unit_price": [10.0, 10.0, 10.0, 0.0, 5.0, 7.0, 3.0, 8.0, 9.0],
+        "product_id": ["11111", "11111", "11111", "22222", "POST", "33333", "44444", "55555", "66666"],
+    })
+
+
+def write_spec(folder: Path, text: str) -> Path:
+    """Write a dataset spec into ``folder`` and return its path."""
+    path = folder / "dataset.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,65 @@
+"""The stage notebooks executed by papermill, as `seglab run` does."""
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from seglab.collect import CanonicalData
+from seglab.exceptions import StageError
+from seglab.runner import run_pipeline, run_single_stage
+
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    return run_pipeline("sample", "2025Q3", out=out, stages=["collect"], progress=False)
+
+
+def test_collect_notebook_writes_the_canonical_tables(sample_run):
+    folder = sample_run.folder
+    assert folder.path.name == "2025Q3" and folder.path.parent.name == "sample"
+    data = CanonicalData.read(folder.artifacts)
+    assert data.period == "2025Q3" and len(data.customers) == 3000
+    assert data.transactions["order_date"].max() < pd.Timestamp("2025-10-01")
+    assert (folder.artifacts / "quality.md").read_text().startswith("# Data quality: sample, 2025Q3")
+
+
+def test_executed_notebook_has_outputs_and_no_errors(sample_run):
+    nb = nbformat.read(sample_run.folder.notebooks / "01_collect.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2  # quality and activity plots
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "2025Q3" in injected[0].source
+
+
+def test_manifest_records_parameters_versions_inputs_and_timings(sample_run):
+    manifest = json.loads(sample_run.folder.manifest.read_text())
+    assert manifest["parameters"]["dataset"] == "sample" and manifest["parameters"]["policies"] == {}
+    assert manifest["versions"]["pandas"] and manifest["timings_s"]["collect"] > 0
+    assert len(manifest["inputs"]["transactions.parquet"]) == 64
+
+
+def test_a_failing_stage_leaves_the_previous_run_intact(sample_run):
+    folder = sample_run.folder
+    before = (folder.artifacts / "transactions.parquet").read_bytes()
+    with pytest.raises(StageError) as err:  # an invalid policy fails inside the notebook
+        run_pipeline("sample", "2025Q3", out=folder.path.parents[1], stages=["collect"],
+                     config={"policies": {"cancellations": "unknown"}}, progress=False)
+    message = str(err.value)
+    assert "01_collect.ipynb" in message and "cell" in message and "ParameterError" in message
+    assert err.value.error_name == "ParameterError"
+    assert (folder.artifacts / "transactions.parquet").read_bytes() == before
+    assert (folder.path.with_name("2025Q3.failed") / "01_collect.ipynb").exists()
+
+
+def test_single_stage_updates_the_run_folder_in_place(tmp_path):
+    result = run_single_stage("collect", "mall_customers", None, out=tmp_path, progress=False)
+    assert result.folder.path == tmp_path / "mall_customers" / "all"
+    assert (result.folder.artifacts / "customers.parquet").exists()
+    manifest = json.loads(result.folder.manifest.read_text())
+    assert manifest["stages"] == ["collect"]

@@ -1,0 +1,55 @@
+"""The project's own files agree with each other."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"duckdb": "python-duckdb", "ibis-framework[duckdb]": "ibis-duckdb",
+               "ibis-framework[pyspark]": "ibis-pyspark"}
+
+
+def _split(requirement: str) -> tuple[str, str]:
+    match = re.match(r"^([A-Za-z0-9_.\-\[\]]+)\s*(.*)$", requirement.strip())
+    return match[1].lower(), match[2].replace(" ", "")
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + [r for extra in ("dev", "spark")
+                                       for r in project["optional-dependencies"][extra]]
+    expected = {}
+    for req in wanted:
+        name, spec = _split(req)
+        expected[CONDA_NAMES.get(name, name)] = spec
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    listed = dict(_split(d) for d in env["dependencies"] if isinstance(d, str) and d not in ("pip",))
+    python = listed.pop("python")
+    assert python == ">=" + project["requires-python"].lstrip(">=")
+    assert listed == expected
+
+
+def test_seglab_never_hands_pandas_frames_to_ibis_create_table():
+    # ibis-framework 12 with sqlglot >= 30.18 fails on create_table(name, <DataFrame>);
+    # seglab goes through ibis.memtable instead (see seglab.features.engine).
+    offenders = [p for p in (ROOT / "seglab").rglob("*.py") if ".create_table(" in p.read_text()]
+    assert offenders == []
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make report" in readme and "make test" in readme
+
+
+def test_public_modules_declare_all():
+    import importlib
+
+    for name in ("seglab", "seglab.collect", "seglab.config", "seglab.datasets", "seglab.exceptions",
+                 "seglab.plotting", "seglab.runner", "seglab.cli"):
+        module = importlib.import_module(name)
+        assert module.__all__, name
+        for symbol in module.__all__:
+            assert hasattr(module, symbol), f"{name}.{symbol}"
