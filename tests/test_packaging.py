@@ -7,8 +7,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"duckdb": "python-duckdb", "ibis-framework[duckdb]": "ibis-duckdb",
-               "ibis-framework[pyspark]": "ibis-pyspark"}
+CONDA_NAMES = {"duckdb": "python-duckdb", "ibis-framework[duckdb]": "ibis-duckdb"}
 
 
 def _split(requirement: str) -> tuple[str, str]:
@@ -33,7 +32,7 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
 
 def test_seglab_never_hands_pandas_frames_to_ibis_create_table():
     # ibis-framework 12 with sqlglot >= 30.18 fails on create_table(name, <DataFrame>);
-    # seglab goes through ibis.memtable instead (see seglab.features.engine).
+    # seglab hands pandas data to ibis through ibis.memtable instead.
     offenders = [p for p in (ROOT / "seglab").rglob("*.py") if ".create_table(" in p.read_text()]
     assert offenders == []
 
