@@ -18,6 +18,11 @@ def test_dates_parse_with_an_explicit_format():
     assert out.tolist() == [pd.Timestamp("2012-07-30"), pd.Timestamp("2013-12-01")]
 
 
+def test_dates_with_and_without_a_time_of_day_mix():
+    out = coerce_dates(pd.Series(["2021-01-05", "2021-01-05 10:00", None]), column="d", table="t")
+    assert out.tolist()[:2] == [pd.Timestamp("2021-01-05"), pd.Timestamp("2021-01-05 10:00")]
+
+
 def test_unparseable_dates_are_counted_shown_and_a_format_suggested():
     with pytest.raises(DataTypeError, match=r"t\.order_date: 2 of 3 values are not dates \(e\.g\. 'soon', "
                                             r"'yesterday'\); set its format"):

@@ -85,6 +85,11 @@ def coerce_dates(series: pd.Series, *, column: str, table: str, fmt: str | None 
     except (ValueError, TypeError) as err:
         raise DataTypeError(f"{table}.{column}: date format {fmt!r} is not usable: {err}") from None
     bad = text.notna() & (text != "") & parsed.isna()
+    if bad.any() and fmt is None:
+        # pandas infers one format from the first value; "2021-01-05" followed by
+        # "2021-01-05 10:00" is still valid, so read the misfits one by one
+        parsed = parsed.where(~bad, pd.to_datetime(text.where(bad), format="mixed", errors="coerce"))
+        bad = text.notna() & (text != "") & parsed.isna()
     if bad.any():
         hint = (f"the format {fmt!r} does not match them" if fmt else
                 f"set its format in the spec, e.g. dates: {{{column}: \"%d/%m/%Y %H:%M\"}}")
