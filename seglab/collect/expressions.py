@@ -13,7 +13,7 @@ Column names that are not Python identifiers go in backticks:
 >>> evaluate("Quantity * Price", df).tolist()
 [3.0, -4.0]
 >>> evaluate("where(Quantity < 0, 'return', 'sale')", df).tolist()
-['return', 'sale']
+['sale', 'return']
 """
 
 from __future__ import annotations

@@ -1,0 +1,322 @@
+"""Recency, frequency, monetary value: the BTYD summary, marketing RFM, scores and named segments.
+
+Two RFM definitions live side by side, because two communities use the words:
+
+**BTYD summary** (:func:`btyd_summary`), exactly as the buy-till-you-die literature
+and ``lifetimes.utils.summary_data_from_transaction_data`` define it, on purchase
+lines (``amount > 0``) up to the snapshot:
+
+- ``frequency``: distinct purchase days − 1 (repeat purchases)
+- ``recency``: last purchase day − first purchase day
+- ``T``: snapshot day − first purchase day
+- ``monetary_value``: mean spend per repeat purchase day (0 without repeats)
+
+in days, or in weeks (days / 7, like lifetimes' ``freq="D", freq_multiplier=7``).
+``net_monetary_value`` is the same mean with returns netted: (net spend in the
+window − first-day spend) / frequency; the Gamma-Gamma model uses it.
+
+**Marketing RFM** (:func:`marketing_rfm`), with returns netted: ``recency_days``
+(days since the last purchase), ``orders`` (purchase orders), ``net_revenue`` and
+``avg_order_value``.
+
+**Scores** 1–5 by quintile (or custom cut points) and the **named segments** of
+:data:`RFM_SEGMENT_GRID`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from seglab._validation import check_choice, require_columns
+from seglab.exceptions import EmptyDataError, InputError, ParameterError
+from seglab.features.engine import as_table, connect, execute
+
+__all__ = [
+    "window_lines",
+    "btyd_summary",
+    "marketing_rfm",
+    "rfm_scores",
+    "rfm_segments",
+    "RFM_SEGMENT_GRID",
+    "RFM_SEGMENTS",
+]
+
+DAYS_PER_MONTH = 365.25 / 12
+
+RFM_SEGMENTS = ("Champions", "Loyal", "Potential loyalists", "New", "Promising", "Need attention",
+                "About to sleep", "At risk", "Can't lose them", "Hibernating", "Lost")
+"""The named RFM segments, best first."""
+
+# rows: R score 5 (most recent) … 1; columns: FM score 1 … 5, FM = round((F + M) / 2)
+_GRID_ROWS = {
+    5: ("New", "Potential loyalists", "Potential loyalists", "Champions", "Champions"),
+    4: ("Promising", "Potential loyalists", "Loyal", "Champions", "Champions"),
+    3: ("About to sleep", "Need attention", "Need attention", "Loyal", "Loyal"),
+    2: ("Hibernating", "About to sleep", "At risk", "At risk", "Can't lose them"),
+    1: ("Lost", "Hibernating", "At risk", "Can't lose them", "Can't lose them"),
+}
+RFM_SEGMENT_GRID: dict[tuple[int, int], str] = {
+    (r, fm): name for r, names in _GRID_ROWS.items() for fm, name in enumerate(names, start=1)}
+"""Named segment of each (R score, FM score) cell; FM = round((F + M) / 2), halves up.
+
+====  ==============  ===================  ===================  ===============  ===============
+R     FM 1            FM 2                 FM 3                 FM 4             FM 5
+====  ==============  ===================  ===================  ===============  ===============
+5     New             Potential loyalists  Potential loyalists  Champions        Champions
+4     Promising       Potential loyalists  Loyal                Champions        Champions
+3     About to sleep  Need attention       Need attention       Loyal            Loyal
+2     Hibernating     About to sleep       At risk              At risk          Can't lose them
+1     Lost            Hibernating          At risk              Can't lose them  Can't lose them
+====  ==============  ===================  ===================  ===============  ===============
+
+Pass your own mapping to :func:`rfm_segments` to override any cell.
+"""
+
+
+def window_lines(transactions: ibis.Table, *, as_of: pd.Timestamp,
+                 lookback_days: int | None = None) -> ibis.Table:
+    """Lines dated on or before ``as_of`` (and within the look-back window), with a ``day`` column.
+
+    Nothing after the snapshot day gets through: this is the only door to the data.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    cutoff = as_of + pd.Timedelta(days=1)
+    keep = transactions.order_date < cutoff.to_pydatetime()
+    if lookback_days:
+        start = cutoff - pd.Timedelta(days=int(lookback_days))
+        keep &= transactions.order_date >= start.to_pydatetime()
+    lines = transactions.filter(keep)
+    return lines.mutate(day=lines.order_date.date())
+
+
+def _btyd_expr(lines: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
+    """Per customer: purchase days, first/last day, first-day and total purchase spend."""
+    purchases = lines.filter(lines.amount > 0)
+    daily = purchases.group_by(["customer_id", "day"]).aggregate(spend=purchases.amount.sum())
+    summary = daily.group_by("customer_id").aggregate(
+        purchase_days=daily.day.count(),
+        first_day=daily.day.min(),
+        last_day=daily.day.max(),
+        first_spend=daily.spend.argmin(daily.day),
+        purchase_spend=daily.spend.sum(),
+    )
+    snapshot = ibis.date(pd.Timestamp(as_of).date())
+    return summary.mutate(
+        frequency=summary.purchase_days - 1,
+        recency=summary.last_day.delta(summary.first_day, unit="day"),
+        T=snapshot.delta(summary.first_day, unit="day"),
+    )
+
+
+def _net_spend_expr(lines: ibis.Table) -> ibis.Table:
+    return lines.group_by("customer_id").aggregate(net_spend=lines.amount.sum())
+
+
+def _check_transactions(frame) -> None:
+    if isinstance(frame, pd.DataFrame):
+        require_columns(frame, ["customer_id", "order_id", "order_date", "amount"],
+                        table="transactions")
+
+
+def btyd_summary(transactions, *, as_of: str | pd.Timestamp, lookback_days: int | None = None,
+                 time_unit: str = "days", con=None) -> pd.DataFrame:
+    """The BTYD summary (frequency, recency, T, monetary value) per customer who bought.
+
+    Parameters
+    ----------
+    transactions
+        Canonical transactions: a pandas frame, a Parquet path or an Ibis table.
+    as_of
+        The snapshot day (inclusive); later lines are ignored.
+    lookback_days
+        Only lines in the last ``lookback_days`` days count (None: all history).
+    time_unit
+        ``"days"`` or ``"weeks"`` (days / 7) for ``recency`` and ``T``.
+    con
+        An Ibis connection (default: a new in-process DuckDB).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``frequency``, ``recency``, ``T``, ``monetary_value``,
+        ``net_monetary_value``, sorted by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"], "order_id": ["1", "2", "2", "3"],
+    ...                    "order_date": pd.to_datetime(["2021-01-01", "2021-01-05", "2021-01-05",
+    ...                                                  "2021-01-03"]),
+    ...                    "amount": [10.0, 4.0, 6.0, 5.0]})
+    >>> btyd_summary(tx, as_of="2021-01-10")[["customer_id", "frequency", "recency", "T",
+    ...                                       "monetary_value"]]
+      customer_id  frequency  recency    T  monetary_value
+    0           a          1      4.0  9.0            10.0
+    1           b          0      0.0  7.0             0.0
+    """
+    check_choice(time_unit, ("days", "weeks"), name="time_unit")
+    _check_transactions(transactions)
+    con = connect(con or "duckdb")
+    lines = window_lines(as_table(con, transactions, name="transactions"), as_of=as_of,
+                         lookback_days=lookback_days)
+    summary = _btyd_expr(lines, as_of).join(_net_spend_expr(lines), "customer_id", how="left")
+    out = execute(con, summary.select("customer_id", "frequency", "recency", "T", "first_spend",
+                                      "purchase_spend", "net_spend"))
+    if out.empty:
+        raise EmptyDataError(f"no purchases on or before {pd.Timestamp(as_of).date()}"
+                             + (f" in the last {lookback_days} days" if lookback_days else "")
+                             + "; check the period and the look-back window")
+    return _finish_summary(out, time_unit)
+
+
+def _finish_summary(out: pd.DataFrame, time_unit: str) -> pd.DataFrame:
+    """Monetary values and units from the engine's raw per-customer aggregates."""
+    scale = 7.0 if time_unit == "weeks" else 1.0
+    freq = out["frequency"].astype("int64")
+    repeat = freq > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        monetary = np.where(repeat, (out["purchase_spend"] - out["first_spend"]) / freq, 0.0)
+        net = np.where(repeat, (out["net_spend"] - out["first_spend"]) / freq, 0.0)
+    return (pd.DataFrame({
+        "customer_id": out["customer_id"].astype("str"),
+        "frequency": freq,
+        "recency": out["recency"].astype("float64") / scale,
+        "T": out["T"].astype("float64") / scale,
+        "monetary_value": monetary,
+        "net_monetary_value": net,
+    }).sort_values("customer_id", kind="stable").reset_index(drop=True))
+
+
+def _orders_expr(lines: ibis.Table) -> ibis.Table:
+    """One row per order: day, net, gross purchase and returned amounts, lines."""
+    positive = ibis.cases((lines.amount > 0, lines.amount), else_=0.0)
+    negative = ibis.cases((lines.amount < 0, -lines.amount), else_=0.0)
+    return lines.group_by(["customer_id", "order_id"]).aggregate(
+        day=lines.day.min(), ordered_at=lines.order_date.min(), net=lines.amount.sum(),
+        gross=positive.sum(), returned=negative.sum(), lines=lines.amount.count())
+
+
+def _rfm_expr(orders: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
+    bought = orders.gross > 0
+    snapshot = ibis.date(pd.Timestamp(as_of).date())
+    agg = orders.group_by("customer_id").aggregate(
+        orders=bought.sum(),
+        net_revenue=orders.net.sum(),
+        gross_revenue=orders.gross.sum(),
+        returned_amount=orders.returned.sum(),
+        first_purchase=orders.day.min(where=bought),
+        last_purchase=orders.day.max(where=bought),
+    )
+    return agg.mutate(recency_days=snapshot.delta(agg.last_purchase, unit="day"),
+                      tenure_days=snapshot.delta(agg.first_purchase, unit="day"))
+
+
+def marketing_rfm(transactions, *, as_of: str | pd.Timestamp, lookback_days: int | None = None,
+                  con=None) -> pd.DataFrame:
+    """Marketing RFM per customer, returns netted.
+
+    Returns ``customer_id``, ``recency_days`` (days from the last purchase to the
+    snapshot), ``orders`` (orders with a purchase), ``net_revenue`` (purchases minus
+    returns), ``avg_order_value`` (net revenue per order), ``gross_revenue``,
+    ``returned_amount`` and ``tenure_days`` (days since the first purchase).
+    Customers with only returns in the window have 0 orders and no recency.
+    """
+    _check_transactions(transactions)
+    con = connect(con or "duckdb")
+    lines = window_lines(as_table(con, transactions, name="transactions"), as_of=as_of,
+                         lookback_days=lookback_days)
+    out = execute(con, _rfm_expr(_orders_expr(lines), as_of).drop("first_purchase", "last_purchase"))
+    if out.empty:
+        raise EmptyDataError(f"no transactions on or before {pd.Timestamp(as_of).date()}"
+                             + (f" in the last {lookback_days} days" if lookback_days else ""))
+    return _finish_rfm(out)
+
+
+def _finish_rfm(out: pd.DataFrame) -> pd.DataFrame:
+    orders = out["orders"].astype("int64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        aov = np.where(orders > 0, out["net_revenue"] / orders, np.nan)
+    return pd.DataFrame({
+        "customer_id": out["customer_id"].astype("str"),
+        "recency_days": out["recency_days"].astype("float64"),
+        "orders": orders,
+        "net_revenue": out["net_revenue"].astype("float64"),
+        "avg_order_value": aov,
+        "gross_revenue": out["gross_revenue"].astype("float64"),
+        "returned_amount": out["returned_amount"].astype("float64"),
+        "tenure_days": out["tenure_days"].astype("float64"),
+    }).sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def _quintile_score(values: pd.Series, *, higher_is_better: bool) -> pd.Series:
+    """1-5 by quintile of the average rank (ties share a score; missing stays missing)."""
+    ranked = values.rank(method="average", ascending=higher_is_better, na_option="keep")
+    pct = ranked / values.notna().sum()
+    return np.ceil(pct * 5).clip(1, 5).astype("Int64")
+
+
+def _cut_score(values: pd.Series, cuts: Sequence[float], *, higher_is_better: bool) -> pd.Series:
+    cuts = sorted(float(c) for c in cuts)
+    if len(cuts) != 4:
+        raise ParameterError(f"custom cut points need 4 values (5 scores); got {cuts}")
+    score = pd.Series(np.digitize(values.to_numpy(dtype=float), cuts, right=True) + 1,
+                      index=values.index)
+    score = score if higher_is_better else 6 - score
+    return score.where(values.notna()).astype("Int64")
+
+
+def rfm_scores(rfm: pd.DataFrame, *, recency: str = "recency_days", frequency: str = "orders",
+               monetary: str = "net_revenue",
+               cuts: Mapping[str, Sequence[float]] | None = None) -> pd.DataFrame:
+    """R, F and M scores from 1 (worst) to 5 (best), and ``fm_score`` = round((F + M) / 2).
+
+    Scores are quintiles of the average rank (tied customers share a score), or come
+    from custom cut points: ``cuts={"recency": [30, 90, 180, 365]}`` (4 ascending
+    values per score; for recency lower is better). Customers without purchases
+    get no scores.
+
+    Returns a new frame: ``customer_id``, ``r_score``, ``f_score``, ``m_score``,
+    ``fm_score`` and ``rfm_cell`` (e.g. ``"545"``).
+    """
+    require_columns(rfm, ["customer_id", recency, frequency, monetary], table="rfm")
+    cuts = dict(cuts or {})
+    for key in cuts:
+        check_choice(key, ("recency", "frequency", "monetary"), name="cuts key")
+    bought = rfm[frequency].fillna(0) > 0
+    columns = {"r_score": (recency, False, "recency"), "f_score": (frequency, True, "frequency"),
+               "m_score": (monetary, True, "monetary")}
+    out = pd.DataFrame({"customer_id": rfm["customer_id"]})
+    for name, (col, higher, key) in columns.items():
+        values = pd.to_numeric(rfm[col], errors="coerce").where(bought)
+        out[name] = (_cut_score(values, cuts[key], higher_is_better=higher) if key in cuts
+                     else _quintile_score(values, higher_is_better=higher))
+    fm = (out["f_score"].astype("Float64") + out["m_score"].astype("Float64")) / 2
+    out["fm_score"] = np.floor(fm + 0.5).astype("Int64")
+    out["rfm_cell"] = (out["r_score"].astype("string") + out["f_score"].astype("string")
+                       + out["m_score"].astype("string"))
+    return out
+
+
+def rfm_segments(scores: pd.DataFrame, segment_map: Mapping[tuple[int, int], str] | None = None,
+                 *, no_purchase: str = "No purchases") -> pd.Series:
+    """The named RFM segment of each customer, from ``r_score`` and ``fm_score``.
+
+    ``segment_map`` overrides cells of :data:`RFM_SEGMENT_GRID` (keys ``(R, FM)``).
+    Customers without scores (no purchases in the window) get ``no_purchase``.
+    """
+    require_columns(scores, ["r_score", "fm_score"], table="scores")
+    grid = dict(RFM_SEGMENT_GRID)
+    for key, name in (segment_map or {}).items():
+        if not (isinstance(key, tuple) and len(key) == 2 and all(1 <= int(k) <= 5 for k in key)):
+            raise InputError(f"segment_map keys must be (R score, FM score) pairs from 1 to 5; got {key!r}")
+        grid[(int(key[0]), int(key[1]))] = str(name)
+    lookup = np.full((6, 6), no_purchase, dtype=object)  # index 0: no score
+    for (r, fm), name in grid.items():
+        lookup[r, fm] = name
+    r = scores["r_score"].astype("Float64").fillna(0).astype(int).to_numpy()
+    fm = scores["fm_score"].astype("Float64").fillna(0).astype(int).to_numpy()
+    names = np.where((r == 0) | (fm == 0), no_purchase, lookup[r, fm])
+    return pd.Series(names, index=scores.index, name="rfm_segment", dtype="str")
