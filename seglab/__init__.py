@@ -6,15 +6,30 @@ The pipeline has five stages, each a module and a numbered notebook::
 
 ``seglab run`` executes the notebooks in order for one dataset and one period
 into one run folder (``reports/<dataset>/<period>/``).
+
+Submodules are imported on first use (``seglab.features`` …), so that a script using
+one stage does not pay for the others (plotting libraries, scikit-learn).
 """
 
+import importlib
 import logging
 
 __version__ = "0.1.0"
 
-from seglab import collect, config, datasets, exceptions  # noqa: E402
 from seglab.exceptions import SeglabError  # noqa: E402
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["__version__", "collect", "config", "datasets", "exceptions", "SeglabError"]
+_SUBMODULES = ("collect", "features", "config", "datasets", "plotting", "runner", "exceptions")
+
+__all__ = ["__version__", *_SUBMODULES, "SeglabError"]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"seglab.{name}")
+    raise AttributeError(f"module 'seglab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -29,6 +29,7 @@ __all__ = [
     "available_stages",
     "notebook_parameters",
     "resolve_run",
+    "open_run",
     "run_stage",
     "run_pipeline",
     "run_single_stage",
@@ -43,6 +44,34 @@ STAGES = ("collect", "features", "cluster", "personas", "report")
 _COMMON = ("dataset", "period", "run_dir")
 _VERSIONED = ("seglab", "pandas", "numpy", "scikit-learn", "scipy", "ibis-framework", "duckdb",
               "pyarrow", "umap-learn", "seaborn", "matplotlib", "papermill", "nbconvert")
+
+
+def _kernel_manager_class():
+    """A kernel manager whose kernels talk over local IPC sockets, not unencrypted TCP ports.
+
+    Each kernel gets its own private socket folder: jupyter_client's default puts the
+    sockets in the working directory, where two notebooks run at once would collide.
+    """
+    import shutil
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum, default
+
+    class LocalKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _private_socket_path(self) -> str:
+            self._socket_dir = tempfile.mkdtemp(prefix="seglab-kernel-")
+            return str(Path(self._socket_dir) / "kernel")
+
+        def cleanup_resources(self, restart: bool = False) -> None:
+            super().cleanup_resources(restart=restart)
+            if not restart and getattr(self, "_socket_dir", None):
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    return LocalKernelManager
 
 
 def stage_notebook(stage: str) -> Path:
@@ -93,6 +122,16 @@ def resolve_run(dataset: str = "sample", period: str | None = None) -> tuple[str
 
     dates = pd.Series([first, last])
     return spec.name, choose_period(period, dates, kind=spec.period_kind, dataset=spec.name).label
+
+
+def open_run(run_dir: str | Path | None, dataset: str = "sample", period: str | None = None,
+             out: str | Path | None = None) -> RunFolder:
+    """The run folder a stage notebook works in: ``run_dir`` when ``seglab run`` passes one,
+    else ``<out>/<dataset>/<period>`` (resolving an empty period to the latest complete one)."""
+    if run_dir:
+        return RunFolder(Path(run_dir))
+    name, label = resolve_run(dataset, period or None)
+    return run_folder(name, label, out)
 
 
 def _split_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -153,7 +192,7 @@ def run_stage(stage: str, folder: RunFolder, parameters: dict[str, Any], *,
     try:
         pm.execute_notebook(str(source), str(target), parameters=to_jsonable(parameters),
                             progress_bar=progress, cwd=os.getcwd(), kernel_name="python3",
-                            log_output=False)
+                            log_output=False, kernel_manager_class=_kernel_manager_class())
     except pm.PapermillExecutionError as err:
         raise _stage_error(err, stage, target) from None
     return target
@@ -253,8 +292,8 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
             except StageError as err:
                 # keep the failed notebook where the user can open it; the old run stays intact
                 kept = _keep_failed(building, target)
-                err.notebook = str(kept / Path(err.notebook).name) if err.notebook else None
-                raise StageError(str(err).replace(str(tmp), str(kept)), notebook=err.notebook,
+                notebook = err.notebook.replace(str(tmp), str(kept)) if err.notebook else None
+                raise StageError(str(err).replace(str(tmp), str(kept)), notebook=notebook,
                                  cell=err.cell, error_name=err.error_name) from None
             result.timings[stage] = time.perf_counter() - started
         params = _effective_parameters(stages, dict(config or {}), dataset=str(dataset), period=label)
@@ -288,10 +327,10 @@ def run_single_stage(stage: str, dataset: str = "sample", period: str | None = N
 
 
 def _keep_failed(building: RunFolder, target: RunFolder) -> Path:
-    """Copy a failed run's executed notebooks to ``<target>.failed/`` for inspection."""
+    """Copy a failed run (executed notebooks, artifacts so far) to ``<target>.failed/``."""
     import shutil
 
     kept = target.path.with_name(f"{target.path.name}.failed")
     shutil.rmtree(kept, ignore_errors=True)
-    shutil.copytree(building.notebooks, kept)
+    shutil.copytree(building.path, kept)
     return kept

@@ -14,9 +14,12 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEST_SALT = "seglab-test-salt"
 
 
-@pytest.fixture(autouse=True)
-def _fixed_salt(monkeypatch):
-    monkeypatch.setenv("SEGLAB_SALT", TEST_SALT)
+@pytest.fixture(autouse=True, scope="session")
+def _fixed_salt():
+    # session-wide, so that module-scoped fixtures pseudonymize with the same salt as tests
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEGLAB_SALT", TEST_SALT)
+        yield
 
 
 @pytest.fixture(autouse=True)

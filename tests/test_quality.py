@@ -28,6 +28,12 @@ def test_each_transaction_check_counts_what_it_should(lines):
     assert sorted(out["order_id"]) == ["1", "7", "C2"]
 
 
+def test_lines_without_an_amount_are_dropped(lines):
+    frame = lines.assign(amount=[10.0, None, -10.0, 0.0, 5.0, 7.0, -3.0, 8.0, 9.0])
+    out, results = check_transactions(frame, snapshot=None, policies={})
+    assert _counts(results)["missing_amount"] == 1 and out["amount"].notna().all()
+
+
 def test_policies_keep_and_flag(lines):
     out, _ = check_transactions(lines, snapshot=SNAPSHOT, cancellation_pattern="^C",
                                 policies={"duplicates": "flag", "zero_price": "keep",

@@ -57,6 +57,7 @@ CHECKS: dict[str, Check] = {c.name: c for c in [
     Check("duplicates", "exact duplicate rows (every mapped column equal to an earlier row)", "drop"),
     Check("missing_customer_id", "rows without a customer id (guest or unattributed)", "drop"),
     Check("missing_date", "rows without a date", "drop"),
+    Check("missing_amount", "lines without an amount", "drop"),
     Check("after_snapshot", "rows dated after the snapshot (in the future for this period)", "drop"),
     Check("cancellations", "cancellations and returns (a cancelled order id, or a negative amount)",
           "keep"),
@@ -164,6 +165,7 @@ def check_transactions(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None,
     masks["duplicates"] = _duplicates(frame)
     masks["missing_customer_id"] = frame["customer_id"].isna()
     masks["missing_date"] = frame["order_date"].isna()
+    masks["missing_amount"] = frame["amount"].isna()
     masks["after_snapshot"] = (frame["order_date"] >= snapshot if snapshot is not None
                                else pd.Series(False, index=frame.index))
     quantity = frame["quantity"] if "quantity" in frame else frame["amount"]

@@ -13,6 +13,12 @@ pandas frames reach Ibis through :func:`ibis.memtable`, never through
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
@@ -20,9 +26,22 @@ import pandas as pd
 
 from seglab.exceptions import InputError
 
-__all__ = ["connect", "as_table", "execute"]
+__all__ = ["connect", "as_table", "execute", "join_customers", "materialize", "MEMORY_LIMIT"]
+
+MEMORY_LIMIT = os.environ.get("SEGLAB_MEMORY_LIMIT", "1GB")
+"""DuckDB's memory limit for feature queries (``SEGLAB_MEMORY_LIMIT``); beyond it DuckDB
+spills to a temporary folder, so large logs run in bounded memory on a laptop."""
 
 logger = logging.getLogger(__name__)
+
+@contextmanager
+def quiet():
+    """Silence deprecation notices raised inside ibis 12 on every query (not the user's concern)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
+        warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated")
+        yield
+
 
 def connect(backend: str | object = "duckdb", **kwargs) -> ibis.BaseBackend:
     """An Ibis connection: ``"duckdb"`` (in-process), or pass an existing connection through.
@@ -33,14 +52,43 @@ def connect(backend: str | object = "duckdb", **kwargs) -> ibis.BaseBackend:
         ``"duckdb"`` for a new in-process DuckDB, or an Ibis backend object already
         connected (for Spark: ``ibis.pyspark.connect(spark_session)``).
     kwargs
-        Passed to :func:`ibis.duckdb.connect` (e.g. ``threads=2``, ``memory_limit="2GB"``).
+        DuckDB settings (e.g. ``threads=2``). ``memory_limit`` defaults to
+        :data:`MEMORY_LIMIT` and ``temp_directory`` (where DuckDB spills) to a folder
+        under the system's temporary directory.
     """
     if isinstance(backend, ibis.BaseBackend):
         return backend
     if backend == "duckdb":
+        kwargs.setdefault("memory_limit", MEMORY_LIMIT)
+        kwargs.setdefault("temp_directory", str(Path(tempfile.gettempdir()) / "seglab-duckdb"))
         return ibis.duckdb.connect(**kwargs)
     raise InputError(f"backend must be 'duckdb' or an Ibis connection; got {backend!r}. For Spark: "
                      "seglab.features.connect(ibis.pyspark.connect(spark_session))")
+
+
+@contextmanager
+def materialize(con: ibis.BaseBackend, expr: ibis.Table, hint: str) -> Iterator[ibis.Table]:
+    """Compute ``expr`` once into a temporary table that later queries share; drop it afterwards.
+
+    On DuckDB a temporary table, dropped through DuckDB itself (ibis 12's ``drop_table``
+    and ``cache().release()`` emit an unnamed ``DROP`` with sqlglot ≥ 30.18); on other
+    backends ``expr.cache()``.
+    """
+    if con.name == "duckdb":
+        name = f"seglab_{hint}_{uuid.uuid4().hex[:10]}"
+        with quiet():
+            table = con.create_table(name, expr, temp=True)
+        try:
+            yield table
+        finally:
+            con.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+    else:
+        with quiet():
+            cached = expr.cache()
+        try:
+            yield cached
+        finally:
+            cached.release()
 
 
 def as_table(con: ibis.BaseBackend, data, *, name: str) -> ibis.Table | None:
@@ -56,13 +104,29 @@ def as_table(con: ibis.BaseBackend, data, *, name: str) -> ibis.Table | None:
         path = Path(data)
         if not path.exists():
             raise InputError(f"{name}: no file at {path}")
-        return con.read_parquet(str(path))
+        with quiet():
+            return con.read_parquet(str(path))
     if isinstance(data, pd.DataFrame):
-        return ibis.memtable(data)
+        with quiet():
+            return ibis.memtable(data)
     raise InputError(f"{name} must be a Parquet path, a pandas DataFrame or an Ibis table; "
                      f"got {type(data).__name__}")
 
 
 def execute(con: ibis.BaseBackend, expr: ibis.Expr) -> pd.DataFrame:
-    """Run ``expr`` on ``con`` and return pandas."""
-    return con.execute(expr)
+    """Run ``expr`` on ``con`` and return pandas.
+
+    Results come back as Arrow and are converted by pyarrow: ibis's own pandas conversion
+    costs about a second per million result rows, as much as the query itself.
+    """
+    with quiet():
+        return con.to_pyarrow(expr).to_pandas(date_as_object=False)
+
+
+def join_customers(left: ibis.Table, *others: ibis.Table) -> ibis.Table:
+    """Left-join per-customer tables on ``customer_id``, keeping one ``customer_id`` column."""
+    for right in others:
+        joined = left.join(right, "customer_id", how="left")
+        extra = [c for c in joined.columns if c.startswith("customer_id_")]
+        left = joined.drop(*extra) if extra else joined
+    return left

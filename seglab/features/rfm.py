@@ -77,33 +77,82 @@ Pass your own mapping to :func:`rfm_segments` to override any cell.
 """
 
 
+SCALE = 10_000
+"""Money and quantities are summed as whole numbers of 1/SCALE units: integer sums are exact
+whatever the order of addition, so parallel engines (DuckDB's threads, Spark's partitions)
+give identical results, run after run. Floating-point work happens afterwards, in numpy."""
+
+
+def _scaled(column: ibis.NumericValue) -> ibis.IntegerValue:
+    return (column * SCALE).round().cast("int64")
+
+
 def window_lines(transactions: ibis.Table, *, as_of: pd.Timestamp,
                  lookback_days: int | None = None) -> ibis.Table:
-    """Lines dated on or before ``as_of`` (and within the look-back window), with a ``day`` column.
+    """Lines dated on or before ``as_of`` (and within the look-back window), with a ``day``
+    column and exact scaled copies of the amounts (``amount_x``, ``quantity_x``, ``discount_x``).
 
     Nothing after the snapshot day gets through: this is the only door to the data.
     """
     as_of = pd.Timestamp(as_of).normalize()
     cutoff = as_of + pd.Timedelta(days=1)
-    keep = transactions.order_date < cutoff.to_pydatetime()
+    keep = (transactions.order_date < cutoff.to_pydatetime()) & transactions.amount.notnull()
     if lookback_days:
         start = cutoff - pd.Timedelta(days=int(lookback_days))
         keep &= transactions.order_date >= start.to_pydatetime()
     lines = transactions.filter(keep)
-    return lines.mutate(day=lines.order_date.date())
+    extra = {"day": lines.order_date.date(), "amount_x": _scaled(lines.amount)}
+    if "quantity" in lines.columns:
+        extra["quantity_x"] = _scaled(lines.quantity.fill_null(0))
+    if "discount" in lines.columns:
+        extra["discount_x"] = _scaled(lines.discount.fill_null(0))
+    return lines.mutate(**extra)
 
 
-def _btyd_expr(lines: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
-    """Per customer: purchase days, first/last day, first-day and total purchase spend."""
-    purchases = lines.filter(lines.amount > 0)
-    daily = purchases.group_by(["customer_id", "day"]).aggregate(spend=purchases.amount.sum())
-    summary = daily.group_by("customer_id").aggregate(
-        purchase_days=daily.day.count(),
-        first_day=daily.day.min(),
-        last_day=daily.day.max(),
-        first_spend=daily.spend.argmin(daily.day),
-        purchase_spend=daily.spend.sum(),
+def daily_expr(lines: ibis.Table) -> ibis.Table:
+    """One row per customer and day: purchase spend and net spend (scaled integers), and
+    whether anything was bought."""
+    bought = lines.amount_x > 0
+    return lines.group_by(["customer_id", "day"]).aggregate(
+        spend=ibis.cases((bought, lines.amount_x), else_=0).sum(),
+        net=lines.amount_x.sum(),
+        purchase=bought.any(),
     )
+
+
+def orders_expr(lines: ibis.Table) -> ibis.Table:
+    """One row per order: day, time, net, purchased and returned amounts, purchase lines, and
+    (when the data has them) units, discount and channel. Amounts are scaled integers."""
+    bought = lines.amount_x > 0
+    columns = set(lines.columns)
+    aggs = {"day": lines.day.min(), "ordered_at": lines.order_date.min(),
+            "net": lines.amount_x.sum(),
+            "gross": ibis.cases((bought, lines.amount_x), else_=0).sum(),
+            "returned": ibis.cases((lines.amount_x < 0, -lines.amount_x), else_=0).sum(),
+            "n_lines": bought.sum()}
+    if "quantity_x" in columns:
+        aggs["items"] = ibis.cases((bought, lines.quantity_x), else_=0).sum()
+    if "discount_x" in columns:
+        aggs["discount"] = ibis.cases((bought, lines.discount_x), else_=0).sum()
+    if "channel" in columns:
+        aggs["channel"] = lines.channel.min()
+    return lines.group_by(["customer_id", "order_id"]).aggregate(**aggs)
+
+
+def _btyd_expr(daily: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
+    """Per customer who bought: purchase days, first/last day, first-day, purchase and net spend.
+
+    Days with only returns count towards the net spend, not as purchase days.
+    """
+    summary = daily.group_by("customer_id").aggregate(
+        purchase_days=daily.purchase.sum(),
+        first_day=daily.day.min(where=daily.purchase),
+        last_day=daily.day.max(where=daily.purchase),
+        first_spend=daily.spend.argmin(daily.day, where=daily.purchase),
+        purchase_spend=daily.spend.sum(),
+        net_spend=daily.net.sum(),
+    )
+    summary = summary.filter(summary.purchase_days > 0)
     snapshot = ibis.date(pd.Timestamp(as_of).date())
     return summary.mutate(
         frequency=summary.purchase_days - 1,
@@ -112,8 +161,8 @@ def _btyd_expr(lines: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
     )
 
 
-def _net_spend_expr(lines: ibis.Table) -> ibis.Table:
-    return lines.group_by("customer_id").aggregate(net_spend=lines.amount.sum())
+_SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "first_spend", "purchase_spend",
+                    "net_spend")
 
 
 def _check_transactions(frame) -> None:
@@ -162,9 +211,7 @@ def btyd_summary(transactions, *, as_of: str | pd.Timestamp, lookback_days: int 
     con = connect(con or "duckdb")
     lines = window_lines(as_table(con, transactions, name="transactions"), as_of=as_of,
                          lookback_days=lookback_days)
-    summary = _btyd_expr(lines, as_of).join(_net_spend_expr(lines), "customer_id", how="left")
-    out = execute(con, summary.select("customer_id", "frequency", "recency", "T", "first_spend",
-                                      "purchase_spend", "net_spend"))
+    out = execute(con, _btyd_expr(daily_expr(lines), as_of).select(*_SUMMARY_COLUMNS))
     if out.empty:
         raise EmptyDataError(f"no purchases on or before {pd.Timestamp(as_of).date()}"
                              + (f" in the last {lookback_days} days" if lookback_days else "")
@@ -172,31 +219,25 @@ def btyd_summary(transactions, *, as_of: str | pd.Timestamp, lookback_days: int 
     return _finish_summary(out, time_unit)
 
 
+
+
 def _finish_summary(out: pd.DataFrame, time_unit: str) -> pd.DataFrame:
-    """Monetary values and units from the engine's raw per-customer aggregates."""
+    """Monetary values and units from the engine's exact per-customer aggregates."""
     scale = 7.0 if time_unit == "weeks" else 1.0
     freq = out["frequency"].astype("int64")
     repeat = freq > 0
+    first = out["first_spend"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        monetary = np.where(repeat, (out["purchase_spend"] - out["first_spend"]) / freq, 0.0)
-        net = np.where(repeat, (out["net_spend"] - out["first_spend"]) / freq, 0.0)
+        monetary = np.where(repeat, (out["purchase_spend"].to_numpy(dtype=float) - first) / freq, 0.0)
+        net = np.where(repeat, (out["net_spend"].to_numpy(dtype=float) - first) / freq, 0.0)
     return (pd.DataFrame({
         "customer_id": out["customer_id"].astype("str"),
         "frequency": freq,
         "recency": out["recency"].astype("float64") / scale,
         "T": out["T"].astype("float64") / scale,
-        "monetary_value": monetary,
-        "net_monetary_value": net,
+        "monetary_value": monetary / SCALE,
+        "net_monetary_value": net / SCALE,
     }).sort_values("customer_id", kind="stable").reset_index(drop=True))
-
-
-def _orders_expr(lines: ibis.Table) -> ibis.Table:
-    """One row per order: day, net, gross purchase and returned amounts, lines."""
-    positive = ibis.cases((lines.amount > 0, lines.amount), else_=0.0)
-    negative = ibis.cases((lines.amount < 0, -lines.amount), else_=0.0)
-    return lines.group_by(["customer_id", "order_id"]).aggregate(
-        day=lines.day.min(), ordered_at=lines.order_date.min(), net=lines.amount.sum(),
-        gross=positive.sum(), returned=negative.sum(), lines=lines.amount.count())
 
 
 def _rfm_expr(orders: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
@@ -228,7 +269,7 @@ def marketing_rfm(transactions, *, as_of: str | pd.Timestamp, lookback_days: int
     con = connect(con or "duckdb")
     lines = window_lines(as_table(con, transactions, name="transactions"), as_of=as_of,
                          lookback_days=lookback_days)
-    out = execute(con, _rfm_expr(_orders_expr(lines), as_of).drop("first_purchase", "last_purchase"))
+    out = execute(con, _rfm_expr(orders_expr(lines), as_of).drop("first_purchase", "last_purchase"))
     if out.empty:
         raise EmptyDataError(f"no transactions on or before {pd.Timestamp(as_of).date()}"
                              + (f" in the last {lookback_days} days" if lookback_days else ""))
@@ -237,16 +278,17 @@ def marketing_rfm(transactions, *, as_of: str | pd.Timestamp, lookback_days: int
 
 def _finish_rfm(out: pd.DataFrame) -> pd.DataFrame:
     orders = out["orders"].astype("int64")
+    net = out["net_revenue"].to_numpy(dtype=float) / SCALE
     with np.errstate(divide="ignore", invalid="ignore"):
-        aov = np.where(orders > 0, out["net_revenue"] / orders, np.nan)
+        aov = np.where(orders > 0, net / orders, np.nan)
     return pd.DataFrame({
         "customer_id": out["customer_id"].astype("str"),
         "recency_days": out["recency_days"].astype("float64"),
         "orders": orders,
-        "net_revenue": out["net_revenue"].astype("float64"),
+        "net_revenue": net,
         "avg_order_value": aov,
-        "gross_revenue": out["gross_revenue"].astype("float64"),
-        "returned_amount": out["returned_amount"].astype("float64"),
+        "gross_revenue": out["gross_revenue"].to_numpy(dtype=float) / SCALE,
+        "returned_amount": out["returned_amount"].to_numpy(dtype=float) / SCALE,
         "tenure_days": out["tenure_days"].astype("float64"),
     }).sort_values("customer_id", kind="stable").reset_index(drop=True)
 

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    return run_pipeline("sample", "2025Q3", out=out, stages=["collect"], progress=False)
+    return run_pipeline("sample", "2025Q3", out=out, stages=["collect", "features"], progress=False)
 
 
 def test_collect_notebook_writes_the_canonical_tables(sample_run):
@@ -28,13 +28,23 @@ def test_collect_notebook_writes_the_canonical_tables(sample_run):
     assert (folder.artifacts / "quality.md").read_text().startswith("# Data quality: sample, 2025Q3")
 
 
-def test_executed_notebook_has_outputs_and_no_errors(sample_run):
-    nb = nbformat.read(sample_run.folder.notebooks / "01_collect.ipynb", as_version=4)
+@pytest.mark.parametrize("notebook, figures", [("01_collect.ipynb", 2), ("02_features.ipynb", 6)])
+def test_executed_notebooks_have_figures_and_no_errors(sample_run, notebook, figures):
+    nb = nbformat.read(sample_run.folder.notebooks / notebook, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2  # quality and activity plots
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= figures
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert "2025Q3" in injected[0].source
+
+
+def test_features_notebook_writes_the_feature_table_and_dictionary(sample_run):
+    from seglab.features import FeatureSet
+
+    fs = FeatureSet.read(sample_run.folder.artifacts)
+    assert len(fs.features) == 3000 and fs.dictionary.meta["as_of"] == "2025-09-30"
+    assert {"recency_days", "clv", "journey_stage", "age"} <= set(fs.features.columns)
+    assert fs.dictionary.names == list(fs.features.columns[1:])
 
 
 def test_manifest_records_parameters_versions_inputs_and_timings(sample_run):
@@ -54,12 +64,15 @@ def test_a_failing_stage_leaves_the_previous_run_intact(sample_run):
     assert "01_collect.ipynb" in message and "cell" in message and "ParameterError" in message
     assert err.value.error_name == "ParameterError"
     assert (folder.artifacts / "transactions.parquet").read_bytes() == before
-    assert (folder.path.with_name("2025Q3.failed") / "01_collect.ipynb").exists()
+    kept = folder.path.with_name("2025Q3.failed") / "notebooks" / "01_collect.ipynb"
+    assert kept.exists() and str(kept) in message
 
 
-def test_single_stage_updates_the_run_folder_in_place(tmp_path):
-    result = run_single_stage("collect", "mall_customers", None, out=tmp_path, progress=False)
+def test_single_stages_update_the_run_folder_in_place(tmp_path):
+    # a customer table only: every stage must work without transactions
+    for stage in ("collect", "features"):
+        result = run_single_stage(stage, "mall_customers", None, out=tmp_path, progress=False)
     assert result.folder.path == tmp_path / "mall_customers" / "all"
-    assert (result.folder.artifacts / "customers.parquet").exists()
+    assert (result.folder.artifacts / "features.parquet").exists()
     manifest = json.loads(result.folder.manifest.read_text())
-    assert manifest["stages"] == ["collect"]
+    assert set(manifest["timings_s"]) == {"collect", "features"}

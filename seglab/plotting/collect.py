@@ -1,4 +1,4 @@
-"""Plots. Axes-level ``plot_*`` functions take ``ax=None`` and return the axes they drew on."""
+"""Plots of the *collect* stage: the quality gate and activity over time."""
 
 from __future__ import annotations
 
@@ -10,13 +10,9 @@ from seglab._validation import require_columns, require_frame
 
 __all__ = ["plot_quality", "plot_activity"]
 
+from seglab.plotting._base import axes as _axes
+
 POLICY_COLORS = {"drop": "#c44e52", "flag": "#dd8452", "keep": "#8c8c8c"}
-
-
-def _axes(ax: plt.Axes | None, size: tuple[float, float] = (7, 4)) -> plt.Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size, layout="constrained")
-    return ax
 
 
 def plot_quality(report, ax: plt.Axes | None = None) -> plt.Axes:

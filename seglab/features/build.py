@@ -1,0 +1,388 @@
+"""``build_features``: every feature of every customer as of a snapshot, and their dictionary."""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from seglab._io import atomic_path, read_json, write_json, write_parquet
+from seglab._validation import check_choice, check_range
+from seglab.collect.canonical import CanonicalData
+from seglab.exceptions import EmptyDataError, InputError
+from seglab.features import behaviour as _behaviour
+from seglab.features import journey as _journey
+from seglab.features import rfm as _rfm
+from seglab.features.dictionary import FeatureDictionary
+from seglab.features.engine import as_table, connect, execute, materialize
+from seglab.features.profile import profile_features
+from seglab.features.value.features import value_features
+
+__all__ = ["build_features", "FeatureSet", "KEY_FEATURES"]
+
+logger = logging.getLogger(__name__)
+
+# name: (criterion, description, unit)
+_FIXED = {
+    "frequency": ("rfm", "repeat purchase days: distinct purchase days − 1 (BTYD frequency)", "purchases"),
+    "recency": ("rfm", "from the first to the last purchase day (BTYD recency)", "{unit}"),
+    "T": ("rfm", "from the first purchase day to the snapshot (BTYD age)", "{unit}"),
+    "monetary_value": ("rfm", "mean spend per repeat purchase day (BTYD monetary value)", "{currency}"),
+    "net_monetary_value": ("rfm", "mean net spend per repeat purchase day, returns netted", "{currency}"),
+    "recency_days": ("rfm", "days from the last purchase to the snapshot", "days"),
+    "orders": ("rfm", "orders with a purchase in the window", "orders"),
+    "net_revenue": ("rfm", "purchases minus returns in the window", "{currency}"),
+    "avg_order_value": ("rfm", "net revenue per order", "{currency}"),
+    "gross_revenue": ("rfm", "purchases in the window, before returns", "{currency}"),
+    "returned_amount": ("rfm", "value of returns and cancellations in the window", "{currency}"),
+    "tenure_days": ("behaviour", "days from the first purchase in the window to the snapshot", "days"),
+    "r_score": ("rfm", "recency score, 1 (longest ago) to 5 (most recent)", "score"),
+    "f_score": ("rfm", "frequency score (orders), 1 to 5", "score"),
+    "m_score": ("rfm", "monetary score (net revenue), 1 to 5", "score"),
+    "fm_score": ("rfm", "round((F + M) / 2)", "score"),
+    "rfm_cell": ("rfm", "R, F and M scores as text, e.g. 545", ""),
+    "rfm_segment": ("rfm", "named RFM segment (seglab.features.RFM_SEGMENT_GRID)", ""),
+    "prob_alive": ("value", "probability the customer is still active (BG/NBD)", "probability"),
+    "expected_purchases": ("value", "expected purchases in the next {horizon} days (BG/NBD)", "purchases"),
+    "expected_spend": ("value", "expected spend per future purchase (Gamma-Gamma, returns netted)",
+                       "{currency}"),
+    "clv": ("value", "customer lifetime value over {months} months, discounted at {rate:.1%} a month",
+            "{currency}"),
+    "orders_per_month": ("behaviour", "orders per month of tenure (tenure at least a month)", "orders"),
+    "mean_interpurchase_days": ("behaviour", "mean days between purchase days", "days"),
+    "interpurchase_cv": ("behaviour", "regularity: std / mean of the days between purchases "
+                                      "(0 = clockwork; needs 3 purchase days)", "ratio"),
+    "lines_per_order": ("behaviour", "product lines per order", "lines"),
+    "items_per_order": ("behaviour", "units per order", "units"),
+    "return_rate": ("behaviour", "returned value / purchased value", "share"),
+    "discount_share": ("behaviour", "discounts / (purchases + discounts)", "share"),
+    "discounted_order_share": ("behaviour", "share of orders with a discount", "share"),
+    "weekend_share": ("behaviour", "share of orders on Saturday or Sunday", "share"),
+    "morning_share": ("behaviour", "share of orders before noon", "share"),
+    "evening_share": ("behaviour", "share of orders from 18:00", "share"),
+    "distinct_products": ("behaviour", "distinct products bought", "products"),
+    "distinct_categories": ("behaviour", "distinct categories bought", "categories"),
+    "top_category_share": ("behaviour", "share of spend in the customer's favourite category", "share"),
+    "journey_stage": ("journey", "never bought, one-time buyer, repeat, loyal, lapsed or churned "
+                                 "(lapsed after {lapsed} days, churned after {churned}, loyal from "
+                                 "{loyal} orders)", ""),
+    "visits_per_month": ("journey", "site or app visits per month", "visits"),
+    "product_views": ("journey", "product views in the window", "views"),
+    "cart_abandons": ("journey", "abandoned carts in the window", "carts"),
+    "cart_abandon_rate": ("journey", "abandoned carts / cart adds", "share"),
+    "visit_conversion": ("journey", "orders / visits (capped at 1)", "share"),
+    "support_contacts": ("journey", "support contacts in the window", "contacts"),
+    "support_per_order": ("journey", "support contacts per order", "contacts"),
+    "email_open_rate": ("journey", "emails opened / emails sent", "share"),
+    "email_click_rate": ("journey", "emails clicked / emails sent", "share"),
+    "days_since_last_event": ("journey", "days from the last recorded event to the snapshot", "days"),
+}
+KEY_FEATURES = ("recency_days", "orders", "net_revenue", "avg_order_value", "prob_alive",
+                "expected_purchases", "clv", "orders_per_month", "mean_interpurchase_days",
+                "return_rate", "discount_share", "distinct_products", "top_category_share",
+                "visits_per_month", "cart_abandon_rate", "email_open_rate", "support_contacts")
+"""The computed features worth a first look (overview plots); profile columns are added to them."""
+
+_CRITERIA_ORDER = ("rfm", "value", "behaviour", "journey", "demographic", "firmographic",
+                   "geographic", "psychographic", "needs", "other")
+_INTEGER_FILL = ("orders",)
+_ZERO_FILL = ("orders", "net_revenue", "gross_revenue", "returned_amount")
+
+
+@dataclass
+class FeatureSet:
+    """The output of *features*: the table, its dictionary, the fitted value models, diagnostics.
+
+    ``features`` has one row per customer (``customer_id`` first), sorted by id.
+    """
+
+    features: pd.DataFrame
+    dictionary: FeatureDictionary
+    models: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict)
+
+    def key_columns(self, limit: int = 24) -> list[str]:
+        """The numeric features worth a first look: :data:`KEY_FEATURES` that exist, then the
+        customer table's numeric attributes, at most ``limit`` of them."""
+        numeric = set(self.dictionary.select(types=["number"]))
+        key = [c for c in KEY_FEATURES if c in numeric]
+        profile = [f.name for f in self.dictionary.features
+                   if f.source == "customers" and f.name in numeric and f.name not in key]
+        return (key + profile)[:limit]
+
+    def write(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``features.parquet``, ``feature_dictionary.json``, ``value_models.json``
+        (and ``value_models.joblib`` when the models were fitted) into ``folder``."""
+        folder = Path(folder)
+        written = {"features": write_parquet(self.features, folder / "features.parquet"),
+                   "dictionary": self.dictionary.write(folder / "feature_dictionary.json"),
+                   "diagnostics": write_json(self.diagnostics, folder / "value_models.json")}
+        if any(m is not None for m in self.models.values()):
+            with atomic_path(folder / "value_models.joblib") as tmp:
+                joblib.dump(self.models, tmp)
+            written["models"] = folder / "value_models.joblib"
+        return written
+
+    @classmethod
+    def read(cls, folder: str | Path) -> FeatureSet:
+        """Read a feature set written by :meth:`write` (``folder`` is the run's ``artifacts/``)."""
+        folder = Path(folder)
+        path = folder / "features.parquet"
+        if not path.exists():
+            raise InputError(f"{path} is missing; run the features stage first "
+                             "(seglab features --dataset … --period …)")
+        models_path = folder / "value_models.joblib"
+        return cls(features=pd.read_parquet(path),
+                   dictionary=FeatureDictionary.read(folder / "feature_dictionary.json"),
+                   models=joblib.load(models_path) if models_path.exists() else {},
+                   diagnostics=read_json(folder / "value_models.json")
+                   if (folder / "value_models.json").exists() else {})
+
+
+def _inputs(data, con):
+    """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency."""
+    if isinstance(data, CanonicalData):
+        return (data.customers, as_table(con, data.transactions, name="transactions"),
+                as_table(con, data.events, name="events"), data.criteria, data.as_of, data.currency)
+    folder = Path(data)
+    schema_path = folder / "schema.json"
+    if not schema_path.exists():
+        raise InputError(f"{schema_path} is missing; run the collect stage first")
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    tables = schema["tables"]
+    criteria = {c: i["criterion"] for c, i in tables["customers"]["columns"].items() if i.get("criterion")}
+
+    def _table(name):
+        return as_table(con, folder / f"{name}.parquet", name=name) if tables.get(name) else None
+
+    return (pd.read_parquet(folder / "customers.parquet"), _table("transactions"), _table("events"),
+            criteria, pd.Timestamp(schema["as_of"]) if schema.get("as_of") else None,
+            schema.get("currency", ""))
+
+
+def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestamp | None = None,
+                   lookback_days: int | None = 730, time_unit: str = "days", horizon_days: int = 90,
+                   clv_months: int = 12, discount_rate: float = 0.01, lapsed_days: int = 180,
+                   churned_days: int = 365, loyal_orders: int = 4, top_categories: int = 8,
+                   rfm_cuts: dict | None = None, segment_map: dict | None = None,
+                   value_models: bool = True, con=None, progress: bool = False) -> FeatureSet:
+    """Compute every feature for every customer as of the snapshot.
+
+    Parameters
+    ----------
+    data
+        The output of *collect*: a :class:`~seglab.collect.CanonicalData`, or the run
+        folder's ``artifacts/`` (its Parquet files are read by the engine directly).
+    as_of
+        The snapshot day (default: the period's last day, from *collect*).
+    lookback_days
+        Only the last ``lookback_days`` days of transactions and events count
+        (None or 0: all history up to the snapshot).
+    time_unit
+        Unit of the BTYD ``recency`` and ``T`` (and of the value-model fit).
+    horizon_days, clv_months, discount_rate
+        Horizons of ``expected_purchases`` and ``clv``; monthly discount rate.
+    lapsed_days, churned_days, loyal_orders
+        Journey-stage thresholds (see :mod:`seglab.features.journey`).
+    top_categories
+        Share-of-spend columns for this many of the most frequent categories.
+    rfm_cuts, segment_map
+        Custom RFM cut points and named-segment cells (see :func:`rfm_scores`,
+        :func:`rfm_segments`).
+    value_models
+        Fit BG/NBD and Gamma-Gamma (value features) or skip them.
+    con
+        An Ibis connection (default: in-process DuckDB); e.g. a PySpark one.
+    progress
+        Show a progress bar over the feature groups.
+
+    Returns
+    -------
+    FeatureSet
+        The feature table (one row per customer), its dictionary, the value models.
+    """
+    check_choice(time_unit, ("days", "weeks"), name="time_unit")
+    if lookback_days:
+        check_range(lookback_days, name="lookback_days", low=1, integer=True)
+    owned = con is None  # a connection we open, we close as soon as the engine work is done
+    con = connect(con or "duckdb")
+    customers, transactions, events, criteria, data_as_of, currency = _inputs(data, con)
+    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else data_as_of
+    if as_of is None and (transactions is not None or events is not None):
+        raise InputError("as_of is needed: the data has dates but no snapshot day; pass as_of=…")
+    dictionary = FeatureDictionary(meta={
+        "as_of": None if as_of is None else as_of.date().isoformat(),
+        "lookback_days": lookback_days or None, "time_unit": time_unit, "currency": currency})
+    fmt = {"unit": time_unit, "currency": currency or "currency", "horizon": horizon_days,
+           "months": clv_months, "rate": discount_rate, "lapsed": lapsed_days,
+           "churned": churned_days, "loyal": loyal_orders}
+    parts: list[pd.DataFrame] = []
+    models, diagnostics, summary, rfm = {}, {}, None, None
+    bar = tqdm(total=4, desc="features", unit="group", disable=not progress, leave=False)
+    if transactions is None:
+        dictionary.skip("rfm, behaviour, value", "the dataset has no transactions table")
+    else:
+        bar.set_postfix_str("rfm and behaviour")
+        summary, rfm, more = _transaction_features(
+            con, transactions, as_of=as_of, lookback_days=lookback_days, time_unit=time_unit,
+            top_categories=top_categories, rfm_cuts=rfm_cuts, segment_map=segment_map,
+            dictionary=dictionary)
+        parts += more
+    bar.update()
+    bar.set_postfix_str("journey")
+    parts += _journey_features(con, events, rfm, as_of=as_of, lookback_days=lookback_days,
+                               lapsed_days=lapsed_days, churned_days=churned_days,
+                               loyal_orders=loyal_orders, dictionary=dictionary)
+    if owned:
+        con.disconnect()  # give the engine's memory back before the models and the assembly
+    bar.update()
+    if summary is not None and value_models:
+        bar.set_postfix_str("value models")
+        values, models, diagnostics = value_features(
+            summary, time_unit=time_unit, horizon_days=horizon_days, clv_months=clv_months,
+            discount_rate=discount_rate)
+        if diagnostics.get("status") != "fitted":
+            dictionary.skip("value (CLV, probability alive)", diagnostics.get("status", ""))
+        parts.append(values)
+    elif summary is not None:
+        dictionary.skip("value (CLV, probability alive)", "value models switched off")
+    bar.update()
+    bar.set_postfix_str("profile")
+    described = FeatureDictionary()
+    profile = profile_features(customers, criteria, as_of=as_of, dictionary=described)
+    parts.append(_rename_collisions(profile, parts, described))
+    for info in described.features:
+        dictionary.add(info.name, info.criterion, info.description, info.unit, info.type, info.source)
+    bar.update()
+    bar.close()
+
+    features = _assemble(customers["customer_id"], parts, rfm is not None)
+    for name, (criterion, description, unit) in _FIXED.items():
+        if name in features and name not in dictionary:  # a profile column keeps its own tag
+            kind = "number" if pd.api.types.is_numeric_dtype(features[name]) else "category"
+            dictionary.add(name, criterion, description.format(**fmt), unit.format(**fmt), kind)
+    rank = {c: i for i, c in enumerate(_CRITERIA_ORDER)}
+    described = [f for f in dictionary.features if f.name in features]
+    described.sort(key=lambda f: rank.get(f.criterion, len(rank)))  # stable: keeps order within
+    order = ["customer_id", *[f.name for f in described]]
+    features = features[order]
+    return FeatureSet(features=features, dictionary=dictionary.restrict(order[1:]), models=models,
+                      diagnostics=diagnostics)
+
+
+def _transaction_features(con, transactions, *, as_of, lookback_days, time_unit, top_categories,
+                          rfm_cuts, segment_map, dictionary) -> tuple:
+    """The BTYD summary, marketing RFM with scores and segments, and behaviour, from one pass.
+
+    Returns the summary (for the value models), the marketing RFM (for the journey
+    stage) and the feature parts.
+    """
+    lines = _rfm.window_lines(transactions, as_of=as_of, lookback_days=lookback_days)
+    _check_window(con, transactions, lines, as_of, lookback_days)
+    with ExitStack() as shared:
+        # the per-order and per-day tables feed several queries: compute each once
+        orders = shared.enter_context(materialize(con, _rfm.orders_expr(lines), "orders"))
+        daily = shared.enter_context(materialize(con, _rfm.daily_expr(lines), "daily"))
+        raw = execute(con, _rfm._btyd_expr(daily, as_of).select(*_rfm._SUMMARY_COLUMNS))
+        summary = _rfm._finish_summary(raw, time_unit)
+        rfm = _rfm._finish_rfm(execute(con, _rfm._rfm_expr(orders, as_of)
+                                       .drop("first_purchase", "last_purchase")))
+        table, categories, channels, timed = _behaviour.behaviour_expr(
+            con, lines, orders, daily, top_categories=top_categories)
+        behaviour = _behaviour.finish_behaviour(execute(con, table), rfm, categories, channels, timed)
+    scores = _rfm.rfm_scores(rfm, cuts=rfm_cuts)
+    scores["rfm_segment"] = _rfm.rfm_segments(scores, segment_map)
+    for value in categories:
+        dictionary.add(f"category_share_{_behaviour.slug(value)}", "behaviour",
+                       f"share of spend in category {value!r}", "share")
+    for value in channels:
+        dictionary.add(f"channel_share_{_behaviour.slug(value)}", "behaviour",
+                       f"share of orders through channel {value!r}", "share")
+    if not categories:
+        dictionary.skip("category breadth and shares", "transactions have no category column")
+    if not channels:
+        dictionary.skip("channel mix", "transactions have no channel column")
+    if not timed:
+        dictionary.skip("time-of-day shares", "order dates carry no time of day")
+    return summary, rfm, [summary, rfm, scores, behaviour]
+
+
+def _journey_features(con, events, rfm, *, as_of, lookback_days, lapsed_days, churned_days,
+                      loyal_orders, dictionary) -> list[pd.DataFrame]:
+    """The journey stage (from purchases) and the event features (from the events table)."""
+    parts = []
+    if rfm is not None:
+        stage = _journey.journey_stage(rfm["orders"], rfm["recency_days"], lapsed_days=lapsed_days,
+                                       churned_days=churned_days, loyal_orders=loyal_orders)
+        parts.append(pd.DataFrame({"customer_id": rfm["customer_id"], "journey_stage": stage}))
+    if events is None:
+        dictionary.skip("journey events (visits, carts, support, email)", "the dataset has no events table")
+        return parts
+    windowed = _journey.window_events(events, as_of=as_of, lookback_days=lookback_days)
+    counts = execute(con, _journey.events_expr(windowed, as_of=as_of))
+    orders = rfm.set_index("customer_id")["orders"] if rfm is not None else pd.Series(dtype=float)
+    parts.append(_journey.finish_events(counts, orders, lookback_days=lookback_days))
+    return parts
+
+
+def _rename_collisions(profile: pd.DataFrame, parts: list[pd.DataFrame],
+                       dictionary: FeatureDictionary) -> pd.DataFrame:
+    """A customer-table column named like a computed feature becomes ``<name>_profile``."""
+    taken = {c for part in parts for c in part.columns} - {"customer_id"}
+    clashes = {c: f"{c}_profile" for c in profile.columns if c in taken}
+    for old, new in clashes.items():  # ``dictionary`` holds only the profile's entries here
+        info = dictionary[old]
+        dictionary.features.remove(info)
+        dictionary.add(new, info.criterion, info.description, info.unit, info.type, info.source)
+    return profile.rename(columns=clashes)
+
+
+def _check_window(con, transactions, lines, as_of, lookback_days) -> None:
+    if execute(con, lines.aggregate(n=lines.amount.count()))["n"].iloc[0] > 0:
+        return
+    first = execute(con, transactions.aggregate(first=transactions.order_date.min()))["first"].iloc[0]
+    if pd.isna(first) or pd.Timestamp(first).normalize() > as_of:
+        raise EmptyDataError(f"the snapshot {as_of.date()} is before the first transaction "
+                             f"({pd.Timestamp(first).date() if not pd.isna(first) else 'none'}); "
+                             "choose a later period")
+    raise EmptyDataError(f"no transactions in the {lookback_days}-day window ending {as_of.date()}; "
+                         "lengthen lookback_days or choose another period")
+
+
+def _assemble(ids: pd.Series, parts: list[pd.DataFrame], has_transactions: bool) -> pd.DataFrame:
+    """Every customer of the customer table with every part's columns, aligned on the id.
+
+    Each part is aligned by one hash-based reindex and its columns collected into one
+    dictionary (no chain of merges); infinities from empty denominators become missing.
+    """
+    universe = pd.Index(ids.astype("str")).sort_values()
+    columns: dict[str, object] = {"customer_id": universe.to_numpy()}
+    while parts:
+        part = parts.pop(0)
+        new = [c for c in part.columns if c != "customer_id" and c not in columns]
+        aligned = part.set_index("customer_id")[new].reindex(universe)
+        for col in new:
+            values = aligned[col]
+            if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+                data = values.to_numpy(dtype=float, na_value=np.nan)
+                columns[col] = np.where(np.isinf(data), np.nan, data)
+            else:
+                columns[col] = values.astype("str").to_numpy()
+    table = pd.DataFrame(columns, copy=False)  # no consolidation copy of a million-row table
+    if has_transactions:
+        for col in _ZERO_FILL:
+            table[col] = table[col].fillna(0)
+        for col in _INTEGER_FILL:
+            table[col] = table[col].astype("int64")
+        if "rfm_segment" in table:
+            table["rfm_segment"] = table["rfm_segment"].fillna("No purchases")
+        if "journey_stage" in table:
+            table["journey_stage"] = table["journey_stage"].fillna("never bought")
+    return table

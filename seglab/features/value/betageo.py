@@ -1,0 +1,97 @@
+"""The BG/NBD model (Fader, Hardie & Lee 2005, "Counting your customers the easy way").
+
+While alive, a customer buys at Poisson rate λ ~ Gamma(r, α); after each purchase
+they drop out with probability p ~ Beta(a, b). On the CDNOW data the paper reports
+r = 0.243, α = 4.414, a = 0.793, b = 2.426 (log-likelihood −9582.4); a test
+reproduces them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import betaln, gammaln, hyp2f1
+
+from seglab.features.value._base import BTYDModel, as_array, check_rfm, compress, unique_pairs
+
+__all__ = ["BetaGeo"]
+
+
+class BetaGeo(BTYDModel):
+    """BG/NBD purchase and dropout model, fitted by maximum likelihood.
+
+    Parameters
+    ----------
+    penalizer
+        L2 penalty on the parameters (0: plain maximum likelihood). A small value
+        helps on small or degenerate data.
+    max_iter, tol
+        Optimizer limits.
+
+    Attributes
+    ----------
+    params_ : dict
+        ``r``, ``alpha``, ``a``, ``b``.
+    log_likelihood_ : float
+    converged_ : bool
+
+    Examples
+    --------
+    >>> model = BetaGeo().fit([2, 1, 0, 0, 5], [30.4, 1.7, 0, 0, 35.0], [38.9, 38.9, 38.9, 38.9, 38.9])
+    >>> sorted(model.params_)
+    ['a', 'alpha', 'b', 'r']
+    """
+
+    _param_names = ("r", "alpha", "a", "b")
+    _initial = (1.0, 1.0, 1.0, 1.0)
+
+    def fit(self, frequency, recency, T) -> BetaGeo:
+        """Fit to a BTYD summary (see :func:`seglab.features.btyd_summary`)."""
+        x, t_x, T = check_rfm(frequency, recency, T)
+        data, weights, _ = compress(x, t_x, T)
+        return self._fit(data, weights, len(x))
+
+    @staticmethod
+    def _log_likelihood(params, x, t_x, T) -> np.ndarray:
+        r, alpha, a, b = params
+        base = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+                + betaln(a, b + x) - betaln(a, b))
+        stay = -(r + x) * np.log(alpha + T)
+        repeat = x > 0
+        drop = np.where(repeat,
+                        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0))
+                        - (r + x) * np.log(alpha + t_x),
+                        -np.inf)
+        return base + np.logaddexp(stay, drop)
+
+    def predict_alive(self, frequency, recency, T) -> np.ndarray:
+        """Probability that each customer is still alive at the end of their ``T``."""
+        r, alpha, a, b = self._params()
+        x, t_x, T = check_rfm(frequency, recency, T)
+        with np.errstate(divide="ignore", over="ignore"):
+            log_odds = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
+                        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+        return np.where(x > 0, 1.0 / (1.0 + np.exp(log_odds)), 1.0)
+
+    def predict_purchases(self, t: float, frequency, recency, T) -> np.ndarray:
+        """Expected number of purchases of each customer in the next ``t`` time units."""
+        r, alpha, a, b = self._params()
+        x, t_x, T = check_rfm(frequency, recency, T)
+        t = float(t)
+        if t <= 0:
+            return np.zeros_like(x)
+        ratio = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+        # hyp2f1 is costly and depends on (x, T) only: millions of customers share far fewer pairs
+        px, pT, inverse = unique_pairs(x, T)
+        f = hyp2f1(r + px, b + px, a + b + px - 1, t / (alpha + pT + t))[inverse]
+        numerator = (a + b + x - 1) / (a - 1) * (1 - ratio * f)
+        with np.errstate(divide="ignore", over="ignore"):
+            odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300)
+                            * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))), 0.0)
+        return numerator / (1 + odds)
+
+    def expected_purchases(self, t) -> np.ndarray:
+        """Expected purchases of a new customer in their first ``t`` time units (population level)."""
+        r, alpha, a, b = self._params()
+        t = as_array(t, "t")
+        return ((a + b - 1) / (a - 1)
+                * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t))))

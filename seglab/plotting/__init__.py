@@ -1,0 +1,17 @@
+"""Plots, one module per stage. Axes-level ``plot_*`` functions take ``ax=None`` and return the
+axes they drew on; figure-level ones (several panels) return the figure."""
+
+from seglab.plotting.collect import plot_activity, plot_quality
+from seglab.plotting.features import (plot_clv, plot_correlations, plot_distributions,
+                                      plot_journey_stages, plot_rfm_grid, plot_rfm_segments)
+
+__all__ = [
+    "plot_quality",
+    "plot_activity",
+    "plot_distributions",
+    "plot_rfm_grid",
+    "plot_rfm_segments",
+    "plot_clv",
+    "plot_correlations",
+    "plot_journey_stages",
+]

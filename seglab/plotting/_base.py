@@ -1,0 +1,32 @@
+"""Shared plotting helpers: axes creation, the segment palette, number formatting."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+
+def axes(ax: plt.Axes | None, size: tuple[float, float] = (7, 4)) -> plt.Axes:
+    """``ax`` itself, or a new axes of ``size`` inches on its own figure."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def palette(n: int) -> list:
+    """``n`` distinguishable colours (colour-blind-safe up to 8, then husl)."""
+    return sns.color_palette("colorblind", n) if n <= 8 else sns.color_palette("husl", n)
+
+
+def tidy(ax: plt.Axes) -> plt.Axes:
+    """Remove the top and right spines."""
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def unavailable(ax: plt.Axes | None, message: str, size: tuple[float, float] = (7, 2)) -> plt.Axes:
+    """An empty panel that says why there is nothing to draw (e.g. no transactions)."""
+    ax = axes(ax, size)
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#555555")
+    ax.set_axis_off()
+    return ax

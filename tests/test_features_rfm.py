@@ -1,0 +1,140 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from seglab.exceptions import EmptyDataError, InputError, ParameterError
+from seglab.features import (RFM_SEGMENT_GRID, RFM_SEGMENTS, btyd_summary, marketing_rfm, rfm_scores,
+                             rfm_segments)
+
+
+@pytest.fixture
+def tx():
+    """Customer a: purchases on 1, 5 (two orders) and 9 Jan, a return on 20 Jan.
+    Customer b: one purchase on 3 Jan. Customer c: buys only after the snapshot."""
+    return pd.DataFrame({
+        "customer_id": ["a", "a", "a", "a", "a", "b", "c"],
+        "order_id": ["1", "2", "3", "4", "R1", "5", "6"],
+        "order_date": pd.to_datetime(["2021-01-01 10:00", "2021-01-05 09:00", "2021-01-05 17:00",
+                                      "2021-01-09", "2021-01-20", "2021-01-03", "2021-02-02"], format="ISO8601"),
+        "amount": [10.0, 4.0, 6.0, 20.0, -5.0, 7.0, 99.0],
+    })
+
+
+def test_btyd_summary_by_hand(tx):
+    s = btyd_summary(tx, as_of="2021-01-31").set_index("customer_id")
+    assert list(s.index) == ["a", "b"]  # c bought after the snapshot
+    a = s.loc["a"]
+    assert (a["frequency"], a["recency"], a["T"]) == (2, 8.0, 30.0)
+    assert a.monetary_value == pytest.approx((10.0 + 20.0) / 2)  # repeat days: 5 Jan (4+6), 9 Jan (20)
+    assert a.net_monetary_value == pytest.approx((10.0 + 20.0 - 5.0) / 2)
+    b = s.loc["b"]
+    assert (b["frequency"], b["recency"], b["T"], b["monetary_value"]) == (0, 0.0, 28.0, 0.0)
+
+
+def test_btyd_summary_in_weeks_and_with_a_lookback(tx):
+    weeks = btyd_summary(tx, as_of="2021-01-31", time_unit="weeks").set_index("customer_id")
+    assert weeks.loc["a", "T"] == pytest.approx(30 / 7)
+    recent = btyd_summary(tx, as_of="2021-01-31", lookback_days=27).set_index("customer_id")
+    assert recent.loc["a", "frequency"] == 1 and "b" not in recent.index  # window starts 5 Jan
+
+
+def test_nothing_after_the_snapshot_leaks_in(tx):
+    later = pd.concat([tx, tx.assign(order_date=tx["order_date"] + pd.Timedelta(days=400),
+                                     order_id=tx["order_id"] + "x")])
+    pd.testing.assert_frame_equal(btyd_summary(tx, as_of="2021-01-31"),
+                                  btyd_summary(later, as_of="2021-01-31"))
+
+
+def test_btyd_summary_equals_lifetimes_on_synthetic_data():
+    lifetimes = pytest.importorskip("lifetimes")
+    from seglab.datasets import make_customers
+
+    tx = make_customers(400, 3, seed=4).transactions
+    mine = btyd_summary(tx, as_of="2025-09-30")
+    purchases = tx[(tx["amount"] > 0) & (tx["order_date"] < "2025-10-01")]
+    theirs = (lifetimes.utils.summary_data_from_transaction_data(
+        purchases, "customer_id", "order_date", monetary_value_col="amount",
+        observation_period_end="2025-09-30").reset_index().sort_values("customer_id"))
+    assert mine["customer_id"].tolist() == theirs["customer_id"].tolist()
+    for col in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(mine[col].to_numpy(), theirs[col].to_numpy())
+    np.testing.assert_allclose(mine["monetary_value"], theirs["monetary_value"], rtol=1e-12)
+
+
+def test_marketing_rfm_nets_returns(tx):
+    r = marketing_rfm(tx, as_of="2021-01-31").set_index("customer_id")
+    a = r.loc["a"]
+    assert (a.recency_days, a.orders, a.net_revenue, a.gross_revenue, a.returned_amount) == (
+        22.0, 4, 35.0, 40.0, 5.0)
+    assert a.avg_order_value == pytest.approx(35.0 / 4) and a.tenure_days == 30.0
+
+
+def test_a_customer_with_only_returns_has_no_orders():
+    tx = pd.DataFrame({"customer_id": ["z"], "order_id": ["R9"], "amount": [-12.0],
+                       "order_date": pd.to_datetime(["2021-01-02"])})
+    r = marketing_rfm(tx, as_of="2021-01-31").iloc[0]
+    assert r.orders == 0 and r.net_revenue == -12.0 and np.isnan(r.recency_days) and np.isnan(r.avg_order_value)
+
+
+def test_empty_window_and_bad_tables_are_clear_errors(tx):
+    with pytest.raises(EmptyDataError, match="no purchases on or before 2020-12-31"):
+        btyd_summary(tx, as_of="2020-12-31")
+    with pytest.raises(InputError, match="order_date"):
+        btyd_summary(tx.drop(columns="order_date"), as_of="2021-01-31")
+    with pytest.raises(ParameterError, match="'days', 'weeks'"):
+        btyd_summary(tx, as_of="2021-01-31", time_unit="months")
+
+
+def test_summary_does_not_modify_its_input(tx):
+    before = tx.copy()
+    btyd_summary(tx, as_of="2021-01-31")
+    marketing_rfm(tx, as_of="2021-01-31")
+    pd.testing.assert_frame_equal(tx, before)
+
+
+def _rfm(n=10):
+    return pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)],
+                         "recency_days": np.arange(n, dtype=float) * 10,
+                         "orders": np.arange(1, n + 1),
+                         "net_revenue": np.arange(1, n + 1) * 100.0})
+
+
+def test_quintile_scores():
+    s = rfm_scores(_rfm())
+    assert s["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]  # lower recency is better
+    assert s["f_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert s["rfm_cell"].iloc[0] == "511" and s["fm_score"].iloc[-1] == 5
+
+
+def test_tied_customers_share_a_score():
+    frame = _rfm().assign(orders=[1, 1, 1, 1, 1, 1, 2, 3, 4, 5])
+    s = rfm_scores(frame)
+    assert s["f_score"].iloc[:6].nunique() == 1
+
+
+def test_custom_cut_points():
+    s = rfm_scores(_rfm(), cuts={"recency": [15, 35, 55, 75]})
+    assert s["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    with pytest.raises(ParameterError, match="4 values"):
+        rfm_scores(_rfm(), cuts={"recency": [1, 2]})
+    with pytest.raises(ParameterError, match="cuts key"):
+        rfm_scores(_rfm(), cuts={"recent": [1, 2, 3, 4]})
+
+
+def test_customers_without_purchases_get_no_scores():
+    s = rfm_scores(_rfm().assign(orders=[0] + list(range(2, 11))))
+    assert s.iloc[0][["r_score", "f_score", "m_score"]].isna().all()
+    assert rfm_segments(s).iloc[0] == "No purchases"
+
+
+def test_the_segment_grid_covers_every_cell_with_the_eleven_names():
+    assert len(RFM_SEGMENT_GRID) == 25 and set(RFM_SEGMENT_GRID.values()) == set(RFM_SEGMENTS)
+    scores = pd.DataFrame({"r_score": [5, 5, 1, 1, 3], "fm_score": [5, 1, 1, 5, 2]})
+    assert rfm_segments(scores).tolist() == ["Champions", "New", "Lost", "Can't lose them", "Need attention"]
+
+
+def test_segment_map_overrides_cells():
+    scores = pd.DataFrame({"r_score": [5, 4], "fm_score": [5, 5]})
+    assert rfm_segments(scores, {(5, 5): "VIP"}).tolist() == ["VIP", "Champions"]
+    with pytest.raises(InputError, match="pairs from 1 to 5"):
+        rfm_segments(scores, {(6, 1): "x"})

@@ -1,0 +1,176 @@
+"""Value models against the published CDNOW estimates and against lifetimes.
+
+CDNOW (Fader, Hardie & Lee 2005): 2,357 customers, 39-week calibration period, in weeks.
+The summary and the raw transactions ship with lifetimes (a dev dependency).
+"""
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from seglab.exceptions import ConvergenceWarning, DataQualityWarning, InputError
+from seglab.features import (BetaGeo, GammaGamma, ParetoNBD, btyd_summary, customer_lifetime_value,
+                             value_features)
+
+lifetimes = pytest.importorskip("lifetimes")
+DATA = resources.files("lifetimes.datasets")
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    """The published CDNOW calibration summary (frequency, recency, T in weeks)."""
+    return pd.read_csv(DATA / "cdnow_customers_summary.csv")
+
+
+@pytest.fixture(scope="module")
+def cdnow_raw_summary():
+    """seglab's own BTYD summary of the raw CDNOW transactions, as of 30 Sep 1997, in weeks."""
+    raw = pd.read_csv(DATA / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                      names=["master", "customer_id", "date", "cds", "amount"], dtype={"customer_id": str})
+    tx = pd.DataFrame({"customer_id": raw["customer_id"], "order_id": raw.index.astype(str),
+                       "order_date": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
+                       "amount": raw["amount"]})
+    return btyd_summary(tx, as_of="1997-09-30", time_unit="weeks")
+
+
+def test_bg_nbd_reproduces_the_published_cdnow_estimates(cdnow):
+    model = BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # FHL 2005, table 1
+    assert {k: round(v, 3) for k, v in model.params_.items()} == published
+    assert round(model.log_likelihood_, 1) == -9582.4
+    assert model.converged_
+
+
+def test_pareto_nbd_reproduces_the_published_cdnow_estimates(cdnow):
+    model = ParetoNBD().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    p = model.params_
+    assert (round(p["r"], 3), round(p["alpha"], 3), round(p["s"], 3)) == (0.553, 10.578, 0.606)
+    # Published beta = 11.669. The likelihood is flat along beta (it changes by < 1e-6 between
+    # 11.665 and 11.672; its standard error is 6.2), so beta is checked to two decimals.
+    assert round(p["beta"], 2) == 11.67
+    assert round(model.log_likelihood_, 1) == -9595.0
+
+
+def test_seglab_summary_of_raw_cdnow_matches_the_published_summary(cdnow, cdnow_raw_summary):
+    published = cdnow.assign(customer_id=cdnow["ID"].astype(str).str.zfill(4)).set_index("customer_id")
+    mine = cdnow_raw_summary.set_index("customer_id")
+    common = mine.index.intersection(published.index)
+    assert len(common) == 2349  # 8 customers bought only $0 items, which seglab does not count
+    np.testing.assert_array_equal(mine.loc[common, "frequency"], published.loc[common, "frequency"])
+    np.testing.assert_allclose(mine.loc[common, "recency"], published.loc[common, "recency"], atol=0.005)
+    np.testing.assert_allclose(mine.loc[common, "T"], published.loc[common, "T"], atol=0.005)
+
+
+def test_gamma_gamma_reproduces_the_published_cdnow_estimates(cdnow_raw_summary):
+    repeat = cdnow_raw_summary[cdnow_raw_summary["frequency"] > 0]
+    assert len(repeat) == 946
+    model = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
+    published = {"p": 6.25, "q": 3.74, "v": 15.44}  # Fader & Hardie (2013)
+    assert {k: round(v, 2) for k, v in model.params_.items()} == published
+    assert round(model.log_likelihood_, 2) == -4055.92
+
+
+def test_predictions_agree_with_lifetimes(cdnow):
+    x, t_x, T = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    ours = BetaGeo().fit(x, t_x, T)
+    theirs = lifetimes.BetaGeoFitter().fit(x, t_x, T)
+    np.testing.assert_allclose(ours.predict_alive(x, t_x, T),
+                               theirs.conditional_probability_alive(x, t_x, T), atol=1e-5)
+    np.testing.assert_allclose(ours.predict_purchases(39, x, t_x, T),
+                               theirs.conditional_expected_number_of_purchases_up_to_time(39, x, t_x, T),
+                               atol=1e-4)
+    np.testing.assert_allclose(ours.expected_purchases([10, 39]), theirs.expected_number_of_purchases_up_to_time(
+        np.array([10, 39])), rtol=1e-5)
+
+
+def test_clv_agrees_with_lifetimes(cdnow_raw_summary):
+    s = cdnow_raw_summary
+    bg = lifetimes.BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+    ours = BetaGeo()
+    ours.params_ = {k: float(bg.params_[k]) for k in ("r", "alpha", "a", "b")}
+    spend = np.where(s["frequency"] > 0, s["monetary_value"], 30.0)
+    expected = lifetimes.utils._customer_lifetime_value(
+        bg, s["frequency"], s["recency"], s["T"], pd.Series(spend), time=12, discount_rate=0.01, freq="W")
+    mine = customer_lifetime_value(ours, s["frequency"], s["recency"], s["T"], spend, horizon_months=12,
+                                   discount_rate=0.01, time_unit="weeks")
+    np.testing.assert_allclose(mine, expected, rtol=1e-9)
+
+
+def test_pareto_nbd_predictions_agree_with_lifetimes(cdnow):
+    x, t_x, T = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    ours = ParetoNBD().fit(x, t_x, T)
+    theirs = lifetimes.ParetoNBDFitter()
+    theirs.params_ = pd.Series(ours.params_)
+    np.testing.assert_allclose(ours.predict_alive(x, t_x, T),
+                               theirs.conditional_probability_alive(x, t_x, T), atol=1e-6)
+    np.testing.assert_allclose(ours.predict_purchases(10, x, t_x, T),
+                               theirs.conditional_expected_number_of_purchases_up_to_time(10, x, t_x, T),
+                               atol=1e-6)
+
+
+def test_spend_prediction_shrinks_towards_the_population_mean():
+    model = GammaGamma()
+    model.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    population = model.population_spend()
+    one, many = model.predict_spend([1, 50], [100.0, 100.0])
+    assert population < one < many < 100.0
+    assert model.predict_spend([0], [0.0])[0] == pytest.approx(population)
+
+
+def test_unfitted_models_say_so():
+    with pytest.raises(NotFittedError, match="fit"):
+        BetaGeo().predict_alive([1], [1], [2])
+
+
+@pytest.mark.parametrize("frequency, recency, T, message", [
+    ([1, 2], [1, 2, 3], [5, 5, 5], "same length"),
+    ([1], [6], [5], "recency greater than T"),
+    ([1.5], [1], [5], "non-whole frequency"),
+    ([0], [2], [5], "recency > 0 with frequency 0"),
+    ([np.nan], [1], [5], "missing values"),
+    ([], [], [], "empty"),
+])
+def test_bad_summaries_are_refused(frequency, recency, T, message):
+    with pytest.raises(InputError, match=message):
+        BetaGeo().fit(frequency, recency, T)
+
+
+def test_gamma_gamma_refuses_non_repeat_or_non_positive_spend():
+    with pytest.raises(InputError, match="repeat customers with positive spend"):
+        GammaGamma().fit([0, 2], [10.0, 5.0])
+
+
+def test_a_model_that_does_not_converge_warns_with_advice():
+    # every customer bought once, on the day of the snapshot: nothing identifies the dropout process
+    with pytest.warns(ConvergenceWarning, match="penalizer"):
+        model = BetaGeo(max_iter=3).fit([0] * 50 + [1], [0] * 50 + [1], [0.0] * 50 + [1.0])
+    assert not model.converged_
+
+
+def test_value_features_exclude_non_positive_net_spend_with_a_count():
+    rng = np.random.default_rng(0)
+    n = 300
+    x = rng.poisson(2, n)
+    T = rng.uniform(100, 300, n)
+    t_x = np.where(x > 0, T * rng.uniform(0.2, 1, n), 0.0)
+    net = np.where(x > 0, rng.gamma(5, 10, n), 0.0)
+    net[:5] = np.where(x[:5] > 0, -1.0, 0.0)
+    summary = pd.DataFrame({"customer_id": [str(i) for i in range(n)], "frequency": x, "recency": t_x,
+                            "T": T, "monetary_value": np.abs(net), "net_monetary_value": net})
+    with pytest.warns(DataQualityWarning, match=f"{int((x[:5] > 0).sum())} repeat customers"):
+        out, models, diag = value_features(summary)
+    assert diag["status"] == "fitted" and diag["gamma_gamma_excluded"] == int((x[:5] > 0).sum())
+    assert (out.loc[(x > 0) & (net <= 0), "expected_spend"] == 0).all()
+    assert out["prob_alive"].between(0, 1).all() and (out["clv"] >= 0).all()
+    assert models["purchase"].converged_ and models["spend"].converged_
+
+
+def test_value_features_skip_with_too_few_repeat_customers():
+    summary = pd.DataFrame({"customer_id": ["a", "b"], "frequency": [0, 1], "recency": [0.0, 3.0],
+                            "T": [10.0, 10.0], "monetary_value": [0.0, 5.0], "net_monetary_value": [0.0, 5.0]})
+    with pytest.warns(DataQualityWarning, match="repeat customers"):
+        out, models, diag = value_features(summary)
+    assert out["clv"].isna().all() and models["purchase"] is None and diag["status"].startswith("skipped")
