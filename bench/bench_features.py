@@ -109,11 +109,15 @@ def worker(tool: str, folder: str) -> None:
         def run():
             return duckdb.sql(HAND_WRITTEN.format(path=path, as_of=AS_OF)).df()
     elif tool == "seglab_rfm":
+        import ibis.backends.duckdb  # noqa: F401  (ibis loads its backends lazily: an import)
+
         from seglab.features import btyd_summary
 
         def run():
             return btyd_summary(path, as_of=AS_OF)
     elif tool == "seglab_full":
+        import ibis.backends.duckdb  # noqa: F401
+
         from seglab.features import build_features
 
         def run():

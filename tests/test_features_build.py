@@ -54,6 +54,7 @@ def test_features_ignore_everything_after_the_snapshot(sample):
         pd.testing.assert_series_equal(merged[col], merged[f"{col}_q3"], check_names=False)
 
 
+@pytest.mark.filterwarnings("ignore::seglab.exceptions.DataQualityWarning")
 def test_same_input_same_bytes(sample, tmp_path):
     a = build_features(sample).write(tmp_path / "a")
     b = build_features(sample).write(tmp_path / "b")
@@ -61,6 +62,7 @@ def test_same_input_same_bytes(sample, tmp_path):
         assert sha256_file(a[key]) == sha256_file(b[key]), key
 
 
+@pytest.mark.filterwarnings("ignore::seglab.exceptions.DataQualityWarning")
 def test_reads_the_run_folder_directly(sample, built, tmp_path):
     sample.write(tmp_path)
     from_files = build_features(tmp_path)

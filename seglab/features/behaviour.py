@@ -77,7 +77,7 @@ def behaviour_expr(con, lines: ibis.Table, orders: ibis.Table, daily: ibis.Table
     per_order = bought.group_by("customer_id").aggregate(**aggs)
 
     # regularity: the gaps between distinct purchase days (whole days: exact sums of squares)
-    days = daily.filter(daily.purchase)
+    days = daily.filter(daily.spend > 0)
     window = ibis.window(group_by=days.customer_id, order_by=days.day)
     gaps = days.mutate(gap=days.day.delta(days.day.lag().over(window), unit="day").cast("int64"))
     per_gap = gaps.group_by("customer_id").aggregate(gap_sum=gaps.gap.sum(),
@@ -113,7 +113,8 @@ def finish_behaviour(raw: pd.DataFrame, rfm: pd.DataFrame, categories: list[str]
                      channels: list[str], timed: bool) -> pd.DataFrame:
     """Turn the engine's per-customer aggregates into rates and shares (vectorized pandas)."""
     out = pd.DataFrame({"customer_id": raw["customer_id"].astype("str")})
-    r = rfm.set_index("customer_id").reindex(out["customer_id"])
+    r = rfm.set_index("customer_id")[["tenure_days", "gross_revenue", "returned_amount"]].reindex(
+        out["customer_id"])
     n = raw["n_orders"].astype(float).to_numpy()
     def col(name: str) -> np.ndarray:
         return raw[name].to_numpy(dtype=float, na_value=np.nan)

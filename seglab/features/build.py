@@ -172,7 +172,8 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
                    clv_months: int = 12, discount_rate: float = 0.01, lapsed_days: int = 180,
                    churned_days: int = 365, loyal_orders: int = 4, top_categories: int = 8,
                    rfm_cuts: dict | None = None, segment_map: dict | None = None,
-                   value_models: bool = True, con=None, progress: bool = False) -> FeatureSet:
+                   value_models: bool = True, con=None, engine_memory: str = "512MB",
+                   progress: bool = False) -> FeatureSet:
     """Compute every feature for every customer as of the snapshot.
 
     Parameters
@@ -200,6 +201,11 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         Fit BG/NBD and Gamma-Gamma (value features) or skip them.
     con
         An Ibis connection (default: in-process DuckDB); e.g. a PySpark one.
+    engine_memory
+        Memory limit of the DuckDB this function opens when ``con`` is None; beyond it
+        DuckDB spills to disk. Lower than :func:`connect`'s default because the feature
+        table itself is held in memory meanwhile: 10 M transaction lines / 1 M customers
+        build within 1.5 GB in all.
     progress
         Show a progress bar over the feature groups.
 
@@ -212,7 +218,7 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
     if lookback_days:
         check_range(lookback_days, name="lookback_days", low=1, integer=True)
     owned = con is None  # a connection we open, we close as soon as the engine work is done
-    con = connect(con or "duckdb")
+    con = connect("duckdb", memory_limit=engine_memory) if owned else connect(con)
     customers, transactions, events, criteria, data_as_of, currency = _inputs(data, con)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else data_as_of
     if as_of is None and (transactions is not None or events is not None):
@@ -226,22 +232,35 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
     parts: list[pd.DataFrame] = []
     models, diagnostics, summary, rfm = {}, {}, None, None
     bar = tqdm(total=4, desc="features", unit="group", disable=not progress, leave=False)
+    # engine phase: every query, then the connection goes (and its memory with it)
+    bar.set_postfix_str("queries")
+    raw = None
     if transactions is None:
         dictionary.skip("rfm, behaviour, value", "the dataset has no transactions table")
     else:
-        bar.set_postfix_str("rfm and behaviour")
-        summary, rfm, more = _transaction_features(
-            con, transactions, as_of=as_of, lookback_days=lookback_days, time_unit=time_unit,
-            top_categories=top_categories, rfm_cuts=rfm_cuts, segment_map=segment_map,
-            dictionary=dictionary)
-        parts += more
-    bar.update()
-    bar.set_postfix_str("journey")
-    parts += _journey_features(con, events, rfm, as_of=as_of, lookback_days=lookback_days,
-                               lapsed_days=lapsed_days, churned_days=churned_days,
-                               loyal_orders=loyal_orders, dictionary=dictionary)
+        raw = _transaction_queries(con, transactions, as_of=as_of, lookback_days=lookback_days,
+                                   top_categories=top_categories)
+    event_counts = None
+    if events is None:
+        dictionary.skip("journey events (visits, carts, support, email)", "the dataset has no events table")
+    else:
+        windowed = _journey.window_events(events, as_of=as_of, lookback_days=lookback_days)
+        event_counts = execute(con, _journey.events_expr(windowed, as_of=as_of))
     if owned:
-        con.disconnect()  # give the engine's memory back before the models and the assembly
+        con.disconnect()
+    bar.update()
+    # pandas phase
+    if raw is not None:
+        bar.set_postfix_str("rfm and behaviour")
+        summary, rfm, more = _finish_transactions(raw, time_unit=time_unit, rfm_cuts=rfm_cuts,
+                                                  segment_map=segment_map, dictionary=dictionary)
+        parts += more
+        parts.append(pd.DataFrame({"customer_id": rfm["customer_id"], "journey_stage": _journey.journey_stage(
+            rfm["orders"], rfm["recency_days"], lapsed_days=lapsed_days, churned_days=churned_days,
+            loyal_orders=loyal_orders)}))
+    if event_counts is not None:
+        orders = rfm.set_index("customer_id")["orders"] if rfm is not None else pd.Series(dtype=float)
+        parts.append(_journey.finish_events(event_counts, orders, lookback_days=lookback_days))
     bar.update()
     if summary is not None and value_models:
         bar.set_postfix_str("value models")
@@ -277,26 +296,30 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
                       diagnostics=diagnostics)
 
 
-def _transaction_features(con, transactions, *, as_of, lookback_days, time_unit, top_categories,
-                          rfm_cuts, segment_map, dictionary) -> tuple:
-    """The BTYD summary, marketing RFM with scores and segments, and behaviour, from one pass.
-
-    Returns the summary (for the value models), the marketing RFM (for the journey
-    stage) and the feature parts.
-    """
+def _transaction_queries(con, transactions, *, as_of, lookback_days, top_categories) -> dict:
+    """Every transaction query, as raw per-customer results (finished in pandas later)."""
     lines = _rfm.window_lines(transactions, as_of=as_of, lookback_days=lookback_days)
     _check_window(con, transactions, lines, as_of, lookback_days)
     with ExitStack() as shared:
         # the per-order and per-day tables feed several queries: compute each once
         orders = shared.enter_context(materialize(con, _rfm.orders_expr(lines), "orders"))
         daily = shared.enter_context(materialize(con, _rfm.daily_expr(lines), "daily"))
-        raw = execute(con, _rfm._btyd_expr(daily, as_of).select(*_rfm._SUMMARY_COLUMNS))
-        summary = _rfm._finish_summary(raw, time_unit)
-        rfm = _rfm._finish_rfm(execute(con, _rfm._rfm_expr(orders, as_of)
-                                       .drop("first_purchase", "last_purchase")))
-        table, categories, channels, timed = _behaviour.behaviour_expr(
+        raw = {"summary": execute(con, _rfm._btyd_expr(daily, as_of).select(*_rfm._SUMMARY_COLUMNS)),
+               "rfm": execute(con, _rfm._rfm_expr(orders, as_of).drop("first_purchase", "last_purchase"))}
+        table, raw["categories"], raw["channels"], raw["timed"] = _behaviour.behaviour_expr(
             con, lines, orders, daily, top_categories=top_categories)
-        behaviour = _behaviour.finish_behaviour(execute(con, table), rfm, categories, channels, timed)
+        raw["behaviour"] = execute(con, table)
+    return raw
+
+
+def _finish_transactions(raw: dict, *, time_unit, rfm_cuts, segment_map, dictionary) -> tuple:
+    """The BTYD summary, marketing RFM with scores and segments, and behaviour, from the raw
+    query results. Returns the summary (for the value models), the marketing RFM (for the
+    journey stage) and the feature parts."""
+    summary = _rfm._finish_summary(raw.pop("summary"), time_unit)
+    rfm = _rfm._finish_rfm(raw.pop("rfm"))
+    categories, channels = raw["categories"], raw["channels"]
+    behaviour = _behaviour.finish_behaviour(raw.pop("behaviour"), rfm, categories, channels, raw["timed"])
     scores = _rfm.rfm_scores(rfm, cuts=rfm_cuts)
     scores["rfm_segment"] = _rfm.rfm_segments(scores, segment_map)
     for value in categories:
@@ -309,27 +332,9 @@ def _transaction_features(con, transactions, *, as_of, lookback_days, time_unit,
         dictionary.skip("category breadth and shares", "transactions have no category column")
     if not channels:
         dictionary.skip("channel mix", "transactions have no channel column")
-    if not timed:
+    if not raw["timed"]:
         dictionary.skip("time-of-day shares", "order dates carry no time of day")
     return summary, rfm, [summary, rfm, scores, behaviour]
-
-
-def _journey_features(con, events, rfm, *, as_of, lookback_days, lapsed_days, churned_days,
-                      loyal_orders, dictionary) -> list[pd.DataFrame]:
-    """The journey stage (from purchases) and the event features (from the events table)."""
-    parts = []
-    if rfm is not None:
-        stage = _journey.journey_stage(rfm["orders"], rfm["recency_days"], lapsed_days=lapsed_days,
-                                       churned_days=churned_days, loyal_orders=loyal_orders)
-        parts.append(pd.DataFrame({"customer_id": rfm["customer_id"], "journey_stage": stage}))
-    if events is None:
-        dictionary.skip("journey events (visits, carts, support, email)", "the dataset has no events table")
-        return parts
-    windowed = _journey.window_events(events, as_of=as_of, lookback_days=lookback_days)
-    counts = execute(con, _journey.events_expr(windowed, as_of=as_of))
-    orders = rfm.set_index("customer_id")["orders"] if rfm is not None else pd.Series(dtype=float)
-    parts.append(_journey.finish_events(counts, orders, lookback_days=lookback_days))
-    return parts
 
 
 def _rename_collisions(profile: pd.DataFrame, parts: list[pd.DataFrame],
@@ -359,22 +364,34 @@ def _check_window(con, transactions, lines, as_of, lookback_days) -> None:
 def _assemble(ids: pd.Series, parts: list[pd.DataFrame], has_transactions: bool) -> pd.DataFrame:
     """Every customer of the customer table with every part's columns, aligned on the id.
 
-    Each part is aligned by one hash-based reindex and its columns collected into one
-    dictionary (no chain of merges); infinities from empty denominators become missing.
+    Each part's rows are located once in the sorted universe of ids; its columns are then
+    placed by position (numbers) or taken (text, kept Arrow-backed), without copying whole
+    parts. Infinities from empty denominators become missing values.
     """
     universe = pd.Index(ids.astype("str")).sort_values()
-    columns: dict[str, object] = {"customer_id": universe.to_numpy()}
+    n = len(universe)
+    columns: dict[str, object] = {"customer_id": pd.array(universe.to_numpy(), dtype="str")}
     while parts:
         part = parts.pop(0)
-        new = [c for c in part.columns if c != "customer_id" and c not in columns]
-        aligned = part.set_index("customer_id")[new].reindex(universe)
-        for col in new:
-            values = aligned[col]
+        positions = universe.get_indexer(part["customer_id"].astype("str"))
+        rows = np.full(n, -1, dtype=np.int64)  # for each customer: its row in the part, or -1
+        found = positions >= 0
+        rows[positions[found]] = np.flatnonzero(found)
+        present = rows >= 0
+        for col in part.columns:
+            if col == "customer_id" or col in columns:
+                continue
+            values = part[col]
             if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
                 data = values.to_numpy(dtype=float, na_value=np.nan)
-                columns[col] = np.where(np.isinf(data), np.nan, data)
+                out = np.full(n, np.nan)
+                out[present] = data[rows[present]]
+                out[np.isinf(out)] = np.nan
+                columns[col] = out
             else:
-                columns[col] = values.astype("str").to_numpy()
+                taken = values.astype("str").array.take(rows, allow_fill=True)
+                columns[col] = taken
+        del part
     table = pd.DataFrame(columns, copy=False)  # no consolidation copy of a million-row table
     if has_transactions:
         for col in _ZERO_FILL:
