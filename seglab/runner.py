@@ -30,6 +30,7 @@ __all__ = [
     "notebook_parameters",
     "resolve_run",
     "open_run",
+    "previous_run",
     "run_stage",
     "run_pipeline",
     "run_single_stage",
@@ -66,10 +67,12 @@ def _kernel_manager_class():
             self._socket_dir = tempfile.mkdtemp(prefix="seglab-kernel-")
             return str(Path(self._socket_dir) / "kernel")
 
-        def cleanup_resources(self, restart: bool = False) -> None:
-            super().cleanup_resources(restart=restart)
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
             if not restart and getattr(self, "_socket_dir", None):
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+        cleanup_resources = _async_cleanup_resources  # the async manager's public name
 
     return LocalKernelManager
 
@@ -132,6 +135,27 @@ def open_run(run_dir: str | Path | None, dataset: str = "sample", period: str | 
         return RunFolder(Path(run_dir))
     name, label = resolve_run(dataset, period or None)
     return run_folder(name, label, out)
+
+
+def previous_run(run: RunFolder, compare_to: str = "") -> RunFolder | None:
+    """Last period's run folder beside ``run``, or None.
+
+    ``run``'s own period is read from its ``schema.json`` (written by *collect*).
+    ``compare_to`` names the period to compare with (``2025Q3``); empty means the period
+    just before (when that run exists); ``none`` switches comparison off. A period whose
+    run is missing gives None: the comparison is skipped, not the run.
+    """
+    if str(compare_to).strip().lower() == "none":
+        return None
+    period = parse_period(read_json(run.require("schema.json", stage="collect"))["period"])
+    if period.is_static:
+        return None
+    try:
+        label = parse_period(compare_to).label if compare_to else period.previous().label
+    except ParameterError:  # e.g. an as-of date has no "previous period"
+        return None
+    folder = RunFolder(Path(run.path).resolve().parent / label)
+    return folder if folder.artifact("model.joblib").exists() else None
 
 
 def _split_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -1,6 +1,8 @@
 """Plots, one module per stage. Axes-level ``plot_*`` functions take ``ax=None`` and return the
 axes they drew on; figure-level ones (several panels) return the figure."""
 
+from seglab.plotting.cluster import (plot_k_evidence, plot_segment_map, plot_segment_sizes,
+                                     plot_stability)
 from seglab.plotting.collect import plot_activity, plot_quality
 from seglab.plotting.features import (plot_clv, plot_correlations, plot_distributions,
                                       plot_journey_stages, plot_rfm_grid, plot_rfm_segments)
@@ -14,4 +16,8 @@ __all__ = [
     "plot_clv",
     "plot_correlations",
     "plot_journey_stages",
+    "plot_k_evidence",
+    "plot_segment_map",
+    "plot_segment_sizes",
+    "plot_stability",
 ]

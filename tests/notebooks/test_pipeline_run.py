@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    return run_pipeline("sample", "2025Q3", out=out, stages=["collect", "features"], progress=False)
+    return run_pipeline("sample", "2025Q3", out=out, stages=["collect", "features", "cluster"],
+                        config={"map_method": "pca", "n_bootstrap": 3}, progress=False)
 
 
 def test_collect_notebook_writes_the_canonical_tables(sample_run):
@@ -28,7 +29,8 @@ def test_collect_notebook_writes_the_canonical_tables(sample_run):
     assert (folder.artifacts / "quality.md").read_text().startswith("# Data quality: sample, 2025Q3")
 
 
-@pytest.mark.parametrize("notebook, figures", [("01_collect.ipynb", 2), ("02_features.ipynb", 6)])
+@pytest.mark.parametrize("notebook, figures", [("01_collect.ipynb", 2), ("02_features.ipynb", 6),
+                                               ("03_cluster.ipynb", 4)])
 def test_executed_notebooks_have_figures_and_no_errors(sample_run, notebook, figures):
     nb = nbformat.read(sample_run.folder.notebooks / notebook, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
@@ -45,6 +47,25 @@ def test_features_notebook_writes_the_feature_table_and_dictionary(sample_run):
     assert len(fs.features) == 3000 and fs.dictionary.meta["as_of"] == "2025-09-30"
     assert {"recency_days", "clv", "journey_stage", "age"} <= set(fs.features.columns)
     assert fs.dictionary.names == list(fs.features.columns[1:])
+
+
+def test_cluster_notebook_writes_segments_and_model(sample_run):
+    from seglab.cluster import Segmentation
+
+    seg = Segmentation.read(sample_run.folder.artifacts)
+    assert len(seg.segments) == 3000 and {"x", "y"} <= set(seg.segments.columns)
+    assert seg.selection is not None and seg.model.n_segments_ == seg.selection.k
+    assert (sample_run.folder.artifacts / "model.joblib").exists()
+
+
+def test_next_quarter_keeps_the_segment_numbers(sample_run):
+    from seglab.cluster import Segmentation
+
+    later = run_pipeline("sample", "2025Q4", out=sample_run.folder.path.parents[1],
+                         stages=["collect", "features", "cluster"],
+                         config={"map_method": "pca", "n_bootstrap": 3, "k": 3}, progress=False)
+    seg = Segmentation.read(later.folder.artifacts)
+    assert seg.alignment is not None and seg.params["align"] == "centroids"
 
 
 def test_manifest_records_parameters_versions_inputs_and_timings(sample_run):

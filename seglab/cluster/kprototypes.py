@@ -1,0 +1,163 @@
+"""k-prototypes (Huang 1997): clustering mixed numeric and categorical data.
+
+The dissimilarity of a customer to a prototype is the squared Euclidean distance on the
+numeric columns plus ``gamma`` times the number of categorical columns that differ from
+the prototype's modes. This implementation updates in batches (Lloyd style), fully
+vectorized: numeric distances by matrix algebra, categorical mismatches one column at a
+time over integer codes, modes by counting. It minimises the same cost as the ``kmodes``
+package's incremental version, in a fraction of the time on large data.
+
+``gamma`` defaults to half the mean standard deviation of the numeric columns, Huang's
+suggestion (also ``kmodes``' default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils.validation import check_is_fitted
+
+from seglab._validation import check_range, require_columns, require_frame
+from seglab.exceptions import InputError
+
+__all__ = ["KPrototypes"]
+
+
+def _encode(frame: pd.DataFrame, columns: Sequence[str], categories: list[np.ndarray] | None):
+    """Integer codes per categorical column (missing is a level of its own; unknown → -1)."""
+    codes, seen = np.empty((len(frame), len(columns)), dtype=np.int64), []
+    for j, col in enumerate(columns):
+        values = frame[col].astype("object").where(frame[col].notna(), "<missing>").astype(str)
+        if categories is None:
+            c, levels = pd.factorize(values, sort=True)
+            seen.append(np.asarray(levels, dtype=object))
+        else:
+            c = pd.Index(categories[j]).get_indexer(values)
+        codes[:, j] = c
+    return codes, (seen if categories is None else categories)
+
+
+class KPrototypes(ClusterMixin, BaseEstimator):
+    """k-prototypes for a frame of numeric and categorical columns.
+
+    Parameters
+    ----------
+    n_clusters
+        Number of clusters.
+    categorical
+        Names of the categorical columns; the others must be numeric (already scaled).
+    gamma
+        Weight of one categorical mismatch (default: half the mean numeric std).
+    n_init, max_iter, random_state
+        Restarts (the lowest cost wins), iterations per restart, seed.
+
+    Attributes
+    ----------
+    labels_, cost_, n_iter_, gamma_
+    centroids_ : numeric prototype values (k × numeric columns)
+    modes_ : categorical prototype values (k × categorical columns), as labels
+    """
+
+    def __init__(self, n_clusters: int = 5, *, categorical: Sequence[str] = (), gamma: float | None = None,
+                 n_init: int = 5, max_iter: int = 100, random_state: int = 0):
+        self.n_clusters = n_clusters
+        self.categorical = categorical
+        self.gamma = gamma
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _split(self, X: pd.DataFrame):
+        require_frame(X, "X")
+        categorical = list(self.categorical)
+        require_columns(X, categorical, table="X")
+        numeric = [c for c in X.columns if c not in categorical]
+        bad = [c for c in numeric if not pd.api.types.is_numeric_dtype(X[c])]
+        if bad:
+            raise InputError(f"k-prototypes: columns {bad} are not numeric; list them in categorical=")
+        return numeric, categorical
+
+    def _costs(self, num: np.ndarray, cat: np.ndarray, centroids: np.ndarray, modes: np.ndarray,
+               gamma: float) -> np.ndarray:
+        """n × k dissimilarities."""
+        d = (np.einsum("ij,ij->i", num, num)[:, None] - 2 * num @ centroids.T
+             + np.einsum("ij,ij->i", centroids, centroids)[None, :])
+        d = np.maximum(d, 0)
+        for j in range(cat.shape[1]):
+            d += gamma * (cat[:, j][:, None] != modes[None, :, j])
+        return d
+
+    def _modes(self, cat: np.ndarray, labels: np.ndarray, k: int, n_levels: list[int]) -> np.ndarray:
+        modes = np.zeros((k, cat.shape[1]), dtype=np.int64)
+        for j, levels in enumerate(n_levels):
+            counts = np.zeros((k, levels), dtype=np.int64)
+            np.add.at(counts, (labels, cat[:, j]), 1)
+            modes[:, j] = counts.argmax(axis=1)
+        return modes
+
+    def _seed(self, rng, num, cat, gamma, k):
+        """k-means++ seeding on the mixed dissimilarity."""
+        n = len(num)
+        chosen = [int(rng.integers(n))]
+        closest = self._costs(num, cat, num[chosen], cat[chosen], gamma)[:, 0]
+        for _ in range(1, k):
+            total = closest.sum()
+            pick = int(rng.integers(n)) if total <= 0 else int(rng.choice(n, p=closest / total))
+            chosen.append(pick)
+            closest = np.minimum(closest, self._costs(num, cat, num[[pick]], cat[[pick]], gamma)[:, 0])
+        return num[chosen].copy(), cat[chosen].copy()
+
+    def fit(self, X: pd.DataFrame, y=None) -> KPrototypes:
+        numeric, categorical = self._split(X)
+        k = int(self.n_clusters)
+        check_range(k, name="n_clusters", low=1, integer=True)
+        if len(X) < k:
+            raise InputError(f"k-prototypes needs at least n_clusters={k} customers; got {len(X)}")
+        num = X[numeric].to_numpy(dtype=float) if numeric else np.zeros((len(X), 0))
+        if np.isnan(num).any():
+            raise InputError("k-prototypes: numeric columns have missing values; impute them first")
+        cat, self.categories_ = _encode(X, categorical, None)
+        n_levels = [len(c) for c in self.categories_]
+        gamma = self.gamma if self.gamma is not None else (
+            0.5 * float(num.std(axis=0).mean()) if num.shape[1] else 1.0)
+        rng = np.random.default_rng(self.random_state)
+        best = None
+        for _ in range(max(1, int(self.n_init))):
+            centroids, modes = self._seed(rng, num, cat, gamma, k)
+            labels, iterations = None, 0
+            for iterations in range(1, int(self.max_iter) + 1):  # noqa: B007 (kept after the loop)
+                costs = self._costs(num, cat, centroids, modes, gamma)
+                new = costs.argmin(axis=1)
+                empty = np.setdiff1d(np.arange(k), new)
+                for cluster in empty:  # re-seed an empty cluster with the worst-served customer
+                    worst = int(costs[np.arange(len(new)), new].argmax())
+                    new[worst] = cluster
+                if labels is not None and np.array_equal(new, labels):
+                    break
+                labels = new
+                counts = np.bincount(labels, minlength=k).astype(float)
+                if num.shape[1]:
+                    sums = np.zeros((k, num.shape[1]))
+                    np.add.at(sums, labels, num)
+                    centroids = sums / counts[:, None]
+                modes = self._modes(cat, labels, k, n_levels)
+            cost = float(self._costs(num, cat, centroids, modes, gamma)[np.arange(len(labels)), labels].sum())
+            if best is None or cost < best[0]:
+                best = (cost, labels, centroids, modes, iterations)
+        self.cost_, self.labels_, self.centroids_, codes, self.n_iter_ = best
+        self._mode_codes = codes
+        self.modes_ = np.array([[self.categories_[j][codes[c, j]] for j in range(len(categorical))]
+                                for c in range(k)], dtype=object).reshape(k, len(categorical))
+        self.gamma_, self.numeric_, self.categorical_ = gamma, numeric, categorical
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The nearest prototype of each row (unknown categories never match a mode)."""
+        check_is_fitted(self, "labels_")
+        require_columns(X, [*self.numeric_, *self.categorical_], table="X")
+        num = X[self.numeric_].to_numpy(dtype=float) if self.numeric_ else np.zeros((len(X), 0))
+        cat, _ = _encode(X, self.categorical_, self.categories_)
+        return self._costs(num, cat, self.centroids_, self._mode_codes, self.gamma_).argmin(axis=1)

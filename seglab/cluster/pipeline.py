@@ -1,0 +1,207 @@
+"""``segment``: from the feature table to segments, in one call (the *cluster* stage)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seglab._io import read_json, write_json, write_parquet
+from seglab._validation import check_choice, require_columns
+from seglab.cluster.alignment import Alignment, align_segments
+from seglab.cluster.columns import SegmentationColumns, select_columns
+from seglab.cluster.embedding import cached_embedding, embed
+from seglab.cluster.segmenter import Segmenter, load_segmenter
+from seglab.cluster.selection import KSelection, choose_k
+from seglab.exceptions import InputError
+
+__all__ = ["Segmentation", "segment", "default_columns", "ORDER_COLUMNS"]
+
+ORDER_COLUMNS = ("clv", "net_revenue", "total_spend")
+"""With ``order_by="auto"``, segments are numbered by the first of these the table has
+(highest value first), else by size."""
+
+
+@dataclass
+class Segmentation:
+    """The output of *cluster*.
+
+    ``segments`` has ``customer_id``, ``segment`` and, once :meth:`add_map` ran, ``x`` and
+    ``y``. ``model`` assigns new customers (``model.predict``).
+    """
+
+    segments: pd.DataFrame
+    model: Segmenter
+    columns: SegmentationColumns
+    selection: KSelection | None = None
+    alignment: Alignment | None = None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def labels(self) -> pd.Series:
+        """Segment by ``customer_id``."""
+        return self.segments.set_index("customer_id")["segment"]
+
+    def alignment_table(self) -> pd.DataFrame:
+        """How segments were renumbered to match last period's (empty when not aligned)."""
+        if self.alignment is None:
+            return pd.DataFrame(columns=["segment", "previous_segment", "aligned_segment"])
+        return self.alignment.table
+
+    def sizes(self) -> pd.DataFrame:
+        """Customers and share per segment."""
+        counts = self.segments["segment"].value_counts().sort_index()
+        return pd.DataFrame({"customers": counts, "share": counts / counts.sum()})
+
+    def add_map(self, features: pd.DataFrame, *, method: str = "umap", folder: str | Path | None = None,
+                progress: bool = False, **params) -> Segmentation:
+        """Add 2-D map coordinates (``x``, ``y``); cached in ``folder`` when given."""
+        check_choice(method, ("umap", "pca"), name="method")
+        X = features.set_index("customer_id").loc[self.segments["customer_id"], list(self.columns.all)]
+        Z = self.model.transform(X.reset_index(drop=True))
+        settings = {"method": method, "random_state": self.params.get("random_state", 0), **params}
+        coords = (cached_embedding(Z, folder, progress=progress, **settings) if folder is not None
+                  else embed(Z, progress=progress, **settings))
+        self.segments = self.segments.drop(columns=["x", "y"], errors="ignore").assign(
+            x=coords["x"].to_numpy(), y=coords["y"].to_numpy())
+        self.params["map"] = settings
+        return self
+
+    def write(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``segments.parquet``, ``model.joblib``, ``segmentation.json`` and
+        ``k_selection.json`` (when k was chosen) into ``folder``."""
+        folder = Path(folder)
+        written = {"segments": write_parquet(self.segments, folder / "segments.parquet"),
+                   "model": self.model.save(folder / "model.joblib")}
+        meta = {"params": self.params, "numeric": list(self.columns.numeric),
+                "categorical": list(self.columns.categorical), "dropped": self.columns.dropped,
+                "algorithm": self.model.algorithm, "n_segments": int(self.model.n_segments_),
+                "sizes": {int(k): int(v) for k, v in self.model.sizes_.items()},
+                "alignment": None if self.alignment is None else {
+                    "method": self.alignment.method, "mapping": self.alignment.mapping,
+                    "table": self.alignment.table.to_dict(orient="records")}}
+        written["meta"] = write_json(meta, folder / "segmentation.json")
+        if self.selection is not None:
+            self.selection.write(folder / "k_selection.json")
+            written["selection"] = folder / "k_selection.json"
+        return written
+
+    @classmethod
+    def read(cls, folder: str | Path) -> Segmentation:
+        """Read a segmentation written by :meth:`write` (``folder`` is a run's ``artifacts/``)."""
+        folder = Path(folder)
+        if not (folder / "segments.parquet").exists():
+            raise InputError(f"{folder / 'segments.parquet'} is missing; run the cluster stage first")
+        meta = read_json(folder / "segmentation.json")
+        selection = KSelection.read(folder / "k_selection.json") if (folder / "k_selection.json").exists() else None
+        alignment = None
+        if meta.get("alignment"):
+            a = meta["alignment"]
+            alignment = Alignment({int(k): int(v) for k, v in a["mapping"].items()}, a["method"],
+                                  pd.DataFrame(a["table"]))
+        return cls(segments=pd.read_parquet(folder / "segments.parquet"),
+                   model=load_segmenter(folder / "model.joblib"),
+                   columns=SegmentationColumns(tuple(meta["numeric"]), tuple(meta["categorical"]),
+                                               meta.get("dropped", {})),
+                   selection=selection, alignment=alignment, params=meta.get("params", {}))
+
+
+def _order_values(features: pd.DataFrame, order_by: str | None):
+    if order_by in (None, "size"):
+        return None, "size"
+    if order_by == "auto":
+        for col in ORDER_COLUMNS:
+            if col in features and features[col].notna().any():
+                return features[col].fillna(0).to_numpy(dtype=float), col
+        return None, "size"
+    require_columns(features, [order_by], table="features")
+    return features[order_by].fillna(0).to_numpy(dtype=float), order_by
+
+
+def default_columns(features: pd.DataFrame, dictionary=None) -> list[str] | None:
+    """What to segment on when nothing is said: the key computed features (value, RFM,
+    behaviour, journey) when the data has transactions; else the customer table's numeric
+    attributes; else everything."""
+    from seglab.features.build import KEY_FEATURES
+
+    computed = [c for c in KEY_FEATURES if c in features]
+    if computed:
+        return computed
+    if dictionary is not None:
+        return [f.name for f in dictionary.features
+                if f.source == "customers" and f.type == "number" and f.name in features] or None
+    return None
+
+
+def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
+            names: Sequence[str] | None = None, exclude: Sequence[str] = (), k: int | None = None,
+            algorithms: Sequence[str] = ("kmeans",), k_values: Sequence[int] = range(2, 11),
+            min_share: float = 0.05, min_stability: float = 0.6, n_bootstrap: int = 10,
+            skew: str = "auto", scaling: str = "robust", pca: float | int | None = None,
+            order_by: str | None = "auto", previous: Segmenter | str | Path | None = None,
+            align: str = "centroids", previous_labels: pd.Series | None = None, random_state: int = 0,
+            progress: bool = False) -> Segmentation:
+    """Segment customers: choose the columns, choose k (unless given), fit, number, align.
+
+    Parameters
+    ----------
+    features
+        A :class:`~seglab.features.FeatureSet`, or a feature table (then pass ``dictionary``
+        to select by criterion).
+    criteria, names, exclude
+        What to segment on (see :func:`select_columns`). Neither criteria nor names:
+        :func:`default_columns`.
+    k
+        Number of segments, or None to choose it with :func:`choose_k` among ``k_values``
+        and ``algorithms`` (with ``min_share``, ``min_stability``, ``n_bootstrap``).
+    algorithms
+        Candidate algorithms (the first is used when ``k`` is given).
+    skew, scaling, pca
+        Preprocessing.
+    order_by
+        ``"auto"`` (by value, see :data:`ORDER_COLUMNS`), ``"size"`` or a column: how
+        segments are numbered (0 first).
+    previous, align, previous_labels
+        Last period's segmenter (or its ``model.joblib``): segments are renumbered to match
+        it (``align="centroids"`` or ``"overlap"``, which needs ``previous_labels``).
+    """
+    table = getattr(features, "features", features)
+    dictionary = dictionary if dictionary is not None else getattr(features, "dictionary", None)
+    require_columns(table, ["customer_id"], table="features")
+    if criteria is None and names is None:
+        names = default_columns(table, dictionary)
+    columns = select_columns(table, dictionary, criteria=criteria, names=names, exclude=exclude)
+    X = table[columns.all].reset_index(drop=True)
+    selection = None
+    algorithm = list(algorithms)[0]
+    if k is None:
+        selection = choose_k(X, k_values=k_values, algorithms=algorithms, numeric=columns.numeric,
+                             categorical=columns.categorical, skew=skew, scaling=scaling, pca=pca,
+                             min_share=min_share, min_stability=min_stability, n_bootstrap=n_bootstrap,
+                             random_state=random_state, progress=progress)
+        algorithm, k = selection.algorithm, selection.k
+    order_values, ordered_by = _order_values(table, order_by)
+    model = Segmenter(int(k), algorithm, numeric=columns.numeric, categorical=columns.categorical,
+                      skew=skew, scaling=scaling, pca=pca, random_state=random_state)
+    model.fit(X, order_values=order_values)
+    alignment = None
+    if previous is not None or previous_labels is not None:
+        previous_model = load_segmenter(previous) if isinstance(previous, str | Path) else previous
+        current_labels = pd.Series(model.labels_, index=table["customer_id"].to_numpy())
+        alignment = align_segments(model, previous_model, method=align, current_labels=current_labels,
+                                   previous_labels=previous_labels)
+        model.relabel(alignment.mapping)
+    segments = pd.DataFrame({"customer_id": table["customer_id"].to_numpy(),
+                             "segment": np.asarray(model.labels_, dtype=np.int64)})
+    params = {"criteria": list(criteria) if criteria is not None else None,
+              "names": list(names) if names is not None else None, "exclude": list(exclude),
+              "k": int(k), "chosen_automatically": selection is not None, "algorithm": algorithm,
+              "algorithms": list(algorithms), "k_values": [int(v) for v in k_values], "min_share": min_share,
+              "min_stability": min_stability, "n_bootstrap": n_bootstrap, "skew": skew,
+              "scaling": scaling, "pca": pca, "ordered_by": ordered_by, "align": align if alignment else None,
+              "random_state": random_state}
+    return Segmentation(segments=segments, model=model, columns=columns, selection=selection,
+                        alignment=alignment, params=params)

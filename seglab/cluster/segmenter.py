@@ -1,0 +1,339 @@
+"""The segmenter: preprocessing plus a clustering algorithm, as one scikit-learn estimator.
+
+Algorithms:
+
+``kmeans`` (default), ``minibatch`` (mini-batch k-means, for large data), ``gmm``
+(Gaussian mixture), ``ward`` (agglomerative), ``hdbscan`` (density-based; its noise
+becomes the explicit *unassigned* group, label :data:`UNASSIGNED`), ``kprototypes``
+(mixed numeric and categorical data).
+
+Ward and HDBSCAN scale quadratically: beyond ``max_fit_rows`` customers they are fitted
+on a seeded sample and the rest are assigned to the nearest segment centre (HDBSCAN: left
+unassigned when farther from every centre than that segment's own customers are).
+
+Segments are numbered canonically: by decreasing mean of ``order_values`` (e.g. CLV)
+when given to :meth:`Segmenter.fit`, else by decreasing size; so the same input and
+parameters always give the same labels.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.mixture import GaussianMixture
+from sklearn.utils.validation import check_is_fitted
+
+from seglab._io import atomic_path
+from seglab._validation import check_choice, check_range, require_frame
+from seglab.cluster.kprototypes import KPrototypes
+from seglab.cluster.preprocess import Preprocessor
+from seglab.exceptions import InputError
+
+__all__ = ["Segmenter", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "fit_labels"]
+
+logger = logging.getLogger(__name__)
+
+ALGORITHMS = ("kmeans", "minibatch", "gmm", "ward", "hdbscan", "kprototypes")
+UNASSIGNED = -1
+"""Label of customers no segment claims (HDBSCAN's noise)."""
+_SAMPLED = ("ward", "hdbscan")
+
+
+def _lookup(mapping: dict[int, int], values: np.ndarray) -> np.ndarray:
+    """Map integer labels through ``mapping`` (vectorized; unknown labels → UNASSIGNED)."""
+    values = np.asarray(values, dtype=np.int64)
+    keys = np.array(sorted(mapping), dtype=np.int64)
+    targets = np.array([mapping[k] for k in keys], dtype=np.int64)
+    where = np.clip(np.searchsorted(keys, values), 0, len(keys) - 1)
+    return np.where(keys[where] == values, targets[where], UNASSIGNED)
+
+
+def _distances(data: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Euclidean distances (n × k) without an n × k × d intermediate."""
+    squared = (np.einsum("ij,ij->i", data, data)[:, None] - 2 * data @ centres.T
+               + np.einsum("ij,ij->i", centres, centres)[None, :])
+    return np.sqrt(np.maximum(squared, 0))
+
+
+def _model(algorithm: str, k: int, *, random_state: int, n_init: int, min_cluster_size: int | None,
+           categorical: Sequence[str], n_rows: int):
+    if algorithm == "kmeans":
+        return KMeans(k, n_init=n_init, random_state=random_state)
+    if algorithm == "minibatch":
+        return MiniBatchKMeans(k, n_init=max(3, n_init // 3), batch_size=4096, random_state=random_state)
+    if algorithm == "gmm":
+        return GaussianMixture(k, covariance_type="full", n_init=max(1, n_init // 5),
+                               random_state=random_state, reg_covar=1e-5)
+    if algorithm == "ward":
+        return AgglomerativeClustering(k, linkage="ward")
+    if algorithm == "hdbscan":
+        size = min_cluster_size or max(10, n_rows // 100)
+        return HDBSCAN(min_cluster_size=size, copy=True)
+    return KPrototypes(k, categorical=categorical, n_init=max(1, n_init // 2), random_state=random_state)
+
+
+def fit_labels(algorithm: str, Z: pd.DataFrame, k: int, *, random_state: int = 0, n_init: int = 10,
+               min_cluster_size: int | None = None, categorical: Sequence[str] = ()):
+    """Fit one algorithm on a preprocessed matrix; returns (model, raw labels).
+
+    For k-prototypes, ``Z`` holds the scaled numeric columns plus the raw categorical ones.
+    """
+    model = _model(algorithm, k, random_state=random_state, n_init=n_init,
+                   min_cluster_size=min_cluster_size, categorical=categorical, n_rows=len(Z))
+    data = Z if algorithm == "kprototypes" else Z.to_numpy(dtype=float)
+    if algorithm == "gmm":
+        labels = model.fit(data).predict(data)
+    else:
+        labels = model.fit_predict(data)
+    return model, np.asarray(labels, dtype=np.int64)
+
+
+class Segmenter(ClusterMixin, BaseEstimator):
+    """Segment customers: preprocessing and a clustering algorithm in one estimator.
+
+    Parameters
+    ----------
+    n_segments
+        Number of segments (ignored by ``hdbscan``, which finds its own).
+    algorithm
+        One of :data:`ALGORITHMS`.
+    numeric, categorical
+        Columns to use (default: every numeric / non-numeric column of ``X``).
+    skew, scaling, pca
+        Preprocessing (see :class:`~seglab.cluster.Preprocessor`).
+    min_cluster_size
+        HDBSCAN's smallest segment (default: 1 % of the customers, at least 10).
+    max_fit_rows
+        Ward and HDBSCAN are fitted on a sample of at most this many customers.
+    n_init, random_state
+        Restarts and seed of the algorithm.
+
+    Attributes
+    ----------
+    labels_ : ndarray
+        Canonical segment of each training customer (0, 1, …; -1 unassigned).
+    n_segments_ : int
+    sizes_ : pandas.Series
+        Customers per segment.
+    centers_ : pandas.DataFrame
+        Segment centres in the preprocessed space (for assignment and alignment).
+    profile_ : pandas.DataFrame
+        Mean of each numeric column and mode of each categorical one, per segment,
+        in the original units.
+    preprocessor_ : Preprocessor
+    model_ : the fitted clustering estimator
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"spend": [1.0, 1.2, 0.9, 10.0, 11.0, 9.5], "visits": [1, 2, 1, 9, 8, 9]})
+    >>> model = Segmenter(n_segments=2, scaling="standard").fit(X, order_values=X["spend"])
+    >>> model.labels_.tolist()  # segment 0 spends most
+    [1, 1, 1, 0, 0, 0]
+    """
+
+    def __init__(self, n_segments: int = 5, algorithm: str = "kmeans", *,
+                 numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
+                 skew: str = "auto", scaling: str = "robust", pca: float | int | None = None,
+                 min_cluster_size: int | None = None, max_fit_rows: int = 20_000, n_init: int = 10,
+                 random_state: int = 0):
+        self.n_segments = n_segments
+        self.algorithm = algorithm
+        self.numeric = numeric
+        self.categorical = categorical
+        self.skew = skew
+        self.scaling = scaling
+        self.pca = pca
+        self.min_cluster_size = min_cluster_size
+        self.max_fit_rows = max_fit_rows
+        self.n_init = n_init
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def _check(self, X: pd.DataFrame) -> tuple[list[str], list[str]]:
+        require_frame(X, "X")
+        check_choice(self.algorithm, ALGORITHMS, name="algorithm")
+        k = self.n_segments
+        if self.algorithm != "hdbscan":
+            check_range(k, name="n_segments", low=1, integer=True)
+        if len(X) < 2:
+            raise InputError(f"segmenting needs at least 2 customers; got {len(X)}")
+        if self.algorithm != "hdbscan" and len(X) < k:
+            raise InputError(f"n_segments={k} but there are only {len(X)} customers; "
+                             "choose fewer segments")
+        numeric = list(self.numeric) if self.numeric is not None else [
+            c for c in X.columns if c != "customer_id" and (pd.api.types.is_numeric_dtype(X[c])
+                                                           or pd.api.types.is_bool_dtype(X[c]))]
+        categorical = list(self.categorical) if self.categorical is not None else [
+            c for c in X.columns if c != "customer_id" and c not in numeric]
+        if not numeric and categorical and self.algorithm != "kprototypes":
+            raise InputError(f"algorithm {self.algorithm!r} needs numeric features but only categorical "
+                             f"ones were given ({categorical}); use algorithm='kprototypes', which "
+                             "clusters categories directly")
+        if not numeric and not categorical:
+            raise InputError("no features to segment on")
+        return numeric, categorical
+
+    def fit(self, X: pd.DataFrame, y=None, *, order_values: pd.Series | np.ndarray | None = None) -> Segmenter:
+        """Fit on one row per customer. ``order_values`` (e.g. CLV) numbers segments by value."""
+        numeric, categorical = self._check(X)
+        X = X.reset_index(drop=True)  # positions, not labels: any index (even duplicated) works
+        kproto = self.algorithm == "kprototypes"
+        self.numeric_, self.categorical_ = numeric, categorical
+        self.preprocessor_ = Preprocessor(numeric, [] if kproto else categorical, skew=self.skew,
+                                          scaling=self.scaling, pca=self.pca,
+                                          random_state=self.random_state).fit(X)
+        Z = self._matrix(X)
+        fit_rows = np.arange(len(Z))
+        if self.algorithm in _SAMPLED and len(Z) > self.max_fit_rows:
+            rng = np.random.default_rng(self.random_state)
+            fit_rows = np.sort(rng.choice(len(Z), self.max_fit_rows, replace=False))
+            logger.info("%s fitted on a sample of %d of %d customers", self.algorithm, len(fit_rows), len(Z))
+        self.model_, raw = fit_labels(self.algorithm, Z.iloc[fit_rows], self.n_segments,
+                                      random_state=self.random_state, n_init=self.n_init,
+                                      min_cluster_size=self.min_cluster_size, categorical=categorical)
+        if len(fit_rows) < len(Z):
+            raw = self._nearest(Z, raw, fit_rows)
+        self._set_mapping(raw, order_values)
+        self.labels_ = self._map(raw)
+        self._fit_summary(X, Z)
+        if self.algorithm == "gmm":
+            self._bic = float(self.model_.bic(Z.iloc[fit_rows].to_numpy(dtype=float)))
+        return self
+
+    def _matrix(self, X: pd.DataFrame) -> pd.DataFrame:
+        Z = self.preprocessor_.transform(X)
+        if self.algorithm == "kprototypes":
+            Z = pd.concat([Z.reset_index(drop=True),
+                           X[self.categorical_].reset_index(drop=True).astype("object")], axis=1)
+        return Z
+
+    def _numeric_part(self, Z: pd.DataFrame) -> np.ndarray:
+        columns = [c for c in Z.columns if c not in self.categorical_] if self.algorithm == "kprototypes" \
+            else list(Z.columns)
+        return Z[columns].to_numpy(dtype=float)
+
+    def _nearest(self, Z: pd.DataFrame, raw_fit: np.ndarray, fit_rows: np.ndarray) -> np.ndarray:
+        """Assign every row to the nearest centre of the segments found on the sample."""
+        data = self._numeric_part(Z)
+        ids = np.unique(raw_fit[raw_fit != UNASSIGNED])
+        centres = np.vstack([data[fit_rows][raw_fit == c].mean(axis=0) for c in ids])
+        fitted = data[fit_rows]
+        radii = np.array([np.quantile(_distances(fitted[raw_fit == c], centres[[i]])[:, 0], 0.95)
+                          for i, c in enumerate(ids)])  # one per segment
+        self._raw_centres, self._raw_ids, self._radii = centres, ids, radii
+        labels = self._assign(data)
+        labels[fit_rows] = raw_fit
+        return labels
+
+    def _assign(self, data: np.ndarray) -> np.ndarray:
+        distances = _distances(data, self._raw_centres)
+        nearest = distances.argmin(axis=1)
+        labels = self._raw_ids[nearest]
+        if self.algorithm == "hdbscan":
+            labels = np.where(distances[np.arange(len(data)), nearest] <= self._radii[nearest],
+                              labels, UNASSIGNED)
+        return labels
+
+    def _set_mapping(self, raw: np.ndarray, order_values) -> None:
+        ids = [c for c in np.unique(raw) if c != UNASSIGNED]
+        if not ids:
+            raise InputError(f"{self.algorithm} found no segment: every customer is noise; lower "
+                             "min_cluster_size or use another algorithm")
+        if order_values is not None:
+            values = pd.Series(np.asarray(order_values, dtype=float))
+            if len(values) != len(raw):
+                raise InputError(f"order_values has {len(values)} values for {len(raw)} customers")
+            key = {c: -float(values[raw == c].mean()) for c in ids}
+        else:
+            key = {c: -float((raw == c).sum()) for c in ids}
+        ordered = sorted(ids, key=lambda c: (key[c], c))
+        self._mapping = {int(c): i for i, c in enumerate(ordered)}
+        self._mapping[UNASSIGNED] = UNASSIGNED
+
+    def _map(self, raw: np.ndarray) -> np.ndarray:
+        return _lookup(self._mapping, raw)
+
+    def _fit_summary(self, X: pd.DataFrame, Z: pd.DataFrame) -> None:
+        labels = pd.Series(self.labels_, index=X.index)
+        assigned = labels[labels != UNASSIGNED]
+        self.n_segments_ = int(assigned.nunique())
+        self.sizes_ = labels.value_counts().sort_index().rename("customers")
+        data = pd.DataFrame(self._numeric_part(Z), index=X.index)
+        self.centers_ = data.loc[assigned.index].groupby(assigned).mean()
+        profile = X.loc[assigned.index, self.numeric_].apply(pd.to_numeric, errors="coerce").groupby(assigned).mean()
+        for col in self.categorical_:
+            modes = X.loc[assigned.index, col].astype("object").groupby(assigned).agg(
+                lambda s: s.mode().iloc[0] if s.notna().any() else np.nan)
+            profile[col] = modes
+        self.profile_ = profile
+        if not hasattr(self, "_raw_centres"):  # centres used to assign new customers
+            inverse = {v: k for k, v in self._mapping.items() if v != UNASSIGNED}
+            self._raw_ids = np.array([inverse[i] for i in self.centers_.index])
+            self._raw_centres = self.centers_.to_numpy()
+            self._radii = np.full(len(self._raw_ids), np.inf)
+
+    # ------------------------------------------------------------------ using
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The canonical segment of each customer of ``X`` (new customers too)."""
+        check_is_fitted(self, "labels_")
+        require_frame(X, "X")
+        Z = self._matrix(X.reset_index(drop=True))
+        if self.algorithm in ("kmeans", "minibatch"):
+            raw = self.model_.predict(Z.to_numpy(dtype=float))
+        elif self.algorithm == "gmm":
+            raw = self.model_.predict(Z.to_numpy(dtype=float))
+        elif self.algorithm == "kprototypes":
+            raw = self.model_.predict(Z)
+        else:
+            raw = self._assign(self._numeric_part(Z))
+        return self._map(np.asarray(raw, dtype=np.int64))
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The preprocessed matrix the algorithm sees (numeric part for k-prototypes)."""
+        check_is_fitted(self, "labels_")
+        return self.preprocessor_.transform(X)
+
+    def relabel(self, mapping: dict[int, int]) -> Segmenter:
+        """Renumber segments (``{old: new}``), e.g. to keep last quarter's numbers."""
+        check_is_fitted(self, "labels_")
+        segments = sorted(set(self.centers_.index))
+        if sorted(mapping) != segments or len(set(mapping.values())) != len(mapping):
+            raise InputError(f"relabel needs a one-to-one mapping of segments {segments}; got {mapping}")
+        self._mapping = {raw: (mapping[new] if new != UNASSIGNED else UNASSIGNED)
+                         for raw, new in self._mapping.items()}
+        self.labels_ = _lookup({**mapping, UNASSIGNED: UNASSIGNED}, self.labels_)
+        self.centers_ = self.centers_.rename(index=mapping).sort_index()
+        self.profile_ = self.profile_.rename(index=mapping).sort_index()
+        self.sizes_ = self.sizes_.rename(index=lambda c: mapping.get(c, c)).sort_index()
+        return self
+
+    @property
+    def bic_(self) -> float | None:
+        """BIC of a Gaussian mixture on its training data (None for other algorithms)."""
+        check_is_fitted(self, "labels_")
+        return getattr(self, "_bic", None)
+
+    def save(self, path: str | Path) -> Path:
+        """Save to ``path`` (``model.joblib`` in a run folder), atomically."""
+        check_is_fitted(self, "labels_")
+        with atomic_path(path) as tmp:
+            joblib.dump(self, tmp)
+        return Path(path)
+
+
+def load_segmenter(path: str | Path) -> Segmenter:
+    """Load a segmenter saved with :meth:`Segmenter.save`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path} is missing; run the cluster stage first (seglab cluster …)")
+    model = joblib.load(path)
+    if not isinstance(model, Segmenter):
+        raise InputError(f"{path} does not hold a seglab Segmenter")
+    return model

@@ -1,0 +1,122 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import adjusted_rand_score
+
+from seglab.cluster import ALGORITHMS, UNASSIGNED, Segmenter, load_segmenter
+from seglab.exceptions import InputError, ParameterError
+
+
+def blobs(n=600, k=3, seed=0, spread=0.6):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    centres = np.array([[0, 0], [6, 0], [0, 6], [6, 6], [3, 10]])[:k]
+    xy = centres[truth] + rng.normal(0, spread, (n, 2))
+    return pd.DataFrame({"a": xy[:, 0], "b": xy[:, 1]}), truth
+
+
+@pytest.mark.parametrize("algorithm", [a for a in ALGORITHMS if a != "kprototypes"])
+def test_every_algorithm_recovers_well_separated_groups(algorithm):
+    X, truth = blobs()
+    model = Segmenter(3, algorithm, scaling="standard", min_cluster_size=30).fit(X)
+    assigned = model.labels_ != UNASSIGNED
+    assert assigned.mean() > 0.8
+    assert adjusted_rand_score(truth[assigned], model.labels_[assigned]) > 0.95
+    assert model.n_segments_ == 3
+
+
+def test_labels_are_numbered_by_size_or_by_value():
+    X, truth = blobs(seed=1)
+    model = Segmenter(3, scaling="standard").fit(X)
+    assert list(model.sizes_.index) == [0, 1, 2] and model.sizes_.is_monotonic_decreasing
+    X4, _ = blobs(k=4, seed=1)
+    value = X4["a"] + X4["b"]  # the (6, 6) corner is worth most
+    by_value = Segmenter(4, scaling="standard").fit(X4, order_values=value)
+    assert by_value.profile_.loc[0, "a"] > 3 and by_value.profile_.loc[0, "b"] > 3
+
+
+def test_same_input_and_seed_give_identical_labels():
+    X, _ = blobs(n=2000, k=4)
+    for algorithm in ("kmeans", "gmm", "minibatch"):
+        a = Segmenter(4, algorithm, random_state=7).fit(X).labels_
+        b = Segmenter(4, algorithm, random_state=7).fit(X).labels_
+        assert np.array_equal(a, b), algorithm
+
+
+def test_predict_assigns_new_customers_to_the_fitted_segments():
+    X, _ = blobs()
+    model = Segmenter(3).fit(X)
+    assert np.array_equal(model.predict(X), model.labels_)
+    corner = model.predict(pd.DataFrame({"a": [6.1], "b": [5.9]}))[0]
+    assert model.profile_.loc[corner, "a"] > 4
+
+
+def test_ward_and_hdbscan_fit_on_a_sample_beyond_max_fit_rows():
+    X, truth = blobs(n=3000)
+    for algorithm in ("ward", "hdbscan"):
+        model = Segmenter(3, algorithm, max_fit_rows=500, min_cluster_size=20, scaling="standard").fit(X)
+        assigned = model.labels_ != UNASSIGNED
+        assert len(model.labels_) == 3000 and assigned.mean() > 0.85
+        assert adjusted_rand_score(truth[assigned], model.labels_[assigned]) > 0.9
+
+
+def test_hdbscan_noise_is_an_explicit_unassigned_group():
+    X, _ = blobs(n=400)
+    X = pd.concat([X, pd.DataFrame({"a": [30.0, -30.0], "b": [30.0, 40.0]})], ignore_index=True)
+    model = Segmenter(algorithm="hdbscan", min_cluster_size=20).fit(X)
+    assert (model.labels_[-2:] == UNASSIGNED).all()
+    assert UNASSIGNED in model.sizes_.index and UNASSIGNED not in model.centers_.index
+
+
+def test_kprototypes_segments_mixed_data():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 400)
+    X = pd.DataFrame({"spend": rng.normal(truth * 5, 1.0), "plan": np.where(truth == 1, "gold", "basic")})
+    model = Segmenter(2, "kprototypes", numeric=["spend"], categorical=["plan"]).fit(X)
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+    assert set(model.profile_["plan"]) == {"gold", "basic"}
+
+
+def test_gaussian_mixture_reports_bic():
+    X, _ = blobs()
+    assert np.isfinite(Segmenter(3, "gmm").fit(X).bic_) and Segmenter(3).fit(X).bic_ is None
+
+
+def test_save_and_load_round_trip(tmp_path):
+    X, _ = blobs()
+    model = Segmenter(3).fit(X)
+    loaded = load_segmenter(model.save(tmp_path / "model.joblib"))
+    assert np.array_equal(loaded.predict(X), model.labels_)
+    with pytest.raises(InputError, match="cluster stage"):
+        load_segmenter(tmp_path / "nope.joblib")
+
+
+def test_relabel_renumbers_everything_consistently():
+    X, _ = blobs()
+    model = Segmenter(3).fit(X)
+    before = model.labels_.copy()
+    centre_of_0 = model.profile_.loc[0].to_numpy()
+    model.relabel({0: 2, 1: 0, 2: 1})
+    assert np.array_equal(model.labels_, np.array([2, 0, 1])[before])
+    np.testing.assert_allclose(model.profile_.loc[2].to_numpy(), centre_of_0)
+    assert np.array_equal(model.predict(X), model.labels_)
+    with pytest.raises(InputError, match="one-to-one"):
+        model.relabel({0: 1, 1: 1, 2: 0})
+
+
+@pytest.mark.parametrize("kwargs, X, message", [
+    ({"n_segments": 5}, pd.DataFrame({"a": [1.0, 2.0, 3.0]}), "only 3 customers"),
+    ({"n_segments": 1}, pd.DataFrame({"a": [1.0]}), "at least 2 customers"),
+    ({"n_segments": 2}, pd.DataFrame({"plan": ["a", "b", "a", "b"]}), "kprototypes"),
+])
+def test_bad_input_is_explained(kwargs, X, message):
+    with pytest.raises(InputError, match=message):
+        Segmenter(**kwargs).fit(X)
+
+
+def test_unknown_algorithm_and_unfitted_model():
+    with pytest.raises(ParameterError, match="did you mean 'kmeans'"):
+        Segmenter(algorithm="kmean").fit(pd.DataFrame({"a": [1.0, 2.0, 3.0]}))
+    with pytest.raises(NotFittedError):
+        Segmenter().predict(pd.DataFrame({"a": [1.0]}))
