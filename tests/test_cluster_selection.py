@@ -82,3 +82,17 @@ def test_several_algorithms_are_compared_and_the_evidence_round_trips(tmp_path):
     sel.write(tmp_path / "k.json")
     again = KSelection.read(tmp_path / "k.json")
     assert (again.algorithm, again.k) == (sel.algorithm, sel.k) and len(again.jaccard) == len(sel.jaccard)
+
+
+def test_silhouette_from_shared_distances_equals_sklearns():
+    from sklearn.metrics import silhouette_score
+
+    from seglab.cluster.selection import sample_distances, silhouette
+
+    rng = np.random.default_rng(4)
+    Z = np.vstack([rng.normal(c, 1.0, (120, 3)) for c in (0, 3, 6)])
+    labels = np.repeat([0, 1, 2], 120)
+    labels[5] = 2  # a misfit, and a singleton-free but uneven segmentation
+    rows, D = sample_distances(Z, 10_000)
+    assert len(rows) == len(Z)
+    assert silhouette(D, labels) == pytest.approx(silhouette_score(Z, labels), abs=1e-5)

@@ -69,7 +69,7 @@ def _model(algorithm: str, k: int, *, random_state: int, n_init: int, min_cluste
     if algorithm == "minibatch":
         return MiniBatchKMeans(k, n_init=max(3, n_init // 3), batch_size=4096, random_state=random_state)
     if algorithm == "gmm":
-        return GaussianMixture(k, covariance_type="full", n_init=max(1, n_init // 5),
+        return GaussianMixture(k, covariance_type="full", n_init=max(1, n_init // 4),
                                random_state=random_state, reg_covar=1e-5)
     if algorithm == "ward":
         return AgglomerativeClustering(k, linkage="ward")

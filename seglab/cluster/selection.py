@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score,
-                             silhouette_score)
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
 from tqdm.auto import tqdm
 
 from seglab._io import read_json, write_json
@@ -40,7 +39,7 @@ from seglab.cluster.preprocess import Preprocessor
 from seglab.cluster.segmenter import ALGORITHMS, UNASSIGNED, fit_labels
 from seglab.exceptions import DataQualityWarning, ParameterError
 
-__all__ = ["KSelection", "choose_k", "bootstrap_stability"]
+__all__ = ["KSelection", "choose_k", "bootstrap_stability", "silhouette", "sample_distances"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +101,8 @@ def _jaccard(reference: np.ndarray, other: np.ndarray) -> dict[int, float]:
 
 
 def bootstrap_stability(algorithm: str, Z: pd.DataFrame, reference: np.ndarray, k: int, *,
-                        n_bootstrap: int = 10, sample: int = 20_000, random_state: int = 0,
-                        n_init: int = 3, categorical: Sequence[str] = (),
+                        n_bootstrap: int = 10, sample: int = 10_000, random_state: int = 0,
+                        n_init: int = 1, categorical: Sequence[str] = (),
                         min_cluster_size: int | None = None) -> tuple[float, dict[int, float]]:
     """Mean ARI and per-segment mean Jaccard of bootstrap refits against ``reference``.
 
@@ -127,23 +126,66 @@ def bootstrap_stability(algorithm: str, Z: pd.DataFrame, reference: np.ndarray, 
     return float(np.mean(aris)), {c: float(np.mean(v)) if v else 0.0 for c, v in jaccards.items()}
 
 
-def _quality(Z: np.ndarray, labels: np.ndarray, *, silhouette_sample: int, random_state: int) -> dict:
+def sample_distances(Z: np.ndarray, size: int, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a seeded sample of ``Z`` and their pairwise Euclidean distances (float32).
+
+    Computed once and shared by every candidate's silhouette.
+    """
+    rng = np.random.default_rng(random_state)
+    rows = np.sort(rng.choice(len(Z), size, replace=False)) if len(Z) > size else np.arange(len(Z))
+    data = Z[rows].astype(np.float32)
+    norms = np.einsum("ij,ij->i", data, data)
+    squared = norms[:, None] - 2 * data @ data.T + norms[None, :]
+    np.maximum(squared, 0, out=squared)
+    np.fill_diagonal(squared, 0)
+    return rows, np.sqrt(squared, out=squared)
+
+
+def silhouette(D: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette from a distance matrix (the definition of sklearn's silhouette_score).
+
+    One matrix product gives every customer's mean distance to every segment.
+
+    >>> D = np.array([[0, 1, 4, 5], [1, 0, 3, 4], [4, 3, 0, 1], [5, 4, 1, 0]], dtype=float)
+    >>> round(silhouette(D, np.array([0, 0, 1, 1])), 4)
+    0.746
+    """
+    ids, codes = np.unique(labels, return_inverse=True)
+    if len(ids) < 2:
+        return float("nan")
+    onehot = np.zeros((len(labels), len(ids)), dtype=D.dtype)
+    onehot[np.arange(len(labels)), codes] = 1
+    sums = (D @ onehot).astype(np.float64)
+    counts = onehot.sum(axis=0).astype(np.float64)
+    own = sums[np.arange(len(labels)), codes]
+    own_count = counts[codes]
+    a = np.where(own_count > 1, own / np.maximum(own_count - 1, 1), 0.0)
+    mean_other = sums / counts[None, :]
+    mean_other[np.arange(len(labels)), codes] = np.inf
+    b = mean_other.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(own_count > 1, (b - a) / np.maximum(a, b), 0.0)
+    return float(np.nan_to_num(s).mean())
+
+
+def _quality(Z: np.ndarray, labels: np.ndarray, rows: np.ndarray, D: np.ndarray) -> dict:
     keep = labels != UNASSIGNED
-    data, lab = Z[keep], labels[keep]
-    if len(np.unique(lab)) < 2:
+    if len(np.unique(labels[keep])) < 2:
         return {"silhouette": np.nan, "calinski_harabasz": np.nan, "davies_bouldin": np.nan}
-    sample = silhouette_sample if len(data) > silhouette_sample else None
-    return {"silhouette": float(silhouette_score(data, lab, sample_size=sample, random_state=random_state)),
-            "calinski_harabasz": float(calinski_harabasz_score(data, lab)),
-            "davies_bouldin": float(davies_bouldin_score(data, lab))}
+    sampled = labels[rows]
+    in_sample = sampled != UNASSIGNED
+    return {"silhouette": silhouette(D[np.ix_(in_sample, in_sample)] if not in_sample.all() else D,
+                                     sampled[in_sample]),
+            "calinski_harabasz": float(calinski_harabasz_score(Z[keep], labels[keep])),
+            "davies_bouldin": float(davies_bouldin_score(Z[keep], labels[keep]))}
 
 
 def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
              algorithms: Sequence[str] = ("kmeans",), numeric: Sequence[str] | None = None,
              categorical: Sequence[str] | None = None, skew: str = "auto", scaling: str = "robust",
              pca: float | int | None = None, min_share: float = 0.05, min_stability: float = 0.6,
-             tolerance: float = 0.01, n_bootstrap: int = 10, stability_sample: int = 20_000,
-             silhouette_sample: int = 10_000, min_cluster_size: int | None = None, random_state: int = 0,
+             tolerance: float = 0.01, n_bootstrap: int = 10, stability_sample: int = 10_000,
+             silhouette_sample: int = 8_000, min_cluster_size: int | None = None, random_state: int = 0,
              progress: bool = False) -> KSelection:
     """Sweep k (and algorithms), measure quality and stability, and pick k by the module's rule.
 
@@ -190,18 +232,20 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
         Zk = pd.concat([numeric_only.transform(X).reset_index(drop=True),
                         X[cat_cols].reset_index(drop=True).astype("object")], axis=1)
     Zm = Z.to_numpy(dtype=float)
+    rows_sampled, D = sample_distances(Zm, silhouette_sample, random_state)
     candidates = [(a, k) for a in algorithms for k in (k_values if a != "hdbscan" else [0])]
     rows, jaccard_rows = [], []
     bar = tqdm(candidates, desc="choosing k", unit="fit", disable=not progress)
     for algorithm, k in bar:
         bar.set_postfix_str(f"{algorithm} k={k}" if k else algorithm)
         data = Zk if algorithm == "kprototypes" else Z
-        model, labels = fit_labels(algorithm, data, k, random_state=random_state, n_init=10,
+        # the sweep compares candidates: fewer restarts than the final model's are enough
+        model, labels = fit_labels(algorithm, data, k, random_state=random_state, n_init=4,
                                    categorical=cat_cols, min_cluster_size=min_cluster_size)
         found = int(len(np.unique(labels[labels != UNASSIGNED])))
         sizes = np.bincount(labels[labels != UNASSIGNED]) if found else np.array([0])
         row = {"algorithm": algorithm, "k": found if algorithm == "hdbscan" else k,
-               **_quality(Zm, labels, silhouette_sample=silhouette_sample, random_state=random_state),
+               **_quality(Zm, labels, rows_sampled, D),
                "bic": float(model.bic(Zm)) if algorithm == "gmm" else np.nan,
                "inertia": float(model.inertia_) if hasattr(model, "inertia_") else np.nan,
                "smallest_share": float(sizes.min() / len(labels)),

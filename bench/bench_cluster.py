@@ -1,0 +1,120 @@
+"""Cluster stage: choosing k, the customer map, k-prototypes.
+
+Targets (issue #4), on 2 cores:
+- model selection on 100 k customers × 10 features, k = 2..10, k-means and Gaussian
+  mixture, 10 bootstrap resamples: ≤ 60 s;
+- UMAP map of 50 k customers: ≤ 60 s, numba's first-call compilation included (each
+  measurement runs in a fresh process, so it always pays it);
+- k-prototypes on 100 k customers, 6 numeric + 4 categorical features, one k: ≤ 20 s
+  (the kmodes package, one initialisation, on 20 k customers, for comparison).
+
+Run: .venv/bin/python bench/bench_cluster.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from _harness import report
+
+CASES = {
+    "choose_k: 100k x 10, k=2..10, kmeans+gmm, 10 bootstraps": ("choose_k", 60.0),
+    "UMAP map: 50k customers (compilation included)": ("umap", 60.0),
+    "k-prototypes: 100k, 6 numeric + 4 categorical, k=5": ("kprototypes", 20.0),
+    "kmodes package: 20k, same columns, k=5, one init": ("kmodes", None),
+}
+
+
+def data(n: int, seed: int = 0) -> pd.DataFrame:
+    """Blobs: 5 groups in 10 numeric features, plus 4 categorical features tied to the groups."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 5, n)
+    centres = rng.normal(0, 3, (5, 10))
+    frame = pd.DataFrame(centres[group] + rng.normal(0, 1.2, (n, 10)),
+                         columns=[f"x{i}" for i in range(10)])
+    for j in range(4):
+        noise = rng.integers(0, 4, n)
+        frame[f"c{j}"] = np.where(rng.random(n) < 0.7, group, noise).astype(str)
+    return frame
+
+
+def worker(case: str) -> None:
+    import warnings
+
+    warnings.simplefilter("ignore")
+    if case == "choose_k":
+        from seglab.cluster import choose_k
+
+        X = data(100_000)[[f"x{i}" for i in range(10)]]
+
+        def run():
+            return choose_k(X, k_values=range(2, 11), algorithms=["kmeans", "gmm"], n_bootstrap=10)
+    elif case == "umap":
+        from seglab.cluster import embed
+
+        Z = data(50_000)[[f"x{i}" for i in range(10)]]
+
+        def run():
+            return embed(Z, method="umap")
+    elif case == "kprototypes":
+        from seglab.cluster import KPrototypes
+
+        X = data(100_000)[[f"x{i}" for i in range(6)] + [f"c{j}" for j in range(4)]]
+
+        def run():
+            return KPrototypes(5, categorical=[f"c{j}" for j in range(4)], n_init=1).fit(X)
+    elif case == "kmodes":
+        from kmodes.kprototypes import KPrototypes
+
+        X = data(20_000)[[f"x{i}" for i in range(6)] + [f"c{j}" for j in range(4)]]
+
+        def run():
+            return KPrototypes(n_clusters=5, n_init=1, init="Cao", random_state=0).fit(
+                X.to_numpy(dtype=object), categorical=[6, 7, 8, 9])
+    else:
+        raise SystemExit(f"unknown case {case}")
+    start = time.perf_counter()
+    out = run()
+    seconds = time.perf_counter() - start
+    chosen = getattr(out, "k", None)
+    print(json.dumps({"seconds": seconds, "chosen_k": chosen}))
+
+
+def measure(case: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--worker", case], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{case} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
+    rows = []
+    for label, (case, target) in CASES.items():
+        runs = [measure(case) for _ in range(args.repeat if case != "kmodes" else 1)]
+        seconds = statistics.median(r["seconds"] for r in runs)
+        row = {"case": label, "median_s": seconds, "runs": len(runs), "target_s": target,
+               "ratio_to_target": seconds / target if target else None}
+        if runs[0].get("chosen_k"):
+            row["chosen_k"] = runs[0]["chosen_k"]
+        rows.append(row)
+        print(row, flush=True)
+    report("cluster", rows, notes="each run in a fresh process; 2 cores; the planted k is 5")
+
+
+if __name__ == "__main__":
+    main()
