@@ -66,13 +66,21 @@ def test_skew_plan_logs_money_and_yeo_johnsons_signed_skew(table):
 
 
 def test_preprocessor_scales_encodes_and_keeps_names(table):
-    prep = Preprocessor(["spend", "balance", "score"], ["city"], scaling="standard").fit(table)
+    prep = Preprocessor(["spend", "balance", "score"], ["city"], scaling="standard", clip=None).fit(table)
     Z = prep.transform(table)
     assert list(Z.columns) == ["spend", "balance", "score", "city_Bonn", "city_Lyon", "city_Oslo"]
     np.testing.assert_allclose(Z[["spend", "balance", "score"]].mean(), 0, atol=1e-9)
     np.testing.assert_allclose(Z["spend"], (np.log1p(table["spend"]) - np.log1p(table["spend"]).mean())
                                / np.log1p(table["spend"]).std(ddof=0))
     assert set(np.unique(Z["city_Lyon"])) == {0.0, 1.0}
+
+
+def test_extreme_customers_are_clipped_so_they_cannot_form_a_segment_alone(table):
+    extreme = table.assign(score=table["score"].where(table.index != 0, 10_000.0))
+    Z = Preprocessor(["score"], [], scaling="robust", skew="none").fit(extreme).transform(extreme)
+    assert Z["score"].max() == 5.0 and Z["score"].iloc[1:].max() < 5.0
+    unclipped = Preprocessor(["score"], [], scaling="robust", skew="none", clip=None).fit(extreme).transform(extreme)
+    assert unclipped["score"].max() > 100
 
 
 def test_missing_values_are_imputed_and_unknown_categories_tolerated(table):

@@ -140,7 +140,8 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
             names: Sequence[str] | None = None, exclude: Sequence[str] = (), k: int | None = None,
             algorithms: Sequence[str] = ("kmeans",), k_values: Sequence[int] = range(2, 11),
             min_share: float = 0.05, min_stability: float = 0.6, n_bootstrap: int = 10,
-            skew: str = "auto", scaling: str = "robust", pca: float | int | None = None,
+            skew: str = "auto", scaling: str = "robust", clip: float | None = 5.0,
+            pca: float | int | None = None,
             order_by: str | None = "auto", previous: Segmenter | str | Path | None = None,
             align: str = "centroids", previous_labels: pd.Series | None = None, random_state: int = 0,
             progress: bool = False) -> Segmentation:
@@ -159,8 +160,8 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
         and ``algorithms`` (with ``min_share``, ``min_stability``, ``n_bootstrap``).
     algorithms
         Candidate algorithms (the first is used when ``k`` is given).
-    skew, scaling, pca
-        Preprocessing.
+    skew, scaling, clip, pca
+        Preprocessing (see :class:`~seglab.cluster.Preprocessor`).
     order_by
         ``"auto"`` (by value, see :data:`ORDER_COLUMNS`), ``"size"`` or a column: how
         segments are numbered (0 first).
@@ -179,13 +180,13 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
     algorithm = list(algorithms)[0]
     if k is None:
         selection = choose_k(X, k_values=k_values, algorithms=algorithms, numeric=columns.numeric,
-                             categorical=columns.categorical, skew=skew, scaling=scaling, pca=pca,
+                             categorical=columns.categorical, skew=skew, scaling=scaling, clip=clip, pca=pca,
                              min_share=min_share, min_stability=min_stability, n_bootstrap=n_bootstrap,
                              random_state=random_state, progress=progress)
         algorithm, k = selection.algorithm, selection.k
     order_values, ordered_by = _order_values(table, order_by)
     model = Segmenter(int(k), algorithm, numeric=columns.numeric, categorical=columns.categorical,
-                      skew=skew, scaling=scaling, pca=pca, random_state=random_state)
+                      skew=skew, scaling=scaling, clip=clip, pca=pca, random_state=random_state)
     model.fit(X, order_values=order_values)
     alignment = None
     if previous is not None or previous_labels is not None:
@@ -200,7 +201,7 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
               "names": list(names) if names is not None else None, "exclude": list(exclude),
               "k": int(k), "chosen_automatically": selection is not None, "algorithm": algorithm,
               "algorithms": list(algorithms), "k_values": [int(v) for v in k_values], "min_share": min_share,
-              "min_stability": min_stability, "n_bootstrap": n_bootstrap, "skew": skew,
+              "min_stability": min_stability, "n_bootstrap": n_bootstrap, "skew": skew, "clip": clip,
               "scaling": scaling, "pca": pca, "ordered_by": ordered_by, "align": align if alignment else None,
               "random_state": random_state}
     return Segmentation(segments=segments, model=model, columns=columns, selection=selection,

@@ -3,7 +3,9 @@
 Per numeric column (decided on the training data, with ``skew="auto"``):
 non-negative and skewed (skewness > 1, e.g. money, counts) → ``log1p``; skewed with
 negative values → Yeo-Johnson; otherwise unchanged. Then robust (median/IQR) or
-standard scaling. Missing values are imputed (median; ``"missing"`` for categories).
+standard scaling, and scaled values are clipped to ±``clip`` (5 by default) so that a few
+extreme customers (a wholesaler among shoppers) cannot form segments of their own.
+Missing values are imputed (median; ``"missing"`` for categories).
 Categories are one-hot encoded, rare levels grouped. An optional PCA comes last.
 Everything is a scikit-learn pipeline with pandas output.
 """
@@ -72,6 +74,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         or ``"none"``.
     scaling
         ``"robust"`` (median and IQR, the default: money has outliers) or ``"standard"``.
+    clip
+        Scaled numeric values are clipped to [-clip, clip] (None: no clipping).
     pca
         None, a number of components, or a share of variance to keep (e.g. 0.9).
     max_categories
@@ -88,8 +92,9 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
-                 skew: str = "auto", scaling: str = "robust", pca: float | int | None = None,
-                 max_categories: int = 12, random_state: int = 0):
+                 skew: str = "auto", scaling: str = "robust", clip: float | None = 5.0,
+                 pca: float | int | None = None, max_categories: int = 12, random_state: int = 0):
+        self.clip = clip
         self.numeric = numeric
         self.categorical = categorical
         self.skew = skew
@@ -120,7 +125,11 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             cols = [c for c in numeric if self.plan_[c] == kind]
             if cols:
                 steps = [SimpleImputer(strategy="median")] + ([step] if step != "passthrough" else [])
-                branches.append((kind, make_pipeline(*steps, scaler()), cols))
+                steps.append(scaler())
+                if self.clip:
+                    steps.append(FunctionTransformer(np.clip, kw_args={"a_min": -self.clip, "a_max": self.clip},
+                                                     feature_names_out="one-to-one"))
+                branches.append((kind, make_pipeline(*steps), cols))
         if categorical:
             branches.append(("categories", make_pipeline(
                 SimpleImputer(strategy="constant", fill_value="missing"),

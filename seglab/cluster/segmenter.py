@@ -106,7 +106,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         One of :data:`ALGORITHMS`.
     numeric, categorical
         Columns to use (default: every numeric / non-numeric column of ``X``).
-    skew, scaling, pca
+    skew, scaling, clip, pca
         Preprocessing (see :class:`~seglab.cluster.Preprocessor`).
     min_cluster_size
         HDBSCAN's smallest segment (default: 1 % of the customers, at least 10).
@@ -140,9 +140,10 @@ class Segmenter(ClusterMixin, BaseEstimator):
 
     def __init__(self, n_segments: int = 5, algorithm: str = "kmeans", *,
                  numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
-                 skew: str = "auto", scaling: str = "robust", pca: float | int | None = None,
-                 min_cluster_size: int | None = None, max_fit_rows: int = 20_000, n_init: int = 10,
-                 random_state: int = 0):
+                 skew: str = "auto", scaling: str = "robust", clip: float | None = 5.0,
+                 pca: float | int | None = None, min_cluster_size: int | None = None,
+                 max_fit_rows: int = 20_000, n_init: int = 10, random_state: int = 0):
+        self.clip = clip
         self.n_segments = n_segments
         self.algorithm = algorithm
         self.numeric = numeric
@@ -187,7 +188,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         kproto = self.algorithm == "kprototypes"
         self.numeric_, self.categorical_ = numeric, categorical
         self.preprocessor_ = Preprocessor(numeric, [] if kproto else categorical, skew=self.skew,
-                                          scaling=self.scaling, pca=self.pca,
+                                          scaling=self.scaling, clip=self.clip, pca=self.pca,
                                           random_state=self.random_state).fit(X)
         Z = self._matrix(X)
         fit_rows = np.arange(len(Z))

@@ -183,7 +183,7 @@ def _quality(Z: np.ndarray, labels: np.ndarray, rows: np.ndarray, D: np.ndarray)
 def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
              algorithms: Sequence[str] = ("kmeans",), numeric: Sequence[str] | None = None,
              categorical: Sequence[str] | None = None, skew: str = "auto", scaling: str = "robust",
-             pca: float | int | None = None, min_share: float = 0.05, min_stability: float = 0.6,
+             clip: float | None = 5.0, pca: float | int | None = None, min_share: float = 0.05, min_stability: float = 0.6,
              tolerance: float = 0.01, n_bootstrap: int = 10, stability_sample: int = 10_000,
              silhouette_sample: int = 8_000, min_cluster_size: int | None = None, random_state: int = 0,
              progress: bool = False) -> KSelection:
@@ -195,7 +195,7 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
         One row per customer, the columns to segment on.
     k_values, algorithms
         The candidates. HDBSCAN finds its own k (one candidate per run).
-    numeric, categorical, skew, scaling, pca
+    numeric, categorical, skew, scaling, clip, pca
         Preprocessing (as :class:`~seglab.cluster.Segmenter`).
     min_share, min_stability, tolerance
         The rule's thresholds (see the module docstring).
@@ -221,13 +221,13 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
         if not k_values:
             raise ParameterError(f"only {len(X)} customers: fewer than the smallest k")
     kproto = "kprototypes" in algorithms
-    prep = Preprocessor(numeric, categorical, skew=skew, scaling=scaling, pca=pca,
+    prep = Preprocessor(numeric, categorical, skew=skew, scaling=scaling, clip=clip, pca=pca,
                         random_state=random_state).fit(X)
     Z = prep.transform(X)
     cat_cols = list(prep.categorical_)
     Zk = None
     if kproto:
-        numeric_only = Preprocessor(prep.numeric_, [], skew=skew, scaling=scaling,
+        numeric_only = Preprocessor(prep.numeric_, [], skew=skew, scaling=scaling, clip=clip,
                                     random_state=random_state).fit(X)
         Zk = pd.concat([numeric_only.transform(X).reset_index(drop=True),
                         X[cat_cols].reset_index(drop=True).astype("object")], axis=1)
@@ -264,7 +264,7 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
     settings = {"k_values": k_values, "algorithms": list(algorithms), "min_share": min_share,
                 "min_stability": min_stability, "tolerance": tolerance, "n_bootstrap": n_bootstrap,
                 "stability_sample": stability_sample, "silhouette_sample": silhouette_sample,
-                "random_state": random_state, "skew": skew, "scaling": scaling, "pca": pca}
+                "random_state": random_state, "skew": skew, "scaling": scaling, "clip": clip, "pca": pca}
     return KSelection(table=table, jaccard=pd.DataFrame(jaccard_rows, columns=["algorithm", "k", "segment",
                                                                                 "jaccard"]),
                       algorithm=algorithm, k=k, rule=rule, settings=settings)
