@@ -31,6 +31,7 @@ __all__ = [
     "resolve_run",
     "open_run",
     "previous_run",
+    "run_info",
     "run_stage",
     "run_pipeline",
     "run_single_stage",
@@ -135,6 +136,13 @@ def open_run(run_dir: str | Path | None, dataset: str = "sample", period: str | 
         return RunFolder(Path(run_dir))
     name, label = resolve_run(dataset, period or None)
     return run_folder(name, label, out)
+
+
+def run_info(run: RunFolder) -> dict:
+    """Dataset, period, snapshot day and currency of a run, from its ``schema.json``."""
+    schema = read_json(run.require("schema.json", stage="collect"))
+    return {"dataset": schema["dataset"], "period": schema["period"], "as_of": schema.get("as_of"),
+            "currency": schema.get("currency", "")}
 
 
 def previous_run(run: RunFolder, compare_to: str = "") -> RunFolder | None:

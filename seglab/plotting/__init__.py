@@ -4,6 +4,7 @@ axes they drew on; figure-level ones (several panels) return the figure."""
 from seglab.plotting.cluster import (plot_k_evidence, plot_segment_map, plot_segment_sizes,
                                      plot_stability)
 from seglab.plotting.collect import plot_activity, plot_quality
+from seglab.plotting.personas import plot_all_traits, plot_profile_heatmap, plot_size_value, plot_traits
 from seglab.plotting.features import (plot_clv, plot_correlations, plot_distributions,
                                       plot_journey_stages, plot_rfm_grid, plot_rfm_segments)
 
@@ -20,4 +21,8 @@ __all__ = [
     "plot_segment_map",
     "plot_segment_sizes",
     "plot_stability",
+    "plot_profile_heatmap",
+    "plot_traits",
+    "plot_all_traits",
+    "plot_size_value",
 ]

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    return run_pipeline("sample", "2025Q3", out=out, stages=["collect", "features", "cluster"],
+    return run_pipeline("sample", "2025Q3", out=out, stages=["collect", "features", "cluster", "personas"],
                         config={"map_method": "pca", "n_bootstrap": 3}, progress=False)
 
 
@@ -30,7 +30,7 @@ def test_collect_notebook_writes_the_canonical_tables(sample_run):
 
 
 @pytest.mark.parametrize("notebook, figures", [("01_collect.ipynb", 2), ("02_features.ipynb", 6),
-                                               ("03_cluster.ipynb", 4)])
+                                               ("03_cluster.ipynb", 4), ("04_personas.ipynb", 3)])
 def test_executed_notebooks_have_figures_and_no_errors(sample_run, notebook, figures):
     nb = nbformat.read(sample_run.folder.notebooks / notebook, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
@@ -58,14 +58,32 @@ def test_cluster_notebook_writes_segments_and_model(sample_run):
     assert (sample_run.folder.artifacts / "model.joblib").exists()
 
 
-def test_next_quarter_keeps_the_segment_numbers(sample_run):
-    from seglab.cluster import Segmentation
+def test_personas_notebook_writes_cards_rules_and_audiences(sample_run):
+    from seglab.personas import Personas
 
-    later = run_pipeline("sample", "2025Q4", out=sample_run.folder.path.parents[1],
-                         stages=["collect", "features", "cluster"],
-                         config={"map_method": "pca", "n_bootstrap": 3, "k": 3}, progress=False)
+    personas = Personas.read(sample_run.folder.artifacts)
+    assert personas.cards and personas.meta["period"] == "2025Q3"
+    assert (sample_run.folder.artifacts / "rules.sql").read_text().startswith("CASE")
+    manifest = json.loads((sample_run.folder.artifacts / "audiences" / "manifest.json").read_text())
+    assert [e["segment"] for e in manifest["segments"]] == [c.segment for c in personas.cards]
+
+
+def test_next_quarter_keeps_segment_numbers_and_names(sample_run):
+    from seglab.cluster import Segmentation
+    from seglab.personas import Personas
+
+    names = sample_run.folder.path.parent / "names.yaml"
+    names.write_text("0: Our best customers\n")
+    first = run_pipeline("sample", "2025Q3", out=sample_run.folder.path.parents[1],
+                         stages=["collect", "features", "cluster", "personas"],
+                         config={"map_method": "pca", "n_bootstrap": 3, "names_file": str(names)},
+                         progress=False)
+    later = run_pipeline("sample", "2025Q4", out=first.folder.path.parents[1],
+                         stages=["collect", "features", "cluster", "personas"],
+                         config={"map_method": "pca", "n_bootstrap": 3, "k": 4}, progress=False)
     seg = Segmentation.read(later.folder.artifacts)
     assert seg.alignment is not None and seg.params["align"] == "centroids"
+    assert "Our best customers" in Personas.read(later.folder.artifacts).names.values()
 
 
 def test_manifest_records_parameters_versions_inputs_and_timings(sample_run):

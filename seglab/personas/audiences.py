@@ -1,0 +1,104 @@
+"""Audience exports: one file per segment for CRM and ad platforms, without raw identifiers.
+
+``audiences/segment_<n>.csv`` lists the segment's customers by their pseudonymous id (the
+keyed hash made by *collect*: re-identifiable only with the project's salt). When the
+customer table kept e-mail hashes, ``audiences/ad_platform/segment_<n>.csv`` lists the
+SHA-256 of each normalised address, the form ad platforms match on. Segments smaller than
+``min_size`` are not exported (a note in the manifest says so), nor are unassigned
+customers. ``audiences/manifest.json`` lists every segment, its count, its files and the
+refresh date. The folder is rebuilt whole at each export, so no stale file remains.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from seglab._io import atomic_dir, write_json
+from seglab._validation import check_range
+from seglab.cluster.segmenter import UNASSIGNED
+from seglab.collect.privacy import looks_personal
+from seglab.exceptions import InputError
+
+__all__ = ["export_audiences", "MIN_AUDIENCE"]
+
+MIN_AUDIENCE = 100
+"""Default smallest exported audience (ad platforms refuse or de-anonymise smaller ones)."""
+
+_PSEUDONYM = re.compile(r"^[0-9a-f]{16}$")
+
+
+def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[int, str],
+                     customers: pd.DataFrame | None = None, min_size: int = MIN_AUDIENCE,
+                     as_of: str | None = None, refreshed: str | None = None) -> dict:
+    """Write the audience files into ``folder`` (the run's ``artifacts/audiences``).
+
+    Parameters
+    ----------
+    segments
+        ``customer_id`` (pseudonyms) and ``segment``.
+    names
+        Segment names, by number.
+    customers
+        The canonical customer table; its ``email_sha256`` column feeds the ad-platform files.
+    min_size
+        Smaller segments are suppressed.
+    as_of, refreshed
+        The data's snapshot day and the refresh date (default today) for the manifest.
+
+    Returns
+    -------
+    dict
+        The manifest (also written as ``manifest.json``).
+    """
+    check_range(min_size, name="min_size", low=1, integer=True)
+    ids = segments["customer_id"].astype("str")
+    if not ids.str.fullmatch(_PSEUDONYM).all():
+        bad = ids[~ids.str.fullmatch(_PSEUDONYM)].head(3).tolist()
+        raise InputError(f"audience ids must be seglab pseudonyms (16 hex characters); found {bad}. "
+                         "Raw identifiers are never exported: run the collect stage")
+    emails = None
+    if customers is not None and "email_sha256" in customers:
+        emails = customers.set_index("customer_id")["email_sha256"]
+    folder = Path(folder)
+    manifest = {"refreshed": refreshed or date.today().isoformat(), "as_of": as_of, "min_size": int(min_size),
+                "id": "pseudonymous customer id (keyed hash; needs the project's salt to match)",
+                "segments": []}
+    with atomic_dir(folder) as tmp:
+        for s, rows in segments.groupby("segment", sort=True):
+            s = int(s)
+            entry = {"segment": s, "name": names.get(s, "unassigned" if s == UNASSIGNED else f"segment {s}"),
+                     "customers": int(len(rows)), "exported": False, "file": None, "ad_platform_file": None}
+            if s == UNASSIGNED:
+                entry["note"] = "customers no segment claims are not exported"
+            elif len(rows) < min_size:
+                entry["note"] = f"suppressed: fewer than {min_size} customers"
+            else:
+                frame = pd.DataFrame({"customer_id": rows["customer_id"].astype("str").to_numpy(),
+                                      "segment": s, "segment_name": entry["name"]})
+                _check_no_personal_columns(frame)
+                name = f"segment_{s}.csv"
+                frame.to_csv(tmp / name, index=False)
+                entry.update(exported=True, file=name)
+                if emails is not None:
+                    hashed = emails.reindex(rows["customer_id"].astype("str")).dropna()
+                    if len(hashed) >= min_size:
+                        (tmp / "ad_platform").mkdir(exist_ok=True)
+                        pd.DataFrame({"email_sha256": hashed.to_numpy()}).to_csv(tmp / "ad_platform" / name,
+                                                                               index=False)
+                        entry["ad_platform_file"] = f"ad_platform/{name}"
+                        entry["ad_platform_customers"] = int(len(hashed))
+                    else:
+                        entry["ad_platform_note"] = f"fewer than {min_size} customers with an e-mail hash"
+            manifest["segments"].append(entry)
+        write_json(manifest, tmp / "manifest.json")
+    return manifest
+
+
+def _check_no_personal_columns(frame: pd.DataFrame) -> None:
+    personal = [c for c in frame.columns if looks_personal(c) and c not in ("segment_name",)]
+    if personal:  # a guard against future edits: these files leave the company
+        raise InputError(f"audience files must not carry personal columns; found {personal}")

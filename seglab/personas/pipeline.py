@@ -1,0 +1,157 @@
+"""``build_personas``: from segments to named, explained, actionable personas (the *personas* stage).
+
+Files written to the run's ``artifacts/``:
+
+``personas.json``
+    The persona cards and the all-segment SQL (schema in the README).
+``personas.md``
+    The same, readable.
+``profiles.json``
+    The segment profiles (overview, numeric and categorical tables) and the traits.
+``rules.sql``
+    The ``CASE`` expression assigning customers to segments in SQL.
+``audiences/``
+    The audience files and their manifest (see :mod:`seglab.personas.audiences`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from seglab._io import read_json, write_json, write_text
+from seglab.exceptions import InputError
+from seglab.personas.actions import recommend_actions
+from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
+from seglab.personas.cards import PersonaCard, persona_cards
+from seglab.personas.naming import name_segments
+from seglab.personas.profiles import SegmentProfiles, profile_segments
+from seglab.personas.rules import SegmentRules, explain_segments
+from seglab.personas.traits import distinguishing_traits
+
+__all__ = ["Personas", "build_personas", "previous_names"]
+
+
+@dataclass
+class Personas:
+    """The output of *personas*: profiles, traits, names, cards, rules."""
+
+    profiles: SegmentProfiles
+    traits: pd.DataFrame
+    names: dict[int, str]
+    cards: list[PersonaCard]
+    rules: SegmentRules | None = None
+    meta: dict = field(default_factory=dict)
+    audiences: dict | None = None
+
+    def card(self, segment: int) -> PersonaCard:
+        for c in self.cards:
+            if c.segment == segment:
+                return c
+        raise KeyError(segment)
+
+    def to_markdown(self) -> str:
+        head = [f"# Personas: {self.meta.get('dataset', '')}, {self.meta.get('period', '')}", ""]
+        return "\n".join(head + [c.to_markdown() for c in self.cards])
+
+    def to_dict(self) -> dict:
+        return {**self.meta, "segments": [c.to_dict() for c in self.cards],
+                "assignment_sql": self.rules.assignment_sql if self.rules else None,
+                "assignment_fidelity": self.rules.assignment_fidelity if self.rules else None}
+
+    def export(self, folder: str | Path, segments: pd.DataFrame, *, customers: pd.DataFrame | None = None,
+               min_size: int = MIN_AUDIENCE) -> dict:
+        """Write the audience files into ``folder`` and remember the manifest."""
+        self.audiences = export_audiences(segments, folder, names=self.names, customers=customers,
+                                          min_size=min_size, as_of=self.meta.get("as_of"))
+        return self.audiences
+
+    def write(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``personas.json``, ``personas.md``, ``profiles.json`` and ``rules.sql`` into ``folder``."""
+        folder = Path(folder)
+        profiles = {"revenue": self.profiles.revenue,
+                    "overview": self.profiles.overview.reset_index().to_dict(orient="records"),
+                    "numeric": self.profiles.numeric.to_dict(orient="records"),
+                    "categorical": self.profiles.categorical.to_dict(orient="records"),
+                    "traits": self.traits.to_dict(orient="records")}
+        written = {"personas": write_json(self.to_dict(), folder / "personas.json"),
+                   "markdown": write_text(self.to_markdown(), folder / "personas.md"),
+                   "profiles": write_json(profiles, folder / "profiles.json")}
+        if self.rules is not None:
+            written["rules"] = write_text(self.rules.assignment_sql + "\n", folder / "rules.sql")
+        return written
+
+    @classmethod
+    def read(cls, folder: str | Path) -> Personas:
+        """Read personas written by :meth:`write` (``folder`` is a run's ``artifacts/``)."""
+        folder = Path(folder)
+        if not (folder / "personas.json").exists():
+            raise InputError(f"{folder / 'personas.json'} is missing; run the personas stage first")
+        data, profiles = read_json(folder / "personas.json"), read_json(folder / "profiles.json")
+        overview = pd.DataFrame(profiles["overview"]).set_index("segment")
+        prof = SegmentProfiles(overview=overview, numeric=pd.DataFrame(profiles["numeric"]),
+                               categorical=pd.DataFrame(profiles["categorical"]), revenue=profiles.get("revenue"))
+        cards = [PersonaCard(**c) for c in data["segments"]]
+        meta = {k: v for k, v in data.items() if k not in ("segments", "assignment_sql", "assignment_fidelity")}
+        manifest = folder / "audiences" / "manifest.json"
+        return cls(profiles=prof, traits=pd.DataFrame(profiles["traits"]), names={c.segment: c.name for c in cards},
+                   cards=cards, rules=None, meta=meta, audiences=read_json(manifest) if manifest.exists() else None)
+
+
+def previous_names(folder: str | Path | None) -> dict[int, str]:
+    """Last period's persona names by segment number (empty when there is no such run)."""
+    if folder is None:
+        return {}
+    path = Path(folder) / "personas.json"
+    if not path.exists():
+        return {}
+    return {int(c["segment"]): c["name"] for c in read_json(path)["segments"]}
+
+
+def build_personas(features, segmentation, *, names: Mapping[int, str] | None = None,
+                   previous: Mapping[int, str] | None = None, top_traits: int = 5, rules_depth: int = 3,
+                   min_audience: int = MIN_AUDIENCE, meta: dict | None = None) -> Personas:
+    """Profile, describe, name and explain every segment.
+
+    Parameters
+    ----------
+    features
+        A :class:`~seglab.features.FeatureSet` (or a feature table).
+    segmentation
+        A :class:`~seglab.cluster.Segmentation` (or a frame with ``customer_id`` and ``segment``).
+    names
+        The analyst's names by segment number (they win).
+    previous
+        Last period's names by segment number (they carry over to aligned segments), e.g.
+        :func:`previous_names` of last period's ``artifacts/``.
+    top_traits, rules_depth
+        Traits per segment; conditions per rule at most.
+    min_audience
+        Segments smaller than this are flagged (and not exported).
+    """
+    table = getattr(features, "features", features)
+    dictionary = getattr(features, "dictionary", None)
+    segments = getattr(segmentation, "segments", segmentation)
+    profiles = profile_segments(table, segments[["customer_id", "segment"]])
+    traits = distinguishing_traits(profiles, dictionary, top=top_traits)
+    carried = {}
+    alignment = getattr(segmentation, "alignment", None)
+    if previous and alignment is not None:  # only segments matched to last period keep its name
+        matched = alignment.table.dropna(subset=["previous_segment"])
+        carried = {int(a): previous[int(a)] for a in matched["aligned_segment"] if int(a) in previous}
+    segment_names = name_segments(profiles, traits, overrides=names, previous=carried)
+    actions = recommend_actions(profiles)
+    columns = getattr(segmentation, "columns", None)
+    rules = None
+    if columns is not None:
+        rules = explain_segments(table, segments[["customer_id", "segment"]], numeric=list(columns.numeric),
+                                 categorical=list(columns.categorical), names=segment_names, max_depth=rules_depth)
+    currency = dictionary.meta.get("currency", "") if dictionary is not None else ""
+    cards = persona_cards(profiles, traits, segment_names, actions, rules=rules, currency=currency,
+                          min_audience=min_audience)
+    info = {"currency": currency, "as_of": dictionary.meta.get("as_of") if dictionary is not None else None,
+            **(meta or {})}
+    return Personas(profiles=profiles, traits=traits, names=segment_names, cards=cards, rules=rules, meta=info)

@@ -1,0 +1,166 @@
+"""Segment profiles: how each segment differs from all customers, feature by feature.
+
+For every numeric feature: the segment's mean and median, the overall mean, the lift
+(segment mean / overall mean) and a standardised effect size (segment mean − overall
+mean, in overall standard deviations), on the customers who have a value (the missing
+count is kept). For every categorical feature: each value's share in the segment, overall,
+and their ratio. Plus the size, the share of customers and of revenue, and the KPIs the
+data has (revenue, orders, order value, probability alive, CLV, return rate, campaign
+response).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from seglab._validation import require_columns, require_frame
+from seglab.exceptions import InputError
+
+__all__ = ["SegmentProfiles", "profile_segments", "KPI_COLUMNS", "REVENUE_COLUMNS", "align_labels"]
+
+REVENUE_COLUMNS = ("net_revenue", "total_spend")
+"""The first of these the features have is the segment's revenue."""
+
+KPI_COLUMNS = ("net_revenue", "orders", "avg_order_value", "prob_alive", "expected_purchases", "clv",
+               "return_rate", "recency_days", "email_click_rate", "responded_last_campaign", "total_spend",
+               "spending_score")
+"""Per-customer KPIs shown per segment when the features have them."""
+
+_MAX_LEVELS = 30
+
+
+@dataclass
+class SegmentProfiles:
+    """Profiles of every segment.
+
+    Attributes
+    ----------
+    overview : DataFrame
+        One row per segment: ``customers``, ``share``, and when the data has revenue
+        ``revenue``, ``revenue_share``, ``revenue_per_customer``; then the KPI means.
+    numeric : DataFrame
+        One row per segment and numeric feature: ``mean``, ``median``, ``overall_mean``,
+        ``lift``, ``effect``, ``present`` and ``missing`` (customers without a value).
+    categorical : DataFrame
+        One row per segment, categorical feature and value: ``share``, ``overall_share``,
+        ``lift``.
+    revenue : str or None
+        The revenue column used.
+    """
+
+    overview: pd.DataFrame
+    numeric: pd.DataFrame
+    categorical: pd.DataFrame
+    revenue: str | None
+
+    @property
+    def segments(self) -> list[int]:
+        return [int(s) for s in self.overview.index]
+
+    def kpis(self) -> pd.DataFrame:
+        """The KPI means per segment (a column per KPI the data has)."""
+        return self.overview[[c for c in self.overview.columns if c in KPI_COLUMNS]]
+
+
+def align_labels(features: pd.DataFrame, labels) -> pd.Series:
+    """Segment labels as a Series aligned to ``features``' rows (by ``customer_id``).
+
+    ``labels`` is a Series indexed by customer id or a frame with ``customer_id`` and
+    ``segment``. Customers of ``labels`` missing from the features are an error.
+    """
+    require_columns(features, ["customer_id"], table="features")
+    if isinstance(labels, pd.DataFrame):
+        require_columns(labels, ["customer_id", "segment"], table="segments")
+        labels = labels.set_index("customer_id")["segment"]
+    if not isinstance(labels, pd.Series):
+        raise InputError(f"labels must be a Series by customer_id or a segments frame; got {type(labels).__name__}")
+    if not labels.index.is_unique:
+        raise InputError("labels list some customers more than once; give one segment per customer")
+    ids = pd.Index(features["customer_id"].astype("str"))
+    unknown = labels.index.astype("str").difference(ids)
+    if len(unknown):
+        examples = ", ".join(map(str, unknown[:3]))
+        raise InputError(f"{len(unknown):,} customers in the segment labels are not in the feature table "
+                         f"(e.g. {examples}); were the segments made from another run's features?")
+    aligned = labels.reindex(ids)
+    if aligned.isna().any():
+        raise InputError(f"{int(aligned.isna().sum()):,} customers of the feature table have no segment; "
+                         "segment every customer (or filter the features first)")
+    return pd.Series(aligned.to_numpy(dtype=np.int64), index=features.index, name="segment")
+
+
+def profile_segments(features: pd.DataFrame, labels, *, columns: Sequence[str] | None = None,
+                     revenue: str | None = "auto") -> SegmentProfiles:
+    """Profile each segment against all customers.
+
+    Parameters
+    ----------
+    features
+        One row per customer (``customer_id`` plus features).
+    labels
+        Segment by customer (see :func:`align_labels`).
+    columns
+        The features to profile (default: all).
+    revenue
+        Column for the revenue shares: ``"auto"`` (:data:`REVENUE_COLUMNS`), a name, or None.
+    """
+    require_frame(features, "features")
+    segment = align_labels(features, labels)
+    columns = [c for c in (columns if columns is not None else features.columns) if c != "customer_id"]
+    require_columns(features, columns, table="features")
+    if revenue == "auto":
+        revenue = next((c for c in REVENUE_COLUMNS if c in features), None)
+    numeric_cols = [c for c in columns if pd.api.types.is_numeric_dtype(features[c])
+                    and not pd.api.types.is_bool_dtype(features[c])]
+    categorical_cols = [c for c in columns if c not in numeric_cols
+                        and features[c].nunique(dropna=True) <= _MAX_LEVELS]
+
+    counts = segment.value_counts().sort_index()
+    overview = pd.DataFrame({"customers": counts, "share": counts / counts.sum()})
+    overview.index.name = "segment"
+    if revenue is not None:
+        totals = features[revenue].groupby(segment).sum()
+        overview["revenue"] = totals
+        overview["revenue_share"] = totals / totals.sum() if totals.sum() else np.nan
+        overview["revenue_per_customer"] = totals / counts
+    kpi = [c for c in KPI_COLUMNS if c in numeric_cols]
+    if kpi:
+        overview = overview.join(features[kpi].groupby(segment).mean())
+
+    rows = []
+    if numeric_cols:
+        values = features[numeric_cols].apply(pd.to_numeric, errors="coerce").astype(float)
+        overall_mean = values.mean()
+        overall_std = values.std(ddof=0).replace(0, np.nan)
+        grouped = values.groupby(segment)
+        means, medians, present = grouped.mean(), grouped.median(), grouped.count()
+        sizes = segment.value_counts()
+        for s in means.index:
+            for col in numeric_cols:
+                mean = means.loc[s, col]
+                base = overall_mean[col]
+                rows.append({"segment": int(s), "feature": col, "mean": mean, "median": medians.loc[s, col],
+                             "overall_mean": base,
+                             "lift": mean / base if base and np.isfinite(base) and base != 0 else np.nan,
+                             "effect": (mean - base) / overall_std[col] if np.isfinite(overall_std[col]) else 0.0,
+                             "present": int(present.loc[s, col]),
+                             "missing": int(sizes[s] - present.loc[s, col])})
+    numeric = pd.DataFrame(rows, columns=["segment", "feature", "mean", "median", "overall_mean", "lift",
+                                          "effect", "present", "missing"])
+    cat_rows = []
+    for col in categorical_cols:
+        values = features[col].astype("object").where(features[col].notna(), "(missing)").astype(str)
+        overall = values.value_counts(normalize=True)
+        table = pd.crosstab(segment, values, normalize="index")
+        for s in table.index:
+            for value, share in table.loc[s].items():
+                if share > 0:
+                    cat_rows.append({"segment": int(s), "feature": col, "value": value, "share": float(share),
+                                     "overall_share": float(overall[value]),
+                                     "lift": float(share / overall[value])})
+    categorical = pd.DataFrame(cat_rows, columns=["segment", "feature", "value", "share", "overall_share", "lift"])
+    return SegmentProfiles(overview=overview, numeric=numeric, categorical=categorical, revenue=revenue)

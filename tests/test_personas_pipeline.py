@@ -1,0 +1,78 @@
+import json
+import re
+
+import pytest
+
+from seglab.cluster import segment
+from seglab.collect import collect
+from seglab.datasets import load_sample
+from seglab.features import build_features
+from seglab.personas import Personas, build_personas, previous_names
+
+
+@pytest.fixture(scope="module")
+def sample():
+    data = collect("sample", "2025Q4")
+    features = build_features(data)
+    return data, features, segment(features, n_bootstrap=3)
+
+
+def test_every_segment_gets_a_complete_card(sample):
+    data, features, seg = sample
+    personas = build_personas(features, seg, meta={"dataset": "sample", "period": "2025Q4"})
+    assert [c.segment for c in personas.cards] == sorted(seg.segments["segment"].unique())
+    assert len(set(personas.names.values())) == len(personas.cards)
+    for card in personas.cards:
+        assert card.summary and card.actions and card.kpis_to_watch and card.rules
+        assert card.how or card.worth
+        assert 0 < card.rules_quality["fidelity"] <= 1
+    assert "CASE" in personas.rules.assignment_sql
+
+
+def test_write_read_and_export_leave_no_personal_data(sample, tmp_path):
+    data, features, seg = sample
+    personas = build_personas(features, seg, meta={"dataset": "sample", "period": "2025Q4"})
+    personas.write(tmp_path)
+    personas.export(tmp_path / "audiences", seg.segments, customers=data.customers, min_size=50)
+    again = Personas.read(tmp_path)
+    assert again.names == personas.names and again.audiences["segments"]
+    raw = load_sample().customers
+    single_words = set(raw["email"]) | set(raw["customer_id"])  # no spaces: compare whole tokens
+    phrases = set(raw["phone"]) | set(raw["name"])  # with spaces: look for them anywhere
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.suffix in (".csv", ".json", ".md", ".sql"):
+            text = path.read_text()
+            tokens = set(re.split(r"[\s,;:\"'\[\]{}()]+", text))
+            assert not tokens & single_words, path
+            assert not [p for p in phrases if p in text], path
+    schema = json.loads((tmp_path / "personas.json").read_text())
+    assert {"segments", "assignment_sql", "assignment_fidelity", "currency", "as_of"} <= set(schema)
+    assert {"segment", "name", "summary", "who", "how", "worth", "cares", "actions", "kpis_to_watch",
+            "rules", "rules_quality", "flags"} <= set(schema["segments"][0])
+
+
+def test_names_follow_aligned_segments_across_periods(sample, tmp_path):
+    data, features, seg = sample
+    last = build_personas(features, seg, names={0: "The best"})
+    last.write(tmp_path)
+    later = segment(features, k=seg.model.n_segments_, order_by="size", previous=seg.model)
+    now = build_personas(features, later, previous=previous_names(tmp_path))
+    assert now.names[0] == "The best"
+
+
+def test_customer_table_only_datasets_get_personas():
+    features = build_features(collect("mall_customers"))
+    seg = segment(features, names=["annual_income_k", "spending_score"], scaling="standard")
+    personas = build_personas(features, seg)
+    assert len(personas.cards) == 5
+    assert any("big spenders" in n.lower() or "cautious" in n.lower() for n in personas.names.values())
+
+
+def test_online_retail_personas(tmp_path):
+    data = collect("online_retail", "2011Q3")
+    features = build_features(data)
+    seg = segment(features, n_bootstrap=3)
+    personas = build_personas(features, seg)
+    manifest = personas.export(tmp_path / "audiences", seg.segments, customers=data.customers)
+    assert len(personas.cards) == seg.model.n_segments_ and manifest["segments"]
+    assert any(card.name.startswith("Lapsed") or "lapsed" in card.name for card in personas.cards)
