@@ -20,7 +20,7 @@ from seglab.exceptions import SeglabError  # noqa: E402
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-_SUBMODULES = ("collect", "features", "cluster", "personas", "config", "datasets", "plotting", "runner", "exceptions")
+_SUBMODULES = ("collect", "features", "cluster", "personas", "report", "config", "datasets", "plotting", "runner", "exceptions")
 
 __all__ = ["__version__", *_SUBMODULES, "SeglabError"]
 

@@ -265,7 +265,7 @@ def write_manifest(folder: RunFolder, *, dataset: str, period: str, parameters: 
         "dataset": dataset,
         "period": period,
         "parameters": parameters,
-        "seed": parameters.get("seed"),
+        "seed": parameters.get("random_state"),
         "stages": list(timings),
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "versions": _versions(),
@@ -311,16 +311,23 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
     per_stage = _split_config(stages, dict(config or {}))
     from seglab._io import atomic_dir
 
+    if (config or {}).get("pdf"):
+        from seglab.report.pdf import find_chromium
+
+        find_chromium()  # fail now, with the fix, rather than after every other stage
     result = RunResult(folder=target, dataset=name, period=label, stages=list(stages))
+    params = _effective_parameters(stages, dict(config or {}), dataset=str(dataset), period=label)
     with atomic_dir(target.path) as tmp:
         building = RunFolder(tmp).make()
+        # the manifest exists from the start (the report stage shows it) and gains timings
+        write_manifest(building, dataset=name, period=label, parameters=params, timings={})
         bar = tqdm(stages, desc=f"seglab run {name} {label}", unit="stage", disable=not progress)
         for stage in bar:
             bar.set_postfix_str(stage)
-            params = {"dataset": str(dataset), "period": label, "run_dir": str(tmp), **per_stage[stage]}
+            stage_params = {"dataset": str(dataset), "period": label, "run_dir": str(tmp), **per_stage[stage]}
             started = time.perf_counter()
             try:
-                run_stage(stage, building, params, progress=progress)
+                run_stage(stage, building, stage_params, progress=progress)
             except StageError as err:
                 # keep the failed notebook where the user can open it; the old run stays intact
                 kept = _keep_failed(building, target)
@@ -328,8 +335,7 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
                 raise StageError(str(err).replace(str(tmp), str(kept)), notebook=notebook,
                                  cell=err.cell, error_name=err.error_name) from None
             result.timings[stage] = time.perf_counter() - started
-        params = _effective_parameters(stages, dict(config or {}), dataset=str(dataset), period=label)
-        write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings)
+            write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings)
     return result
 
 
@@ -341,6 +347,10 @@ def run_single_stage(stage: str, dataset: str = "sample", period: str | None = N
     The stages before it must have run for the same dataset and period.
     """
     stage_notebook(stage)
+    if (config or {}).get("pdf"):
+        from seglab.report.pdf import find_chromium
+
+        find_chromium()
     name, label = resolve_run(dataset, period)
     target = run_folder(name, label, out).make()
     params = {"dataset": str(dataset), "period": label, "run_dir": str(target.path),

@@ -39,6 +39,9 @@ def test_atomic_dir_replaces_only_on_success(tmp_path):
         (tmp / "report.html").write_text("this quarter")
     assert (target / "report.html").read_text() == "this quarter"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~mask
 
 
 def test_to_jsonable_turns_numpy_and_pandas_values_into_json():

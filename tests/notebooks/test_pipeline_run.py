@@ -10,14 +10,14 @@ from seglab.collect import CanonicalData
 from seglab.exceptions import StageError
 from seglab.runner import run_pipeline, run_single_stage
 
-pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+# one worker runs the whole module: the run folder is built once and the tests reuse it
+pytestmark = [pytest.mark.notebook, pytest.mark.slow, pytest.mark.xdist_group("pipeline_run")]
 
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    return run_pipeline("sample", "2025Q3", out=out, stages=["collect", "features", "cluster", "personas"],
-                        config={"map_method": "pca", "n_bootstrap": 3}, progress=False)
+    return run_pipeline("sample", "2025Q3", out=out, config={"map_method": "pca", "n_bootstrap": 3}, progress=False)
 
 
 def test_collect_notebook_writes_the_canonical_tables(sample_run):
@@ -30,7 +30,8 @@ def test_collect_notebook_writes_the_canonical_tables(sample_run):
 
 
 @pytest.mark.parametrize("notebook, figures", [("01_collect.ipynb", 2), ("02_features.ipynb", 6),
-                                               ("03_cluster.ipynb", 4), ("04_personas.ipynb", 3)])
+                                               ("03_cluster.ipynb", 4), ("04_personas.ipynb", 3),
+                                               ("05_report.ipynb", 1)])
 def test_executed_notebooks_have_figures_and_no_errors(sample_run, notebook, figures):
     nb = nbformat.read(sample_run.folder.notebooks / notebook, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
@@ -75,21 +76,35 @@ def test_next_quarter_keeps_segment_numbers_and_names(sample_run):
     names = sample_run.folder.path.parent / "names.yaml"
     names.write_text("0: Our best customers\n")
     first = run_pipeline("sample", "2025Q3", out=sample_run.folder.path.parents[1],
-                         stages=["collect", "features", "cluster", "personas"],
                          config={"map_method": "pca", "n_bootstrap": 3, "names_file": str(names)},
                          progress=False)
     later = run_pipeline("sample", "2025Q4", out=first.folder.path.parents[1],
-                         stages=["collect", "features", "cluster", "personas"],
                          config={"map_method": "pca", "n_bootstrap": 3, "k": 4}, progress=False)
     seg = Segmentation.read(later.folder.artifacts)
     assert seg.alignment is not None and seg.params["align"] == "centroids"
     assert "Our best customers" in Personas.read(later.folder.artifacts).names.values()
+    # the report compares with the quarter before, found beside it
+    comparison = json.loads((later.folder.artifacts / "comparison.json").read_text())
+    assert not comparison["skipped"] and comparison["previous_period"] == "2025Q3"
+    assert "Our best customers" in comparison["migration"]["rows"]
+    assert "Since 2025Q3" in later.folder.report_html.read_text()
+
+
+def test_report_notebook_writes_the_report_and_a_skipped_comparison(sample_run):
+    folder = sample_run.folder
+    html = folder.report_html.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "Synthetic sample" in html
+    comparison = json.loads((folder.artifacts / "comparison.json").read_text())
+    assert comparison["skipped"] and "2025Q2" in comparison["note"]
+    assert not folder.report_pdf.exists()  # only with pdf: true
 
 
 def test_manifest_records_parameters_versions_inputs_and_timings(sample_run):
     manifest = json.loads(sample_run.folder.manifest.read_text())
     assert manifest["parameters"]["dataset"] == "sample" and manifest["parameters"]["policies"] == {}
     assert manifest["versions"]["pandas"] and manifest["timings_s"]["collect"] > 0
+    assert list(manifest["timings_s"]) == ["collect", "features", "cluster", "personas", "report"]
+    assert manifest["seed"] == 0 and manifest["parameters"]["drift_threshold"] == 0.5
     assert len(manifest["inputs"]["transactions.parquet"]) == 64
 
 

@@ -1,0 +1,25 @@
+"""The *report* stage: the quarterly persona report (HTML, optionally PDF) and the comparison
+with last period.
+
+>>> import seglab
+>>> run = seglab.runner.open_run("", "sample", "2025Q4")                        # doctest: +SKIP
+>>> comparison = seglab.report.compare_runs(run, seglab.runner.previous_run(run))  # doctest: +SKIP
+>>> seglab.report.write_report(seglab.report.render_report(run, comparison), run.report_html)  # doctest: +SKIP
+"""
+
+from seglab.report.comparison import Comparison, compare_runs
+from seglab.report.html import executive_summary, figure_uri, render_report, report_context, write_report
+from seglab.report.pdf import find_chromium, print_pdf, write_pdf
+
+__all__ = [
+    "render_report",
+    "write_report",
+    "report_context",
+    "executive_summary",
+    "figure_uri",
+    "compare_runs",
+    "Comparison",
+    "print_pdf",
+    "write_pdf",
+    "find_chromium",
+]

@@ -1,0 +1,188 @@
+"""What changed since last period: migration between segments, size and value changes, drift.
+
+Segments are comparable across periods because the cluster stage renumbers them to match
+last period's (see :mod:`seglab.cluster.alignment`). :func:`compare_runs` then measures:
+
+- **migration**: customers in both periods, by last period's segment (rows) and this
+  period's (columns), with ``new`` customers (only now) and ``lost`` ones (only then);
+- **changes** per segment: customers, share, revenue and the KPIs, then and now;
+- **drift**: per segment, how far its mean on each segmentation feature moved, in
+  standard deviations of the feature this period; a move beyond ``drift_threshold``
+  (0.5 by default) is a warning: the segment is not quite the same group any more.
+
+Written to ``artifacts/comparison.json``. When there is no earlier run the comparison is
+*skipped* with a note saying why, and the report says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seglab._io import read_json, write_json
+from seglab.config import RunFolder, parse_period
+from seglab.exceptions import SeglabError
+
+__all__ = ["Comparison", "compare_runs"]
+
+
+@dataclass
+class Comparison:
+    """The comparison of a run with an earlier one (or why there is none)."""
+
+    current_period: str
+    previous_period: str | None
+    skipped: bool = False
+    note: str = ""
+    migration: pd.DataFrame = field(default_factory=pd.DataFrame)
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    drift: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: list[str] = field(default_factory=list)
+    totals: dict = field(default_factory=dict)
+
+    @classmethod
+    def skipped_because(cls, current_period: str, note: str, previous_period: str | None = None) -> Comparison:
+        return cls(current_period=current_period, previous_period=previous_period, skipped=True, note=note)
+
+    def migration_shares(self) -> pd.DataFrame:
+        """Migration as shares of each row (where last period's customers went)."""
+        if self.migration.empty:
+            return self.migration
+        return self.migration.div(self.migration.sum(axis=1).replace(0, np.nan), axis=0)
+
+    def to_dict(self) -> dict:
+        return {"current_period": self.current_period, "previous_period": self.previous_period,
+                "skipped": self.skipped, "note": self.note, "totals": self.totals,
+                "migration": {"rows": [str(i) for i in self.migration.index],
+                              "columns": [str(c) for c in self.migration.columns],
+                              "counts": self.migration.to_numpy().tolist()} if not self.migration.empty else None,
+                "changes": self.changes.to_dict(orient="records"),
+                "drift": self.drift.to_dict(orient="records"), "warnings": self.warnings}
+
+    def write(self, folder: str | Path) -> Path:
+        """Write ``comparison.json`` into ``folder``."""
+        return write_json(self.to_dict(), Path(folder) / "comparison.json")
+
+    @classmethod
+    def read(cls, path: str | Path) -> Comparison:
+        data = read_json(path)
+        migration = pd.DataFrame()
+        if data.get("migration"):
+            m = data["migration"]
+            migration = pd.DataFrame(m["counts"], index=m["rows"], columns=m["columns"])
+        return cls(current_period=data["current_period"], previous_period=data.get("previous_period"),
+                   skipped=data["skipped"], note=data.get("note", ""), migration=migration,
+                   changes=pd.DataFrame(data.get("changes", [])), drift=pd.DataFrame(data.get("drift", [])),
+                   warnings=data.get("warnings", []), totals=data.get("totals", {}))
+
+
+def _names(folder: RunFolder) -> dict[int, str]:
+    path = folder.artifact("personas.json")
+    if not path.exists():
+        return {}
+    return {int(c["segment"]): c["name"] for c in read_json(path)["segments"]}
+
+
+def _overview(folder: RunFolder) -> pd.DataFrame:
+    path = folder.artifact("profiles.json")
+    if not path.exists():
+        return pd.DataFrame()
+    return pd.DataFrame(read_json(path)["overview"]).set_index("segment")
+
+
+def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: str = "",
+                 drift_threshold: float = 0.5) -> Comparison:
+    """Compare ``current`` with ``previous`` (two run folders of the same dataset).
+
+    ``requested`` is the period the user asked to compare with (for the note when its
+    run is missing).
+    """
+    period = read_json(current.require("schema.json", stage="collect"))["period"]
+    if str(requested).strip().lower() == "none":
+        return Comparison.skipped_because(period, "comparison switched off (compare_to: none)")
+    if previous is None:
+        try:
+            wanted = parse_period(requested).label if requested else parse_period(period).previous().label
+        except SeglabError:
+            return Comparison.skipped_because(period, f"period {period} has no previous period to compare with; "
+                                                      "name one with --compare-to")
+        return Comparison.skipped_because(
+            period, f"no earlier run to compare with: there is no complete run of {wanted} beside this one "
+            f"(run seglab run --period {wanted} first)", wanted)
+    previous_period = read_json(previous.require("schema.json", stage="collect"))["period"]
+    now = pd.read_parquet(current.require("segments.parquet", stage="cluster"))
+    then = pd.read_parquet(previous.require("segments.parquet", stage="cluster"))
+    names_now, names_then = _names(current), _names(previous)
+
+    def label(names: dict, s: int) -> str:
+        return names.get(int(s), "unassigned" if int(s) < 0 else f"segment {s}")
+
+    merged = then.merge(now, on="customer_id", how="outer", suffixes=("_then", "_now"), indicator=True)
+    rows = merged["segment_then"].map(lambda s: "new" if pd.isna(s) else label(names_then, s))
+    cols = merged["segment_now"].map(lambda s: "lost" if pd.isna(s) else label(names_now, s))
+    migration = pd.crosstab(rows, cols)
+    order_rows = [label(names_then, s) for s in sorted(then["segment"].unique())] + \
+        (["new"] if "new" in migration.index else [])
+    order_cols = [label(names_now, s) for s in sorted(now["segment"].unique())] + \
+        (["lost"] if "lost" in migration.columns else [])
+    migration = migration.reindex(index=order_rows, columns=order_cols, fill_value=0)
+    both = merged["_merge"] == "both"
+    stayed = both & (merged["segment_then"] == merged["segment_now"])
+    totals = {"customers_now": int(len(now)), "customers_then": int(len(then)), "in_both": int(both.sum()),
+              "new": int((merged["_merge"] == "right_only").sum()), "lost": int((merged["_merge"] == "left_only").sum()),
+              "stayed_in_segment": float(stayed.sum() / both.sum()) if both.any() else None}
+
+    ov_now, ov_then = _overview(current), _overview(previous)
+    change_rows = []
+    for s in sorted(set(ov_now.index) | set(ov_then.index)):
+        row = {"segment": int(s), "name": names_now.get(int(s)) or names_then.get(int(s)),
+               "previous_name": names_then.get(int(s))}
+        for col in ("customers", "share", "revenue", "revenue_share", "clv", "prob_alive", "avg_order_value",
+                    "orders", "net_revenue"):
+            a = ov_then.loc[s, col] if s in ov_then.index and col in ov_then else np.nan
+            b = ov_now.loc[s, col] if s in ov_now.index and col in ov_now else np.nan
+            if pd.isna(a) and pd.isna(b):
+                continue
+            row[f"{col}_then"], row[f"{col}_now"] = (None if pd.isna(a) else float(a)), (None if pd.isna(b) else float(b))
+            if pd.notna(a) and pd.notna(b):
+                row[f"{col}_change"] = float(b - a)
+        change_rows.append(row)
+    changes = pd.DataFrame(change_rows)
+
+    drift, warnings = _drift(current, previous, now, then, names_now, drift_threshold)
+    for _, r in changes.iterrows():
+        a, b = r.get("customers_then"), r.get("customers_now")
+        if a and b and abs(b - a) / a >= 0.3:
+            warnings.append(f"{r['name']}: {int(a):,} → {int(b):,} customers ({(b - a) / a:+.0%})")
+    return Comparison(current_period=period, previous_period=previous_period, migration=migration,
+                      changes=changes, drift=drift, warnings=warnings, totals=totals)
+
+
+def _drift(current: RunFolder, previous: RunFolder, now: pd.DataFrame, then: pd.DataFrame,
+           names: dict[int, str], threshold: float) -> tuple[pd.DataFrame, list[str]]:
+    meta_path = current.artifact("segmentation.json")
+    if not meta_path.exists() or not previous.artifact("features.parquet").exists():
+        return pd.DataFrame(columns=["segment", "name", "feature", "then", "now", "shift_sd"]), []
+    columns = read_json(meta_path)["numeric"]
+    f_now = pd.read_parquet(current.artifact("features.parquet"))
+    f_then = pd.read_parquet(previous.artifact("features.parquet"))
+    columns = [c for c in columns if c in f_now and c in f_then]
+    if not columns:
+        return pd.DataFrame(columns=["segment", "name", "feature", "then", "now", "shift_sd"]), []
+    spread = f_now[columns].std(ddof=0).replace(0, np.nan)
+    mean_now = f_now.merge(now, on="customer_id")[["segment", *columns]].groupby("segment").mean()
+    mean_then = f_then.merge(then, on="customer_id")[["segment", *columns]].groupby("segment").mean()
+    common = mean_now.index.intersection(mean_then.index)
+    shift = (mean_now.loc[common] - mean_then.loc[common]) / spread
+    long = shift.stack().rename("shift_sd").reset_index().rename(columns={"level_1": "feature"})
+    long["then"] = [mean_then.loc[s, f] for s, f in zip(long["segment"], long["feature"])]
+    long["now"] = [mean_now.loc[s, f] for s, f in zip(long["segment"], long["feature"])]
+    long["name"] = long["segment"].map(lambda s: names.get(int(s), f"segment {s}"))
+    long = long.loc[long["shift_sd"].abs().sort_values(ascending=False).index]
+    flagged = long[long["shift_sd"].abs() >= threshold]
+    warnings = [f"{r['name']}: {r['feature'].replace('_', ' ')} moved {r['shift_sd']:+.1f} sd "
+                f"({r['then']:.3g} → {r['now']:.3g})" for _, r in flagged.head(10).iterrows()]
+    return long[["segment", "name", "feature", "then", "now", "shift_sd"]].reset_index(drop=True), warnings

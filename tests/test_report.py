@@ -1,0 +1,240 @@
+"""The report stage: comparison with last period, the HTML report, PDF and a browser check.
+
+Run folders are built in-process here (the notebooks do the same calls; their papermill run
+is in tests/notebooks/test_pipeline_run.py).
+"""
+
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+from seglab.cluster import segment
+from seglab.collect import collect
+from seglab.config import RunFolder
+from seglab.exceptions import ParameterError, PeriodError, SeglabError, UnknownDatasetError
+from seglab.features import build_features
+from seglab.personas import build_personas, previous_names
+from seglab.report import Comparison, compare_runs, find_chromium, print_pdf, render_report, write_report
+from seglab.runner import previous_run, run_info, write_manifest
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def build_run(reports, period, *, k=None, tamper=None, previous=None):
+    """A complete run folder for the sample data: what notebooks 01-04 write."""
+    run = RunFolder(reports / "sample" / period).make()
+    data = collect("sample", period)
+    data.write(run.artifacts)
+    fs = build_features(run.artifacts)
+    seg = segment(fs, k=k, k_values=range(3, 6), n_bootstrap=5,
+                  previous=previous and previous.artifact("model.joblib"))
+    if tamper is not None:
+        fs.features = tamper(fs.features, seg.segments)
+    fs.write(run.artifacts)
+    seg.add_map(fs.features, method="pca")
+    seg.write(run.artifacts)
+    personas = build_personas(fs, seg, previous=previous_names(previous and previous.artifacts),
+                              meta=run_info(run))
+    personas.write(run.artifacts)
+    personas.export(run.artifact("audiences"), seg.segments, customers=data.customers)
+    write_manifest(run, dataset="sample", period=period, parameters={"dataset": "sample", "period": period},
+                   timings={"collect": 1.0})
+    return run
+
+
+def plant_script_country(features: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Give every customer of the smallest segment a country named like an injection attack."""
+    out = features.copy()
+    smallest = segments["segment"].value_counts().idxmin()
+    first = out["customer_id"].isin(segments.loc[segments["segment"] == smallest, "customer_id"])
+    out["country"] = out["country"].astype("object")
+    out.loc[first, "country"] = SCRIPT
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    reports = tmp_path_factory.mktemp("reports")
+    then = build_run(reports, "2025Q3", k=4)
+    now = build_run(reports, "2025Q4", tamper=plant_script_country, previous=then)
+    return then, now
+
+
+@pytest.fixture(scope="module")
+def report(runs):
+    then, now = runs
+    comparison = compare_runs(now, previous_run(now))
+    comparison.write(now.artifacts)
+    html = render_report(now, comparison)
+    write_report(html, now.report_html)
+    return now, comparison, BeautifulSoup(html, "html.parser")
+
+
+def test_comparison_counts_every_customer_once(runs):
+    then, now = runs
+    comparison = compare_runs(now, then)
+    seg_now = pd.read_parquet(now.artifact("segments.parquet"))
+    seg_then = pd.read_parquet(then.artifact("segments.parquet"))
+    m = comparison.migration
+    assert m.drop(columns="lost", errors="ignore").to_numpy().sum() == len(seg_now)
+    assert m.drop(index="new", errors="ignore").to_numpy().sum() == len(seg_then)
+    both = seg_then.merge(seg_now, on="customer_id")
+    t = comparison.totals
+    assert t["in_both"] == len(both) and t["new"] == len(seg_now) - len(both)
+    assert t["stayed_in_segment"] == pytest.approx((both["segment_x"] == both["segment_y"]).mean())
+    # rows are last quarter's names, columns this quarter's; shares of a row add up to 1
+    assert np.allclose(comparison.migration_shares().sum(axis=1), 1)
+    assert set(comparison.changes["segment"]) == set(seg_now["segment"]) | set(seg_then["segment"])
+
+
+def test_drift_is_measured_in_standard_deviations(runs):
+    then, now = runs
+    comparison = compare_runs(now, then, drift_threshold=0.0)
+    drift = comparison.drift
+    assert not drift.empty and (drift["shift_sd"].abs().diff().dropna() <= 1e-12).all()  # sorted by size
+    row = drift.iloc[0]
+    features = pd.read_parquet(now.artifact("features.parquet"))
+    assert row["shift_sd"] == pytest.approx((row["now"] - row["then"]) / features[row["feature"]].std(ddof=0))
+    assert len(comparison.warnings) >= min(10, len(drift))  # threshold 0: everything is flagged
+    assert not compare_runs(now, then, drift_threshold=99).drift.pipe(
+        lambda d: d[d["shift_sd"].abs() >= 99]).shape[0]
+
+
+def test_comparison_round_trips_through_json(report):
+    now, comparison, _ = report
+    again = Comparison.read(now.artifact("comparison.json"))
+    assert again.previous_period == "2025Q3" and not again.skipped
+    pd.testing.assert_frame_equal(again.migration, comparison.migration.rename_axis(index=None, columns=None),
+                                  check_names=False)
+    assert again.totals == comparison.totals and again.warnings == comparison.warnings
+
+
+def test_missing_previous_period_is_a_note_not_a_crash(runs, tmp_path):
+    _, now = runs
+    alone = RunFolder(tmp_path / "sample" / "2025Q4")
+    shutil.copytree(now.path, alone.path)
+    assert previous_run(alone) is None
+    comparison = compare_runs(alone, previous_run(alone))
+    assert comparison.skipped and "2025Q3" in comparison.note and "seglab run --period 2025Q3" in comparison.note
+    soup = BeautifulSoup(render_report(alone, comparison), "html.parser")
+    section = soup.find(id="changes")
+    assert section is not None and "no earlier run to compare with" in section.get_text()
+    assert compare_runs(alone, None, requested="none").note.startswith("comparison switched off")
+
+
+def test_report_is_self_contained(report):
+    _, _, soup = report
+    assert soup.title and "sample" in soup.title.get_text().lower()
+    assert not soup.find_all("script") and not soup.find_all("link") and not soup.find_all("iframe")
+    for tag in soup.find_all(src=True):
+        assert tag["src"].startswith("data:"), tag
+    for tag in soup.find_all(href=True):
+        assert tag["href"].startswith("#"), tag
+    styles = " ".join(s.get_text() for s in soup.find_all("style"))
+    assert "@import" not in styles and not re.search(r"url\((?!\s*['\"]?data:)", styles)
+
+
+def test_report_has_every_section_and_figure(report):
+    now, comparison, soup = report
+    for section in ("summary", "overview", "personas", "profiles", "value", "actions", "changes", "quality",
+                    "method"):
+        assert soup.find(id=section) is not None, section
+    images = {img.get("alt", ""): img["src"] for img in soup.find_all("img")}
+    for figure in ("Customers per segment", "Segment size against value", "Segment profile heatmap",
+                   "Distinguishing traits of each persona", "Evidence for the number of segments",
+                   "Stability of each segment", "Customer map coloured by segment", "Data-quality checks",
+                   "Migration matrix between periods", "Segment sizes then and now"):
+        assert figure in images, figure
+    assert all(src.startswith("data:image/png;base64,") and len(src) > 2000 for src in images.values())
+    personas = json.loads(now.artifact("personas.json").read_text())["segments"]
+    cards = soup.select(".card")
+    assert len(cards) == len(personas)
+    assert [c.find("h3").contents[0].strip() for c in cards] == [p["name"] for p in personas]
+    assert "2025Q3" in soup.find(id="changes").get_text()
+    summary = soup.find(id="summary").get_text()
+    assert f"3,000 customers in {len(cards)} segments" in summary and "Since 2025Q3" in summary
+
+
+def test_data_derived_text_is_escaped(report):
+    now, _, soup = report
+    # the planted country reaches the report as text, never as markup
+    assert SCRIPT in soup.get_text()
+    assert not soup.find_all("script")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in now.report_html.read_text()
+
+
+def test_report_shows_parameters_versions_and_checksums(report):
+    _, _, soup = report
+    method = soup.find(id="method").get_text()
+    assert "dataset" in method and "2025Q4" in method
+    assert "pandas" in method and "seed" in method.lower()
+
+
+def test_unknown_dataset_and_bad_period_are_clear_errors(tmp_path):
+    from seglab.runner import run_pipeline
+
+    with pytest.raises(UnknownDatasetError, match="built-in datasets"):
+        run_pipeline("no_such_dataset", "2025Q3", out=tmp_path, progress=False)
+    with pytest.raises(PeriodError):
+        run_pipeline("sample", "2025Q9", out=tmp_path, progress=False)
+    with pytest.raises(SeglabError, match="before the first transaction"):
+        collect("sample", "2019Q1")
+    assert not list(tmp_path.iterdir())  # nothing half-built left behind
+
+
+def test_missing_chromium_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEGLAB_CHROMIUM", str(tmp_path / "nowhere"))
+    with pytest.raises(ParameterError, match="SEGLAB_CHROMIUM"):
+        find_chromium()
+    monkeypatch.delenv("SEGLAB_CHROMIUM")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ParameterError, match="apt-get install chromium"):
+        find_chromium()
+
+
+def _chromium():
+    try:
+        return find_chromium()
+    except ParameterError as err:
+        pytest.skip(f"Chromium is not installed ({err}); .ci/run installs it")
+
+
+def _open_in_browser(html_path, tmp_path):
+    """Open a page in headless Chromium: its console messages and a screenshot (as an array)."""
+    from matplotlib.image import imread
+
+    from seglab.report.pdf import CHROMIUM_FLAGS
+
+    shot = tmp_path / f"{html_path.stem}.png"
+    done = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           "--enable-logging=stderr", "--v=0", "--hide-scrollbars", "--window-size=1200,1600",
+                           f"--screenshot={shot}", html_path.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line or "Failed to load" in line]
+    return console, imread(shot)
+
+
+def test_report_opens_in_a_browser_without_errors(report, tmp_path):
+    now, _, _ = report
+    console, pixels = _open_in_browser(now.report_html, tmp_path)
+    assert console == []
+    assert pixels.std() > 0.05  # not a blank page
+    # the check can fail: a page with a script error and a remote image is caught
+    broken = tmp_path / "broken.html"
+    broken.write_text("<html><body><script>console.error('boom')</script></body></html>")
+    console, pixels = _open_in_browser(broken, tmp_path)
+    assert any("boom" in line for line in console) and pixels.std() < 0.01
+
+
+def test_report_prints_to_pdf(report, tmp_path):
+    _chromium()
+    now, _, _ = report
+    pdf = print_pdf(now.report_html, tmp_path / "report.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 3
