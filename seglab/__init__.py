@@ -20,14 +20,17 @@ from seglab.exceptions import SeglabError  # noqa: E402
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-_SUBMODULES = ("collect", "features", "cluster", "personas", "report", "config", "datasets", "plotting", "runner", "exceptions")
+_SUBMODULES = ("collect", "features", "cluster", "personas", "report", "explorer", "workshop", "config",
+               "datasets", "plotting", "runner", "exceptions")
 
-__all__ = ["__version__", *_SUBMODULES, "SeglabError"]
+__all__ = ["__version__", *_SUBMODULES, "SeglabError", "explore"]
 
 
 def __getattr__(name: str):
     if name in _SUBMODULES:
         return importlib.import_module(f"seglab.{name}")
+    if name == "explore":  # the explorer app: seglab.explore(features)
+        return importlib.import_module("seglab.explorer").explore
     raise AttributeError(f"module 'seglab' has no attribute {name!r}")
 
 

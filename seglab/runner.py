@@ -31,8 +31,10 @@ __all__ = [
     "resolve_run",
     "open_run",
     "previous_run",
+    "validate_config",
     "run_info",
     "run_stage",
+    "execute_notebook",
     "run_pipeline",
     "run_single_stage",
     "RunResult",
@@ -166,8 +168,8 @@ def previous_run(run: RunFolder, compare_to: str = "") -> RunFolder | None:
     return folder if folder.artifact("model.joblib").exists() else None
 
 
-def _split_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Give each notebook the configured values of the parameters it declares."""
+def validate_config(stages: list[str], config: dict[str, Any]) -> None:
+    """Fail clearly when ``config`` names a parameter no notebook of ``stages`` declares."""
     declared = {s: notebook_parameters(s) for s in stages}
     known = set().union(*[set(p) for p in declared.values()]) if declared else set()
     for key in config:
@@ -175,6 +177,12 @@ def _split_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[s
             raise ParameterError(f"parameter {key!r} is not declared by any notebook of this run "
                                  f"({', '.join(stages)}){did_you_mean(key, known)}; see seglab run "
                                  "--help for the parameters")
+
+
+def _split_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Give each notebook the configured values of the parameters it declares."""
+    validate_config(stages, config)
+    declared = {s: notebook_parameters(s) for s in stages}
     return {s: {k: v for k, v in config.items() if k in declared[s]} for s in stages}
 
 
@@ -205,6 +213,30 @@ def _stage_error(err: Exception, stage: str, notebook: Path) -> StageError:
     return StageError(message, notebook=str(notebook), cell=cell, error_name=ename)
 
 
+def execute_notebook(source: str | Path, target: str | Path, parameters: dict[str, Any] | None = None, *,
+                     progress: bool = True, cwd: str | Path | None = None, name: str | None = None) -> Path:
+    """Execute a notebook with papermill in seglab's kernel; returns ``target``.
+
+    ``name`` (default: the notebook's name) is what an error message calls it.
+
+    Raises
+    ------
+    StageError
+        When a cell fails: the message names the notebook, the cell and the error.
+    """
+    import papermill as pm
+
+    source, target = Path(source), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pm.execute_notebook(str(source), str(target), parameters=to_jsonable(parameters or {}),
+                            progress_bar=progress, cwd=str(cwd or os.getcwd()), kernel_name="python3",
+                            log_output=False, kernel_manager_class=_kernel_manager_class())
+    except pm.PapermillExecutionError as err:
+        raise _stage_error(err, name or source.stem, target) from None
+    return target
+
+
 def run_stage(stage: str, folder: RunFolder, parameters: dict[str, Any], *,
               progress: bool = True) -> Path:
     """Execute one stage's notebook with ``parameters`` into ``folder``; returns its path.
@@ -214,20 +246,11 @@ def run_stage(stage: str, folder: RunFolder, parameters: dict[str, Any], *,
     StageError
         When a cell fails: the message names the notebook, the cell and the error.
     """
-    import papermill as pm
-
     folder.make()
     source = stage_notebook(stage)
     if not source.exists():
         raise ParameterError(f"stage {stage!r} has no notebook ({source}) in this version of seglab")
-    target = folder.notebooks / source.name
-    try:
-        pm.execute_notebook(str(source), str(target), parameters=to_jsonable(parameters),
-                            progress_bar=progress, cwd=os.getcwd(), kernel_name="python3",
-                            log_output=False, kernel_manager_class=_kernel_manager_class())
-    except pm.PapermillExecutionError as err:
-        raise _stage_error(err, stage, target) from None
-    return target
+    return execute_notebook(source, folder.notebooks / source.name, parameters, progress=progress, name=stage)
 
 
 def _versions() -> dict[str, str | None]:

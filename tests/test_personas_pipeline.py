@@ -76,3 +76,13 @@ def test_online_retail_personas(tmp_path):
     manifest = personas.export(tmp_path / "audiences", seg.segments, customers=data.customers)
     assert len(personas.cards) == seg.model.n_segments_ and manifest["segments"]
     assert any(card.name.startswith("Lapsed") or "lapsed" in card.name for card in personas.cards)
+
+
+def test_a_plain_segments_frame_or_explain_false_gives_cards_without_rules(sample):
+    _, features, seg = sample
+    from_frame = build_personas(features, seg.segments)
+    quick = build_personas(features, seg, explain=False)
+    for personas in (from_frame, quick):
+        assert personas.rules is None and len(personas.cards) == seg.model.n_segments_
+        assert all(not card.rules for card in personas.cards)
+    assert quick.names == build_personas(features, seg).names

@@ -24,6 +24,7 @@ import pandas as pd
 
 from seglab._io import read_json, write_json, write_text
 from seglab.exceptions import InputError
+from seglab.cluster.columns import SegmentationColumns
 from seglab.personas.actions import recommend_actions
 from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
 from seglab.personas.cards import PersonaCard, persona_cards
@@ -113,7 +114,7 @@ def previous_names(folder: str | Path | None) -> dict[int, str]:
 
 def build_personas(features, segmentation, *, names: Mapping[int, str] | None = None,
                    previous: Mapping[int, str] | None = None, top_traits: int = 5, rules_depth: int = 3,
-                   min_audience: int = MIN_AUDIENCE, meta: dict | None = None) -> Personas:
+                   min_audience: int = MIN_AUDIENCE, explain: bool = True, meta: dict | None = None) -> Personas:
     """Profile, describe, name and explain every segment.
 
     Parameters
@@ -131,6 +132,9 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
         Traits per segment; conditions per rule at most.
     min_audience
         Segments smaller than this are flagged (and not exported).
+    explain
+        Fit the explaining rules (needs a Segmentation, which says what was segmented on);
+        False skips them, for quick previews.
     """
     table = getattr(features, "features", features)
     dictionary = getattr(features, "dictionary", None)
@@ -146,7 +150,7 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
     actions = recommend_actions(profiles)
     columns = getattr(segmentation, "columns", None)
     rules = None
-    if columns is not None:
+    if explain and isinstance(columns, SegmentationColumns):  # a plain frame's .columns is its Index
         rules = explain_segments(table, segments[["customer_id", "segment"]], numeric=list(columns.numeric),
                                  categorical=list(columns.categorical), names=segment_names, max_depth=rules_depth)
     currency = dictionary.meta.get("currency", "") if dictionary is not None else ""

@@ -1,0 +1,314 @@
+"""What the explorer computes, without widgets: segmentations, previews, maps, evidence.
+
+:class:`ExplorerModel` answers "what do the segments look like with these choices?" for
+one feature table, fast enough to follow a slider: everything is cached by the choices it
+depends on (the map by the columns and preprocessing, the segments by the full
+:class:`Choice`, the evidence for k by everything but k), so going back to an earlier
+choice is instant and a change of k recomputes only the segments and their profiles.
+
+The segments are exactly those ``seglab run`` gives with the same parameters: the model
+calls :func:`seglab.cluster.segment`, and :meth:`Choice.parameters` is the ``--config``
+that reproduces them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from seglab._io import write_text
+from seglab._validation import check_choice
+from seglab.cluster import Segmentation, choose_k, segment
+from seglab.cluster.columns import SegmentationColumns
+from seglab.cluster.embedding import embed
+from seglab.cluster.segmenter import ALGORITHMS
+from seglab.exceptions import InputError, ParameterError
+from seglab.personas import Personas, build_personas
+from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
+from seglab.personas.rules import SegmentRules, explain_segments
+
+__all__ = ["Choice", "ExplorerModel", "Preview", "load_features"]
+
+SCALINGS = ("robust", "standard")
+SKEWS = ("auto", "log", "yeo-johnson", "none")
+MAP_METHODS = ("pca", "umap")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One set of segmentation choices (the cluster notebook's parameters of the same names)."""
+
+    criteria: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    algorithm: str = "kmeans"
+    k: int = 4
+    scaling: str = "robust"
+    skew: str = "auto"
+    random_state: int = 0
+
+    def __post_init__(self):
+        check_choice(self.algorithm, ALGORITHMS, name="algorithm")
+        check_choice(self.scaling, SCALINGS, name="scaling")
+        check_choice(self.skew, SKEWS, name="skew")
+        object.__setattr__(self, "criteria", tuple(self.criteria))
+        object.__setattr__(self, "names", tuple(self.names))
+
+    @property
+    def columns_key(self) -> tuple:
+        return self.criteria, self.names
+
+    @property
+    def preprocessing_key(self) -> tuple:
+        return self.criteria, self.names, self.scaling, self.skew, self.random_state
+
+    def parameters(self, map_method: str = "pca") -> dict:
+        """The ``seglab run --config`` parameters that give these segments."""
+        return {"criteria": list(self.criteria), "names": list(self.names), "k": int(self.k),
+                "algorithms": [self.algorithm], "scaling": self.scaling, "skew": self.skew,
+                "random_state": int(self.random_state), "map_method": map_method}
+
+    @classmethod
+    def from_parameters(cls, params: dict) -> Choice:
+        """The choice a ``--config`` mapping describes (the inverse of :meth:`parameters`)."""
+        algorithms = params.get("algorithms") or ["kmeans"]
+        return cls(criteria=tuple(params.get("criteria") or ()), names=tuple(params.get("names") or ()),
+                   algorithm=algorithms[0], k=int(params.get("k") or cls.k), scaling=params.get("scaling", "robust"),
+                   skew=params.get("skew", "auto"), random_state=int(params.get("random_state", 0)))
+
+
+@dataclass
+class Preview:
+    """The segments of one choice with a quick persona preview (profiles, names, cards)."""
+
+    choice: Choice
+    segmentation: Segmentation
+    personas: Personas
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def segments(self) -> pd.DataFrame:
+        return self.segmentation.segments
+
+    @property
+    def names(self) -> dict[int, str]:
+        return self.personas.names
+
+
+class _Cache(OrderedDict):
+    """A small least-recently-used cache of futures, safe to fill from two threads.
+
+    The first caller of a key computes it (in its own thread, or in the prefetch thread);
+    later callers wait for that result instead of computing it again. A failed
+    computation is forgotten, so asking again raises again.
+    """
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def claim(self, key) -> tuple[Future, bool]:
+        """The future for ``key`` and whether the caller must compute it."""
+        with self.lock:
+            if key in self:
+                self.move_to_end(key)
+                return self[key], False
+            future = self[key] = Future()
+            while len(self) > self.size:
+                self.popitem(last=False)
+            return future, True
+
+    def fill(self, key, future: Future, compute) -> None:
+        try:
+            future.set_result(compute())
+        except BaseException as err:
+            with self.lock:
+                self.pop(key, None)
+            future.set_exception(err)
+
+    def get_or(self, key, compute):
+        future, mine = self.claim(key)
+        if mine:
+            self.fill(key, future, compute)
+        return future.result()
+
+
+class ExplorerModel:
+    """Cached segmentations of one feature table, for interactive exploration.
+
+    Parameters
+    ----------
+    features
+        A :class:`~seglab.features.FeatureSet` (its dictionary lets you choose features by
+        criterion) or a feature table with ``customer_id``.
+    customers
+        The canonical customer table (optional): its e-mail hashes feed the ad-platform
+        audience files.
+    min_audience
+        Smallest exported audience.
+    """
+
+    def __init__(self, features, *, customers: pd.DataFrame | None = None, min_audience: int = MIN_AUDIENCE,
+                 cache_size: int = 32):
+        self.features = features
+        self.table: pd.DataFrame = getattr(features, "features", features)
+        if not isinstance(self.table, pd.DataFrame) or "customer_id" not in self.table:
+            raise InputError("explore needs a FeatureSet or a feature table with a customer_id column; "
+                             f"got {type(self.table).__name__}. Build one with seglab.features.build_features "
+                             "or read a run's with seglab.features.FeatureSet.read(run.artifacts)")
+        self.dictionary = getattr(features, "dictionary", None)
+        self.customers = customers
+        self.min_audience = min_audience
+        self._previews = _Cache(cache_size)
+        self._maps = _Cache(8)
+        self._evidence = _Cache(8)
+        self._rules = _Cache(cache_size)
+        self._prefetcher: ThreadPoolExecutor | None = None
+
+    # ------------------------------------------------------------------ what can be chosen
+    @property
+    def criteria(self) -> list[str]:
+        """The criteria the feature dictionary knows (value, behaviour, demographic, …)."""
+        if self.dictionary is None:
+            return []
+        return sorted({f.criterion for f in self.dictionary.features if f.criterion and f.name in self.table})
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [c for c in self.table.columns if c != "customer_id"]
+
+    # ------------------------------------------------------------------ computations
+    def _segment(self, choice: Choice) -> Segmentation:
+        return segment(self.features, criteria=list(choice.criteria) or None, names=list(choice.names) or None,
+                       k=choice.k, algorithms=[choice.algorithm],
+                       scaling=choice.scaling, skew=choice.skew, random_state=choice.random_state)
+
+    def preview(self, choice: Choice) -> Preview:
+        """Segments, profiles, names and cards of ``choice`` (cached)."""
+        return self._previews.get_or(choice, lambda: self._compute_preview(choice))
+
+    def _compute_preview(self, choice: Choice) -> Preview:
+        import time
+
+        started = time.perf_counter()
+        seg = self._segment(choice)
+        middle = time.perf_counter()
+        personas = build_personas(self.features, seg, explain=False, min_audience=self.min_audience)
+        return Preview(choice, seg, personas, seconds={"segment": middle - started,
+                                                       "personas": time.perf_counter() - middle})
+
+    def prefetch(self, choices) -> list[Future]:
+        """Compute these choices' previews in a background thread (e.g. k - 1 and k + 1
+        while the user looks at k), so that moving there is instant."""
+        if self._prefetcher is None:
+            self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seglab-prefetch")
+        futures = []
+        for choice in choices:
+            future, mine = self._previews.claim(choice)
+            if mine:
+                self._prefetcher.submit(self._previews.fill, choice, future,
+                                        lambda c=choice: self._compute_preview(c))
+            futures.append(future)
+        return futures
+
+    def columns(self, choice: Choice) -> SegmentationColumns:
+        return self.preview(choice).segmentation.columns
+
+    def coordinates(self, choice: Choice, method: str = "pca", *, progress: bool = False) -> pd.DataFrame:
+        """Map coordinates (``customer_id``, ``x``, ``y``); they depend on the columns and
+        preprocessing only, so changing k or the algorithm reuses them."""
+        check_choice(method, MAP_METHODS, name="map method")
+
+        def compute() -> pd.DataFrame:
+            seg = self.preview(choice).segmentation
+            Z = seg.model.transform(self.table[seg.columns.all])
+            coords = embed(Z, method=method, random_state=choice.random_state, progress=progress)
+            return pd.DataFrame({"customer_id": self.table["customer_id"].to_numpy(),
+                                 "x": coords["x"].to_numpy(), "y": coords["y"].to_numpy()})
+
+        return self._maps.get_or((choice.preprocessing_key, method), compute)
+
+    def mapped_segments(self, choice: Choice, method: str = "pca") -> pd.DataFrame:
+        """``segments`` with the map coordinates."""
+        coords = self.coordinates(choice, method)
+        segments = self.preview(choice).segments
+        return segments.assign(x=coords["x"].to_numpy(), y=coords["y"].to_numpy())
+
+    def evidence(self, choice: Choice, k_values=range(2, 9), *, n_bootstrap: int = 5, progress: bool = False):
+        """The evidence for k (quality and stability, :func:`~seglab.cluster.choose_k`) for
+        the choice's columns, preprocessing and algorithm (cached; k itself does not matter)."""
+        k_values = tuple(int(k) for k in k_values)
+
+        def compute():
+            columns = self.columns(choice)
+            return choose_k(self.table[columns.all], k_values=k_values, algorithms=[choice.algorithm],
+                            numeric=columns.numeric, categorical=columns.categorical, skew=choice.skew,
+                            scaling=choice.scaling, n_bootstrap=n_bootstrap, random_state=choice.random_state,
+                            progress=progress)
+
+        return self._evidence.get_or((replace(choice, k=0), k_values, n_bootstrap), compute)
+
+    def rules(self, choice: Choice) -> SegmentRules:
+        """The explaining rules of every segment of ``choice`` (cached; slower than a preview)."""
+        def compute() -> SegmentRules:
+            preview = self.preview(choice)
+            columns = preview.segmentation.columns
+            return explain_segments(self.table, preview.segments, numeric=list(columns.numeric),
+                                    categorical=list(columns.categorical), names=preview.names)
+
+        return self._rules.get_or(choice, compute)
+
+    # ------------------------------------------------------------------ outputs
+    def save_parameters(self, choice: Choice, path: str | Path, *, map_method: str = "pca") -> Path:
+        """Write the YAML that ``seglab run --config`` accepts to reproduce these segments."""
+        from seglab.runner import available_stages, validate_config
+
+        params = choice.parameters(map_method)
+        validate_config(available_stages(), params)
+        header = ("# seglab run --config this-file: the segmentation chosen in the explorer\n"
+                  f"# {len(self.table):,} customers, {choice.k} segments with {choice.algorithm}\n")
+        return write_text(header + yaml.safe_dump(params, sort_keys=False, allow_unicode=True), path)
+
+    def export_audience(self, choice: Choice, segment: int, folder: str | Path) -> dict:
+        """Write one segment's audience files into ``folder`` (see
+        :func:`~seglab.personas.audiences.export_audiences`); returns the manifest."""
+        preview = self.preview(choice)
+        segments = preview.segments
+        if int(segment) not in set(segments["segment"]):
+            raise ParameterError(f"there is no segment {segment}; the segments are "
+                                 f"{sorted(segments['segment'].unique().tolist())}")
+        chosen = segments[segments["segment"] == int(segment)]
+        meta = self.dictionary.meta if self.dictionary is not None else {}
+        return export_audiences(chosen, folder, names=preview.names, customers=self.customers,
+                                min_size=self.min_audience, as_of=meta.get("as_of"))
+
+    def describe(self) -> dict:
+        """What the model holds (for the status line)."""
+        return {"customers": len(self.table), "features": len(self.feature_names), "criteria": self.criteria,
+                "cached": {"previews": len(self._previews), "maps": len(self._maps),
+                           "evidence": len(self._evidence)}}
+
+
+def load_features(dataset: str = "sample", period: str | None = None, run_dir: str | Path | None = None):
+    """The features (and customer table) to explore: from the run folder when ``seglab run``
+    made one for this dataset and period, else collected and computed now.
+
+    Returns ``(FeatureSet, customers)``.
+    """
+    from seglab.collect import collect
+    from seglab.features import FeatureSet, build_features
+    from seglab.runner import open_run
+
+    run = open_run(run_dir, dataset, period or None)
+    if run.artifact("features.parquet").exists():
+        customers = pd.read_parquet(run.artifact("customers.parquet")) \
+            if run.artifact("customers.parquet").exists() else None
+        return FeatureSet.read(run.artifacts), customers
+    data = collect(dataset, period or None, progress=True)
+    return build_features(data, progress=True), data.customers
