@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 # The stamp is rebuilt when the project's dependencies change.
 STAMP  := $(VENV)/.seglab-installed
 
-.PHONY: report test venv bench clean-venv
+.PHONY: report test venv bench clean-venv workshop
 
 report: $(STAMP)
 	$(BIN)/seglab run
@@ -32,3 +32,8 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Re-execute the workshop solutions (their outputs are what nbval checks) and rebuild the
+# exercises from them; run after changing a solution or the checks.
+workshop: $(STAMP)
+	$(BIN)/python -c "from seglab.workshop import build_workshop; build_workshop()"
