@@ -115,10 +115,19 @@ def test_export_writes_the_selected_segment_only(app, tmp_path):
     assert (tmp_path / "audience" / "ad_platform" / "segment_1.csv").exists()
 
 
-def test_evidence_for_k(app):
+def marked_k(app) -> set:
+    """The k marked on the evidence figure (the slider's k)."""
+    return {line.get_xdata()[0] for ax in app.figures["evidence"].axes for line in ax.lines
+            if line.get_gid() == "your_k"}
+
+
+def test_evidence_for_k_follows_the_slider_once_computed(app):
     app.k_values = (2, 3, 4, 5)
     app.show_evidence()
-    assert "evidence" in app.figures and "evidence suggests k =" in app.status
+    assert "evidence suggests k =" in app.status and app.evidence.table["k"].tolist() == [2, 3, 4, 5]
+    assert marked_k(app) == {4}
+    app.k.value = 3  # cached: redrawn with the new k, no new sweep
+    assert marked_k(app) == {3} and app.model.has_evidence(app.choice, app.k_values)
 
 
 def test_model_caches_and_prefetches_deterministically(data):

@@ -29,7 +29,7 @@ from seglab.explorer.model import MAP_METHODS, SCALINGS, SKEWS, Choice, Explorer
 
 __all__ = ["Explorer", "explore"]
 
-_SEGMENT_TAB = 4
+_EVIDENCE_TAB, _SEGMENT_TAB = 1, 4
 _PREFETCHED = ("kmeans", "minibatch", "kprototypes")  # fast enough to compute ahead in the background
 
 
@@ -51,6 +51,7 @@ class Explorer:
         self.figures: dict[str, plt.Figure] = {}
         self.card_text = ""
         self.status = ""
+        self.evidence = None
         self.timings: dict[str, float] = {}
         self.preview: Preview | None = None
         self._updating = False
@@ -199,6 +200,8 @@ class Explorer:
                 finally:
                     self._updating = False
                 self._draw_segment(with_rules=self.tabs.selected_index == _SEGMENT_TAB)
+                if self.tabs.selected_index == _EVIDENCE_TAB or self.model.has_evidence(choice, self.k_values):
+                    self._draw_evidence()  # open or already computed: keep it in step
         except _Reported:
             return
         done = time.perf_counter()
@@ -225,6 +228,8 @@ class Explorer:
     def _on_tab(self, change) -> None:
         if change["new"] == _SEGMENT_TAB:
             self._on_segment({"new": self.segment.value})
+        elif change["new"] == _EVIDENCE_TAB and "evidence" not in self.figures:
+            self.show_evidence()
 
     def _on_segment(self, change) -> None:
         if change["new"] is None or self._updating:
@@ -236,17 +241,28 @@ class Explorer:
             return
         self._say(f"✓ segment {change['new']}: {self.preview.names.get(change['new'], '')}", kind="done")
 
-    def show_evidence(self) -> None:
-        """Sweep k for the current columns, preprocessing and algorithm, and draw the evidence."""
+    def _draw_evidence(self) -> None:
+        """The evidence for k, with the slider's k marked on every panel."""
         import seglab.plotting as splot
 
+        selection = self.model.evidence(self.choice, self.k_values)
+        fig = splot.plot_k_evidence(selection)
+        for ax in fig.axes:
+            if ax.get_visible() and ax.has_data():
+                ax.axvline(self.k.value, color="#d62728", linestyle="--", linewidth=1, gid="your_k")
+        self._show("evidence", fig)
+        self.evidence = selection
+
+    def show_evidence(self) -> None:
+        """Sweep k for the current columns, preprocessing and algorithm, and draw the evidence
+        (cached: once computed, it follows every change of k)."""
         try:
             with self._busy(f"measuring quality and stability for k = {self.k_values[0]}…{self.k_values[-1]}"):
-                selection = self.model.evidence(self.choice, self.k_values)
-                self._show("evidence", splot.plot_k_evidence(selection))
+                self._draw_evidence()
         except _Reported:
             return
-        self._say(f"✓ the evidence suggests k = {selection.k} ({selection.rule})", kind="done")
+        self._say(f"✓ the evidence suggests k = {self.evidence.k} ({self.evidence.rule}); the dashed line is "
+                  f"your k = {self.k.value}", kind="done")
 
     def save(self) -> Path | None:
         """Write the parameters YAML (``seglab run --config``) to the "save to" path."""

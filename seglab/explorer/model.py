@@ -252,7 +252,17 @@ class ExplorerModel:
                             scaling=choice.scaling, n_bootstrap=n_bootstrap, random_state=choice.random_state,
                             progress=progress)
 
-        return self._evidence.get_or((replace(choice, k=0), k_values, n_bootstrap), compute)
+        return self._evidence.get_or(self._evidence_key(choice, k_values, n_bootstrap), compute)
+
+    @staticmethod
+    def _evidence_key(choice: Choice, k_values, n_bootstrap: int) -> tuple:
+        return replace(choice, k=0), tuple(int(k) for k in k_values), n_bootstrap
+
+    def has_evidence(self, choice: Choice, k_values=range(2, 9), *, n_bootstrap: int = 5) -> bool:
+        """Whether :meth:`evidence` for ``choice`` is computed already (so showing it is free)."""
+        key = self._evidence_key(choice, k_values, n_bootstrap)
+        future = self._evidence.get(key)
+        return future is not None and future.done() and future.exception() is None
 
     def rules(self, choice: Choice) -> SegmentRules:
         """The explaining rules of every segment of ``choice`` (cached; slower than a preview)."""
