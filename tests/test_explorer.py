@@ -31,19 +31,26 @@ def bars(app) -> int:
     return len(app.figures["map"].axes[1].patches)
 
 
+def heatmap_rows(app) -> int:
+    app.tabs.selected_index = 2  # the profiles are drawn when their tab is open
+    return len(app.figures["profiles"].axes[0].get_yticklabels())
+
+
 def test_the_app_opens_with_every_view(app):
     assert isinstance(app, Explorer) and app.preview.segments["segment"].nunique() == 4
-    assert {"map", "profiles"} <= set(app.figures) and bars(app) == 4
-    heatmap_rows = len(app.figures["profiles"].axes[0].get_yticklabels())
-    assert heatmap_rows == 4
-    assert [v for _, v in app.segment.options] == [0, 1, 2, 3]
     assert app.status.startswith("✓ 4 segments of 3,000 customers")
+    assert "map" in app.figures and bars(app) == 4
+    assert heatmap_rows(app) == 4
+    assert [v for _, v in app.segment.options] == [0, 1, 2, 3]
 
 
 def test_changing_k_updates_labels_plots_and_cards(app):
     app.k.value = 6
     assert app.preview.choice.k == 6 and app.preview.segments["segment"].nunique() == 6
-    assert bars(app) == 6 and len(app.figures["profiles"].axes[0].get_yticklabels()) == 6
+    assert bars(app) == 6 and heatmap_rows(app) == 6
+    app.k.value = 5  # with the profiles tab open, they follow at once
+    assert len(app.figures["profiles"].axes[0].get_yticklabels()) == 5
+    app.k.value = 6
     assert len(app.segment.options) == 6 and len(app.preview.personas.cards) == 6
     names = [label.get_text() for label in app.figures["map"].axes[1].get_yticklabels()]
     assert set(names) == set(app.preview.names.values())

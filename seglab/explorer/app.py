@@ -29,7 +29,7 @@ from seglab.explorer.model import MAP_METHODS, SCALINGS, SKEWS, Choice, Explorer
 
 __all__ = ["Explorer", "explore"]
 
-_EVIDENCE_TAB, _SEGMENT_TAB = 1, 4
+_EVIDENCE_TAB, _PROFILES_TAB, _SEGMENT_TAB = 1, 2, 4
 _PREFETCHED = ("kmeans", "minibatch", "kprototypes")  # fast enough to compute ahead in the background
 
 
@@ -52,6 +52,7 @@ class Explorer:
         self.card_text = ""
         self.status = ""
         self.evidence = None
+        self._stale: set[str] = set()  # views to redraw when their tab opens
         self.timings: dict[str, float] = {}
         self.preview: Preview | None = None
         self._updating = False
@@ -148,6 +149,7 @@ class Explorer:
         import seglab.plotting as splot
 
         self._show("profiles", splot.plot_profile_heatmap(self.preview.personas))
+        self._stale.discard("profiles")
 
     def _draw_cards(self) -> None:
         out = self.outputs["personas"]
@@ -189,7 +191,10 @@ class Explorer:
                 self.preview = self.model.preview(choice)
                 computed = time.perf_counter()
                 self._draw_map()
-                self._draw_profiles()
+                if self.tabs.selected_index == _PROFILES_TAB:
+                    self._draw_profiles()
+                else:  # drawn when its tab opens: the heatmap is the slowest figure to render
+                    self._stale.add("profiles")
                 self._draw_cards()
                 options = [(f"{s}: {n}", s) for s, n in sorted(self.preview.names.items())]
                 keep = self.segment.value if self.segment.value in dict(options).values() else options[0][1]
@@ -226,7 +231,11 @@ class Explorer:
         self._say(f"✓ {change['new']} map", kind="done")
 
     def _on_tab(self, change) -> None:
-        if change["new"] == _SEGMENT_TAB:
+        if change["new"] == _PROFILES_TAB and "profiles" in self._stale and self.preview is not None:
+            with self._busy("drawing the profiles"):
+                self._draw_profiles()
+            self._say("✓ profiles", kind="done")
+        elif change["new"] == _SEGMENT_TAB:
             self._on_segment({"new": self.segment.value})
         elif change["new"] == _EVIDENCE_TAB and "evidence" not in self.figures:
             self.show_evidence()
