@@ -138,7 +138,9 @@ class Explorer:
     def _draw_map(self) -> None:
         import seglab.plotting as splot
 
-        segments = self.model.mapped_segments(self.choice, self.map_method.value)
+        with self.outputs["map"]:  # a new UMAP map takes a while: its progress bar shows here
+            segments = self.model.mapped_segments(self.choice, self.map_method.value,
+                                                  progress=self.map_method.value == "umap")
         fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), width_ratios=(3, 2))
         splot.plot_segment_map(segments, names=self.preview.names, ax=left, max_points=8_000)
         splot.plot_segment_sizes(segments, names=self.preview.names, ax=right)
@@ -254,7 +256,8 @@ class Explorer:
         """The evidence for k, with the slider's k marked on every panel."""
         import seglab.plotting as splot
 
-        selection = self.model.evidence(self.choice, self.k_values)
+        with self.outputs["evidence"]:  # the sweep's progress bar shows in its tab
+            selection = self.model.evidence(self.choice, self.k_values, progress=True)
         fig = splot.plot_k_evidence(selection)
         for ax in fig.axes:
             if ax.get_visible() and ax.has_data():

@@ -234,9 +234,9 @@ class ExplorerModel:
 
         return self._maps.get_or((choice.preprocessing_key, method), compute)
 
-    def mapped_segments(self, choice: Choice, method: str = "pca") -> pd.DataFrame:
+    def mapped_segments(self, choice: Choice, method: str = "pca", *, progress: bool = False) -> pd.DataFrame:
         """``segments`` with the map coordinates."""
-        coords = self.coordinates(choice, method)
+        coords = self.coordinates(choice, method, progress=progress)
         segments = self.preview(choice).segments
         return segments.assign(x=coords["x"].to_numpy(), y=coords["y"].to_numpy())
 
