@@ -168,8 +168,9 @@ def previous_run(run: RunFolder, compare_to: str = "") -> RunFolder | None:
     return folder if folder.artifact("model.joblib").exists() else None
 
 
-def validate_config(stages: list[str], config: dict[str, Any]) -> None:
-    """Fail clearly when ``config`` names a parameter no notebook of ``stages`` declares."""
+def validate_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Fail clearly when ``config`` names a parameter no notebook of ``stages`` declares;
+    returns each stage's declared parameters."""
     declared = {s: notebook_parameters(s) for s in stages}
     known = set().union(*[set(p) for p in declared.values()]) if declared else set()
     for key in config:
@@ -177,12 +178,12 @@ def validate_config(stages: list[str], config: dict[str, Any]) -> None:
             raise ParameterError(f"parameter {key!r} is not declared by any notebook of this run "
                                  f"({', '.join(stages)}){did_you_mean(key, known)}; see seglab run "
                                  "--help for the parameters")
+    return declared
 
 
 def _split_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Give each notebook the configured values of the parameters it declares."""
-    validate_config(stages, config)
-    declared = {s: notebook_parameters(s) for s in stages}
+    declared = validate_config(stages, config)
     return {s: {k: v for k, v in config.items() if k in declared[s]} for s in stages}
 
 
@@ -253,6 +254,14 @@ def run_stage(stage: str, folder: RunFolder, parameters: dict[str, Any], *,
     return execute_notebook(source, folder.notebooks / source.name, parameters, progress=progress, name=stage)
 
 
+def _require_chromium(config: dict[str, Any] | None) -> None:
+    """With ``pdf`` set, fail now, with the fix, rather than after every other stage."""
+    if (config or {}).get("pdf"):
+        from seglab.report.pdf import find_chromium
+
+        find_chromium()
+
+
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in _VERSIONED:
@@ -281,9 +290,20 @@ def _input_checksums(dataset: str) -> dict[str, str]:
     return sums
 
 
+def _environment(dataset: str) -> dict[str, Any]:
+    """The manifest's facts that do not change during a run: versions, inputs, platform."""
+    return {"versions": _versions(), "inputs": _input_checksums(dataset),
+            "platform": {"system": platform.system(), "machine": platform.machine(),
+                         "cpus": os.cpu_count(), "executable": sys.executable}}
+
+
 def write_manifest(folder: RunFolder, *, dataset: str, period: str, parameters: dict[str, Any],
-                   timings: dict[str, float]) -> Path:
-    """Write ``manifest.json``: parameters, versions, input checksums, seed, per-stage timings."""
+                   timings: dict[str, float], environment: dict[str, Any] | None = None) -> Path:
+    """Write ``manifest.json``: parameters, versions, input checksums, seed, per-stage timings.
+
+    ``environment`` (from a first call's ``_environment``) saves hashing the inputs again
+    when a run rewrites its manifest after each stage.
+    """
     manifest = {
         "dataset": dataset,
         "period": period,
@@ -291,10 +311,7 @@ def write_manifest(folder: RunFolder, *, dataset: str, period: str, parameters: 
         "seed": parameters.get("random_state"),
         "stages": list(timings),
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
-        "versions": _versions(),
-        "inputs": _input_checksums(parameters.get("dataset", dataset)),
-        "platform": {"system": platform.system(), "machine": platform.machine(),
-                     "cpus": os.cpu_count(), "executable": sys.executable},
+        **(environment or _environment(parameters.get("dataset", dataset))),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     return write_json(manifest, folder.manifest)
@@ -334,16 +351,15 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
     per_stage = _split_config(stages, dict(config or {}))
     from seglab._io import atomic_dir
 
-    if (config or {}).get("pdf"):
-        from seglab.report.pdf import find_chromium
-
-        find_chromium()  # fail now, with the fix, rather than after every other stage
+    _require_chromium(config)
     result = RunResult(folder=target, dataset=name, period=label, stages=list(stages))
     params = _effective_parameters(stages, dict(config or {}), dataset=str(dataset), period=label)
+    environment = _environment(str(dataset))
     with atomic_dir(target.path) as tmp:
         building = RunFolder(tmp).make()
         # the manifest exists from the start (the report stage shows it) and gains timings
-        write_manifest(building, dataset=name, period=label, parameters=params, timings={})
+        write_manifest(building, dataset=name, period=label, parameters=params, timings={},
+                       environment=environment)
         bar = tqdm(stages, desc=f"seglab run {name} {label}", unit="stage", disable=not progress)
         for stage in bar:
             bar.set_postfix_str(stage)
@@ -358,7 +374,8 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
                 raise StageError(str(err).replace(str(tmp), str(kept)), notebook=notebook,
                                  cell=err.cell, error_name=err.error_name) from None
             result.timings[stage] = time.perf_counter() - started
-            write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings)
+            write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings,
+                           environment=environment)
     return result
 
 
@@ -370,10 +387,7 @@ def run_single_stage(stage: str, dataset: str = "sample", period: str | None = N
     The stages before it must have run for the same dataset and period.
     """
     stage_notebook(stage)
-    if (config or {}).get("pdf"):
-        from seglab.report.pdf import find_chromium
-
-        find_chromium()
+    _require_chromium(config)
     name, label = resolve_run(dataset, period)
     target = run_folder(name, label, out).make()
     params = {"dataset": str(dataset), "period": label, "run_dir": str(target.path),

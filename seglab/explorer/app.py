@@ -52,7 +52,7 @@ class Explorer:
         self.card_text = ""
         self.status = ""
         self.evidence = None
-        self._stale: set[str] = set()  # views to redraw when their tab opens
+        self._profiles_stale = False  # the heatmap is redrawn when its tab opens
         self.timings: dict[str, float] = {}
         self.preview: Preview | None = None
         self._updating = False
@@ -135,6 +135,12 @@ class Explorer:
             display(fig)
         plt.close(fig)
 
+    def _show_markdown(self, name: str, text: str) -> None:
+        out = self.outputs[name]
+        out.clear_output(wait=True)
+        with out:
+            display(Markdown(text))
+
     def _draw_map(self) -> None:
         import seglab.plotting as splot
 
@@ -151,13 +157,10 @@ class Explorer:
         import seglab.plotting as splot
 
         self._show("profiles", splot.plot_profile_heatmap(self.preview.personas))
-        self._stale.discard("profiles")
+        self._profiles_stale = False
 
     def _draw_cards(self) -> None:
-        out = self.outputs["personas"]
-        out.clear_output(wait=True)
-        with out:
-            display(Markdown(self.preview.personas.to_markdown()))
+        self._show_markdown("personas", self.preview.personas.to_markdown())
 
     def _draw_segment(self, *, with_rules: bool = True) -> None:
         """The selected segment's card; its rules too unless ``with_rules`` is False (the
@@ -178,10 +181,7 @@ class Explorer:
         else:
             lines.append("(open this tab or choose the segment to see its rules)")
         self.card_text = "\n".join(lines)
-        out = self.outputs["segment"]
-        out.clear_output(wait=True)
-        with out:
-            display(Markdown(self.card_text))
+        self._show_markdown("segment", self.card_text)
 
     # ------------------------------------------------------------------ reactions
     def update(self) -> None:
@@ -196,7 +196,7 @@ class Explorer:
                 if self.tabs.selected_index == _PROFILES_TAB:
                     self._draw_profiles()
                 else:  # drawn when its tab opens: the heatmap is the slowest figure to render
-                    self._stale.add("profiles")
+                    self._profiles_stale = True
                 self._draw_cards()
                 options = [(f"{s}: {n}", s) for s, n in sorted(self.preview.names.items())]
                 keep = self.segment.value if self.segment.value in dict(options).values() else options[0][1]
@@ -233,7 +233,7 @@ class Explorer:
         self._say(f"✓ {change['new']} map", kind="done")
 
     def _on_tab(self, change) -> None:
-        if change["new"] == _PROFILES_TAB and "profiles" in self._stale and self.preview is not None:
+        if change["new"] == _PROFILES_TAB and self._profiles_stale and self.preview is not None:
             with self._busy("drawing the profiles"):
                 self._draw_profiles()
             self._say("✓ profiles", kind="done")

@@ -60,10 +60,6 @@ class Choice:
         object.__setattr__(self, "names", tuple(self.names))
 
     @property
-    def columns_key(self) -> tuple:
-        return self.criteria, self.names
-
-    @property
     def preprocessing_key(self) -> tuple:
         return self.criteria, self.names, self.scaling, self.skew, self.random_state
 
@@ -297,12 +293,6 @@ class ExplorerModel:
         meta = self.dictionary.meta if self.dictionary is not None else {}
         return export_audiences(chosen, folder, names=preview.names, customers=self.customers,
                                 min_size=self.min_audience, as_of=meta.get("as_of"))
-
-    def describe(self) -> dict:
-        """What the model holds (for the status line)."""
-        return {"customers": len(self.table), "features": len(self.feature_names), "criteria": self.criteria,
-                "cached": {"previews": len(self._previews), "maps": len(self._maps),
-                           "evidence": len(self._evidence)}}
 
 
 def load_features(dataset: str = "sample", period: str | None = None, run_dir: str | Path | None = None):

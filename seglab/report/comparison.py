@@ -25,6 +25,7 @@ import pandas as pd
 from seglab._io import read_json, write_json
 from seglab.config import RunFolder, parse_period
 from seglab.exceptions import SeglabError
+from seglab.personas.pipeline import previous_names
 
 __all__ = ["Comparison", "compare_runs"]
 
@@ -79,13 +80,6 @@ class Comparison:
                    warnings=data.get("warnings", []), totals=data.get("totals", {}))
 
 
-def _names(folder: RunFolder) -> dict[int, str]:
-    path = folder.artifact("personas.json")
-    if not path.exists():
-        return {}
-    return {int(c["segment"]): c["name"] for c in read_json(path)["segments"]}
-
-
 def _overview(folder: RunFolder) -> pd.DataFrame:
     path = folder.artifact("profiles.json")
     if not path.exists():
@@ -115,7 +109,7 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
     previous_period = read_json(previous.require("schema.json", stage="collect"))["period"]
     now = pd.read_parquet(current.require("segments.parquet", stage="cluster"))
     then = pd.read_parquet(previous.require("segments.parquet", stage="cluster"))
-    names_now, names_then = _names(current), _names(previous)
+    names_now, names_then = previous_names(current.artifacts), previous_names(previous.artifacts)
 
     def label(names: dict, s: int) -> str:
         return names.get(int(s), "unassigned" if int(s) < 0 else f"segment {s}")

@@ -90,17 +90,16 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
     from seglab.collect.quality import QualityReport
     from seglab.features import FeatureDictionary
     from seglab.personas import Personas
+    from seglab.runner import run_info
 
-    schema = read_json(run.require("schema.json", stage="collect"))
     personas = Personas.read(run.artifacts)
     segmentation = Segmentation.read(run.artifacts)
     dictionary = FeatureDictionary.read(run.require("feature_dictionary.json", stage="features"))
     quality = QualityReport.read(run.artifact("quality.json")) if run.artifact("quality.json").exists() else None
     manifest = read_json(run.manifest) if run.manifest.exists() else {}
     rules = read_json(run.artifact("personas.json"))
-    info = {"dataset": schema["dataset"], "period": schema["period"], "as_of": schema.get("as_of"),
-            "currency": schema.get("currency", ""), "title": _title(schema["dataset"]),
-            "generated": date.today().isoformat()}
+    info = run_info(run)
+    info.update(title=_title(info["dataset"]), generated=date.today().isoformat())
     names = personas.names
     figures = {
         "sizes": figure_uri(splot.plot_segment_sizes(segmentation.segments, names=names)),
