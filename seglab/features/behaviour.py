@@ -57,7 +57,7 @@ def behaviour_expr(con, lines: ibis.Table, orders: ibis.Table, daily: ibis.Table
     bought = orders.filter(orders.gross > 0)
     timed = _has_time_of_day(con, bought)
     dow = bought.ordered_at.day_of_week.index()  # Monday = 0
-    # only exact aggregates here (counts, integer sums, min/max); ratios are taken in numpy
+    # only exact aggregates here (counts, sums of whole numbers, min/max); ratios are taken in numpy
     aggs = {"n_orders": bought.gross.count(),
             "lines_total": bought.n_lines.sum(),
             "weekend_orders": (dow >= 5).sum()}

@@ -239,7 +239,7 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         dictionary.skip("rfm, behaviour, value", "the dataset has no transactions table")
     else:
         raw = _transaction_queries(con, transactions, as_of=as_of, lookback_days=lookback_days,
-                                   top_categories=top_categories)
+                                   time_unit=time_unit, top_categories=top_categories)
     event_counts = None
     if events is None:
         dictionary.skip("journey events (visits, carts, support, email)", "the dataset has no events table")
@@ -252,8 +252,8 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
     # pandas phase
     if raw is not None:
         bar.set_postfix_str("rfm and behaviour")
-        summary, rfm, more = _finish_transactions(raw, time_unit=time_unit, rfm_cuts=rfm_cuts,
-                                                  segment_map=segment_map, dictionary=dictionary)
+        summary, rfm, more = _finish_transactions(raw, rfm_cuts=rfm_cuts, segment_map=segment_map,
+                                                  dictionary=dictionary)
         parts += more
         parts.append(pd.DataFrame({"customer_id": rfm["customer_id"], "journey_stage": _journey.journey_stage(
             rfm["orders"], rfm["recency_days"], lapsed_days=lapsed_days, churned_days=churned_days,
@@ -296,28 +296,27 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
                       diagnostics=diagnostics)
 
 
-def _transaction_queries(con, transactions, *, as_of, lookback_days, top_categories) -> dict:
-    """Every transaction query, as raw per-customer results (finished in pandas later)."""
+def _transaction_queries(con, transactions, *, as_of, lookback_days, time_unit, top_categories) -> dict:
+    """Every transaction query's per-customer result (behaviour is finished in pandas later)."""
     lines = _rfm.window_lines(transactions, as_of=as_of, lookback_days=lookback_days)
     _check_window(con, transactions, lines, as_of, lookback_days)
     with ExitStack() as shared:
         # the per-order and per-day tables feed several queries: compute each once
         orders = shared.enter_context(materialize(con, _rfm.orders_expr(lines), "orders"))
         daily = shared.enter_context(materialize(con, _rfm.daily_expr(lines), "daily"))
-        raw = {"summary": execute(con, _rfm._btyd_expr(daily, as_of).select(*_rfm._SUMMARY_COLUMNS)),
-               "rfm": execute(con, _rfm._rfm_expr(orders, as_of).drop("first_purchase", "last_purchase"))}
+        raw = {"summary": execute(con, _rfm.summary_expr(daily, as_of, time_unit)),
+               "rfm": execute(con, _rfm.marketing_expr(orders, as_of))}
         table, raw["categories"], raw["channels"], raw["timed"] = _behaviour.behaviour_expr(
             con, lines, orders, daily, top_categories=top_categories)
         raw["behaviour"] = execute(con, table)
     return raw
 
 
-def _finish_transactions(raw: dict, *, time_unit, rfm_cuts, segment_map, dictionary) -> tuple:
+def _finish_transactions(raw: dict, *, rfm_cuts, segment_map, dictionary) -> tuple:
     """The BTYD summary, marketing RFM with scores and segments, and behaviour, from the raw
     query results. Returns the summary (for the value models), the marketing RFM (for the
     journey stage) and the feature parts."""
-    summary = _rfm._finish_summary(raw.pop("summary"), time_unit)
-    rfm = _rfm._finish_rfm(raw.pop("rfm"))
+    summary, rfm = raw.pop("summary"), raw.pop("rfm")
     categories, channels = raw["categories"], raw["channels"]
     behaviour = _behaviour.finish_behaviour(raw.pop("behaviour"), rfm, categories, channels, raw["timed"])
     scores = _rfm.rfm_scores(rfm, cuts=rfm_cuts)
