@@ -5,8 +5,8 @@
 >>> fs = seglab.features.build_features(data)                    # doctest: +SKIP
 >>> fs.features.head(); fs.dictionary.to_frame()                 # doctest: +SKIP
 
-Transaction-scale work runs as Ibis expressions on DuckDB (or any Ibis backend,
-e.g. PySpark); see :mod:`seglab.features.engine`.
+Transaction-scale work runs as Ibis expressions on DuckDB (or Spark, or another SQL
+engine with ``min_by``); see :mod:`seglab.features.engine`.
 """
 
 from seglab.features.build import KEY_FEATURES, FeatureSet, build_features

@@ -1,10 +1,11 @@
-"""Where feature queries run: Ibis expressions on DuckDB (default) or any Ibis backend.
+"""Where feature queries run: Ibis expressions on DuckDB (default), Spark or another SQL engine.
 
 Transaction-scale work (millions of lines → one row per customer) is written once
 as Ibis expressions and executed by the backend: DuckDB in-process by default
-(nothing to start), PySpark (``ibis.pyspark.connect(spark)``) or any other Ibis
-backend when data outgrows one machine. Customer-scale work (scores, value models,
-profile derivations: one row per customer) then runs in pandas/numpy.
+(nothing to start), PySpark (``ibis.pyspark.connect(spark)``) when data outgrows one
+machine, or another Ibis SQL backend whose SQL has ``min_by`` (Trino, Snowflake,
+Databricks, …; tested: DuckDB and Spark). Customer-scale work (scores,
+value models, profile derivations: one row per customer) then runs in pandas/numpy.
 
 pandas frames reach Ibis through :func:`ibis.memtable`, never through
 ``con.create_table(name, frame)``, which ibis 12 with sqlglot ≥ 30.18 cannot run.
