@@ -174,3 +174,21 @@ def test_value_features_skip_with_too_few_repeat_customers():
     with pytest.warns(DataQualityWarning, match="repeat customers"):
         out, models, diag = value_features(summary)
     assert out["clv"].isna().all() and models["purchase"] is None and diag["status"].startswith("skipped")
+
+
+def test_value_features_fitted_on_a_sample_do_not_depend_on_the_row_order():
+    rng = np.random.default_rng(1)
+    n = 600
+    x = rng.poisson(2, n)
+    T = rng.uniform(100, 300, n)
+    summary = pd.DataFrame({"customer_id": [f"c{i:04d}" for i in range(n)], "frequency": x,
+                            "recency": np.where(x > 0, T * rng.uniform(0.2, 1, n), 0.0), "T": T,
+                            "monetary_value": np.where(x > 0, rng.gamma(5, 10, n), 0.0)})
+    summary["net_monetary_value"] = summary["monetary_value"]
+    shuffled = summary.sample(frac=1, random_state=3).reset_index(drop=True)
+    out, models, diag = value_features(summary, max_fit_customers=300)
+    out_shuffled, models_shuffled, _ = value_features(shuffled, max_fit_customers=300)
+    assert diag["fitted_on"] == 300
+    assert models_shuffled["purchase"].params_ == models["purchase"].params_
+    assert models_shuffled["spend"].params_ == models["spend"].params_
+    pd.testing.assert_frame_equal(out_shuffled.sort_values("customer_id", ignore_index=True), out)

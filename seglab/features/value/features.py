@@ -46,6 +46,7 @@ def value_features(summary: pd.DataFrame, *, time_unit: str = "days", horizon_da
         Horizon and monthly discount rate of ``clv``.
     max_fit_customers, random_state
         Fit on a random sample of this many customers when there are more (None: all).
+        The sample depends on the customers and the seed, not on the order of the rows.
 
     Returns
     -------
@@ -79,7 +80,11 @@ def value_features(summary: pd.DataFrame, *, time_unit: str = "days", horizon_da
 
     fit = np.arange(len(x))
     if max_fit_customers and len(x) > max_fit_customers:
-        fit = np.sort(np.random.default_rng(random_state).choice(len(x), max_fit_customers, replace=False))
+        # drawn among the customers in id order, so that the sample (and the fitted models) do
+        # not depend on the order of the rows, which a parallel engine does not fix
+        by_id = np.argsort(summary["customer_id"].astype("str").to_numpy(), kind="stable")
+        drawn = np.random.default_rng(random_state).choice(len(x), max_fit_customers, replace=False)
+        fit = np.sort(by_id[drawn])
     diagnostics["fitted_on"] = len(fit)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
