@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from seglab._io import read_json, sha256_file, to_jsonable, write_json
+from seglab._kernel import kernel_manager_class
 from seglab._validation import did_you_mean, show_list
 from seglab.config import RunFolder, notebooks_dir, parse_period, run_folder
 from seglab.exceptions import InputError, ParameterError, StageError
@@ -48,36 +49,6 @@ STAGES = ("collect", "features", "cluster", "personas", "report")
 _COMMON = ("dataset", "period", "run_dir")
 _VERSIONED = ("seglab", "pandas", "numpy", "scikit-learn", "scipy", "ibis-framework", "duckdb",
               "pyarrow", "umap-learn", "seaborn", "matplotlib", "papermill", "nbconvert")
-
-
-def _kernel_manager_class():
-    """A kernel manager whose kernels talk over local IPC sockets, not unencrypted TCP ports.
-
-    Each kernel gets its own private socket folder: jupyter_client's default puts the
-    sockets in the working directory, where two notebooks run at once would collide.
-    """
-    import shutil
-    import tempfile
-
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum, default
-
-    class LocalKernelManager(AsyncKernelManager):
-        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
-
-        @default("ip")
-        def _private_socket_path(self) -> str:
-            self._socket_dir = tempfile.mkdtemp(prefix="seglab-kernel-")
-            return str(Path(self._socket_dir) / "kernel")
-
-        async def _async_cleanup_resources(self, restart: bool = False) -> None:
-            await super()._async_cleanup_resources(restart=restart)
-            if not restart and getattr(self, "_socket_dir", None):
-                shutil.rmtree(self._socket_dir, ignore_errors=True)
-
-        cleanup_resources = _async_cleanup_resources  # the async manager's public name
-
-    return LocalKernelManager
 
 
 def stage_notebook(stage: str) -> Path:
@@ -232,7 +203,7 @@ def execute_notebook(source: str | Path, target: str | Path, parameters: dict[st
     try:
         pm.execute_notebook(str(source), str(target), parameters=to_jsonable(parameters or {}),
                             progress_bar=progress, cwd=str(cwd or os.getcwd()), kernel_name="python3",
-                            log_output=False, kernel_manager_class=_kernel_manager_class())
+                            log_output=False, kernel_manager_class=kernel_manager_class())
     except pm.PapermillExecutionError as err:
         raise _stage_error(err, name or source.stem, target) from None
     return target

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 
+from seglab._kernel import kernel_manager_class
+
 __all__ = ["exercise_from_solution", "build_workshop", "workshop_dir", "BEGIN", "END"]
 
 BEGIN = "### BEGIN SOLUTION"
@@ -75,6 +77,7 @@ def build_workshop(folder: str | Path | None = None, *, execute: bool = True, ti
         solution = nbformat.read(path, as_version=4)
         if execute:
             NotebookClient(solution, timeout=timeout, kernel_name="python3",
+                           kernel_manager_class=kernel_manager_class(),
                            resources={"metadata": {"path": str(folder / "solutions")}}).execute()
             for cell in solution.cells:
                 cell.metadata.pop("execution", None)
