@@ -4,6 +4,7 @@ CDNOW (Fader, Hardie & Lee 2005): 2,357 customers, 39-week calibration period, i
 The summary and the raw transactions ship with lifetimes (a dev dependency).
 """
 
+import warnings
 from importlib import resources
 
 import numpy as np
@@ -192,3 +193,33 @@ def test_value_features_fitted_on_a_sample_do_not_depend_on_the_row_order():
     assert models_shuffled["purchase"].params_ == models["purchase"].params_
     assert models_shuffled["spend"].params_ == models["spend"].params_
     pd.testing.assert_frame_equal(out_shuffled.sort_values("customer_id", ignore_index=True), out)
+
+
+def test_a_fit_on_data_the_model_does_not_describe_stays_finite_and_short():
+    """Customers who all buy at one Poisson rate and never drop out push BG/NBD's parameters
+    towards infinity; the fit must stay within bounds and give up after a bounded effort."""
+    from seglab.features.value._base import LOG_BOUND, POLISH_EVALUATIONS
+
+    calls = []
+
+    class CountingBetaGeo(BetaGeo):
+        @staticmethod
+        def _log_likelihood(params, *data):
+            calls.append(1)
+            return BetaGeo._log_likelihood(params, *data)
+
+    rng = np.random.default_rng(5)
+    n, T = 3000, 730.0
+    purchase_days = [np.unique(np.floor(rng.uniform(0, T, rng.poisson(4) + 1))) for _ in range(n)]
+    frequency = np.array([len(d) - 1 for d in purchase_days])
+    recency = np.array([d[-1] - d[0] for d in purchase_days])
+    age = np.array([T - d[0] for d in purchase_days])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = CountingBetaGeo().fit(frequency, recency, age)
+    params = np.array(list(model.params_.values()))
+    assert np.all(np.isfinite(params))
+    assert np.all(np.abs(np.log(params)) <= LOG_BOUND + 1e-9)
+    assert len(calls) <= 15_000 + POLISH_EVALUATIONS  # L-BFGS-B's own cap, then the polish
+    if model.converged_:
+        assert np.all(np.isfinite(model.predict_alive(frequency, recency, age)))

@@ -74,6 +74,17 @@ def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.nda
     return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float), inverse.ravel()
 
 
+LOG_BOUND = 25.0
+"""Fitted parameters are kept between exp(-LOG_BOUND) and exp(LOG_BOUND)."""
+
+POLISH_EVALUATIONS = 1500
+"""At most this many likelihood evaluations polish a fit the quasi-Newton step left unfinished."""
+
+
+def _on_bound(log_params: np.ndarray) -> bool:
+    return bool(np.any(np.abs(log_params) > LOG_BOUND - 1e-3))
+
+
 class BTYDModel(BaseEstimator):
     """Base of the maximum-likelihood models: fit in log-parameter space, then check.
 
@@ -99,14 +110,19 @@ class BTYDModel(BaseEstimator):
             return -(weights @ ll) / n_customers + self.penalizer * float(params @ params)
 
         start = np.log(np.asarray(self._initial, dtype=float))
-        result = optimize.minimize(objective, start, method="L-BFGS-B",
+        # parameters between e**-LOG_BOUND and e**LOG_BOUND: data the model does not describe
+        # (e.g. nobody ever drops out) push them towards infinity, where the likelihood loses
+        # all precision; a fit that ends on a bound is reported as not converged
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+        result = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds,
                                    options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": 1e-9})
         best, polished_iterations = result, 0
-        if not result.success:
-            # Nelder-Mead carries on where the quasi-Newton step stalls (e.g. on a flat ridge)
-            polished = optimize.minimize(objective, result.x, method="Nelder-Mead",
-                                         options={"maxiter": self.max_iter * 2, "xatol": 1e-10,
-                                                  "fatol": 1e-14})
+        if not result.success and not _on_bound(result.x):
+            # Nelder-Mead carries on where the quasi-Newton step stalls (e.g. on a flat ridge);
+            # its evaluations are capped: each one is a pass over the customers
+            polished = optimize.minimize(objective, result.x, method="Nelder-Mead", bounds=bounds,
+                                         options={"maxiter": self.max_iter * 2, "maxfev": POLISH_EVALUATIONS,
+                                                  "xatol": 1e-10, "fatol": 1e-14})
             polished_iterations = polished.nit
             if polished.fun <= result.fun:
                 best = polished
@@ -116,7 +132,7 @@ class BTYDModel(BaseEstimator):
         self.n_customers_ = int(n_customers)
         self.n_iter_ = int(result.nit + polished_iterations)
         self.converged_ = bool(np.isfinite(best.fun) and best.fun < 1e299 and best.success
-                               and np.all(np.abs(best.x) < 30))
+                               and not _on_bound(best.x))
         if not self.converged_:
             warnings.warn(f"{type(self).__name__} did not converge (parameters "
                           f"{ {k: round(v, 4) for k, v in self.params_.items()} }); its predictions "
