@@ -14,6 +14,7 @@ Two departures from jupyter_client's defaults:
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import time
@@ -26,8 +27,10 @@ POLL_SECONDS = 0.5
 """Longest single wait for a kernel message; waits are made of polls this long."""
 
 
+@functools.cache
 def kernel_manager_class():
-    """The kernel manager class to give papermill or nbclient (``kernel_manager_class=``)."""
+    """The kernel manager class to give papermill or nbclient (``kernel_manager_class=``);
+    defined on first use, so that importing seglab does not import jupyter_client."""
     from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.channels import AsyncZMQSocketChannel
     from jupyter_client.manager import AsyncKernelManager

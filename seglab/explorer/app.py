@@ -26,6 +26,7 @@ from IPython.display import Markdown, display
 from seglab.cluster.segmenter import ALGORITHMS
 from seglab.exceptions import SeglabError
 from seglab.explorer.model import MAP_METHODS, SCALINGS, SKEWS, Choice, ExplorerModel, Preview
+from seglab.personas.audiences import MIN_AUDIENCE
 
 __all__ = ["Explorer", "explore"]
 
@@ -234,8 +235,11 @@ class Explorer:
 
     def _on_tab(self, change) -> None:
         if change["new"] == _PROFILES_TAB and self._profiles_stale and self.preview is not None:
-            with self._busy("drawing the profiles"):
-                self._draw_profiles()
+            try:
+                with self._busy("drawing the profiles"):
+                    self._draw_profiles()
+            except _Reported:
+                return
             self._say("✓ profiles", kind="done")
         elif change["new"] == _SEGMENT_TAB:
             self._on_segment({"new": self.segment.value})
@@ -310,7 +314,8 @@ class _Reported(Exception):
 
 
 def explore(features, *, customers=None, choice: Choice | None = None, map_method: str = "pca",
-            k_values=range(2, 11), min_audience: int = 100, prefetch: bool = True, **choices) -> Explorer:
+            k_values=range(2, 11), min_audience: int = MIN_AUDIENCE, prefetch: bool = True,
+            **choices) -> Explorer:
     """Open the explorer on a feature table (a :class:`~seglab.features.FeatureSet`).
 
     Parameters

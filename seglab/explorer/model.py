@@ -14,6 +14,7 @@ that reproduces them.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -190,8 +191,6 @@ class ExplorerModel:
         return self._previews.get_or(choice, lambda: self._compute_preview(choice))
 
     def _compute_preview(self, choice: Choice) -> Preview:
-        import time
-
         started = time.perf_counter()
         seg = self._segment(choice)
         middle = time.perf_counter()

@@ -29,6 +29,8 @@ from seglab.personas.pipeline import previous_names
 
 __all__ = ["Comparison", "compare_runs"]
 
+_DRIFT_COLUMNS = ["segment", "name", "feature", "then", "now", "shift_sd"]
+
 
 @dataclass
 class Comparison:
@@ -159,13 +161,13 @@ def _drift(current: RunFolder, previous: RunFolder, now: pd.DataFrame, then: pd.
            names: dict[int, str], threshold: float) -> tuple[pd.DataFrame, list[str]]:
     meta_path = current.artifact("segmentation.json")
     if not meta_path.exists() or not previous.artifact("features.parquet").exists():
-        return pd.DataFrame(columns=["segment", "name", "feature", "then", "now", "shift_sd"]), []
+        return pd.DataFrame(columns=_DRIFT_COLUMNS), []
     columns = read_json(meta_path)["numeric"]
     f_now = pd.read_parquet(current.artifact("features.parquet"))
     f_then = pd.read_parquet(previous.artifact("features.parquet"))
     columns = [c for c in columns if c in f_now and c in f_then]
     if not columns:
-        return pd.DataFrame(columns=["segment", "name", "feature", "then", "now", "shift_sd"]), []
+        return pd.DataFrame(columns=_DRIFT_COLUMNS), []
     spread = f_now[columns].std(ddof=0).replace(0, np.nan)
     mean_now = f_now.merge(now, on="customer_id")[["segment", *columns]].groupby("segment").mean()
     mean_then = f_then.merge(then, on="customer_id")[["segment", *columns]].groupby("segment").mean()
@@ -179,4 +181,4 @@ def _drift(current: RunFolder, previous: RunFolder, now: pd.DataFrame, then: pd.
     flagged = long[long["shift_sd"].abs() >= threshold]
     warnings = [f"{r['name']}: {r['feature'].replace('_', ' ')} moved {r['shift_sd']:+.1f} sd "
                 f"({r['then']:.3g} → {r['now']:.3g})" for _, r in flagged.head(10).iterrows()]
-    return long[["segment", "name", "feature", "then", "now", "shift_sd"]].reset_index(drop=True), warnings
+    return long[_DRIFT_COLUMNS].reset_index(drop=True), warnings

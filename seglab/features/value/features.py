@@ -82,7 +82,7 @@ def value_features(summary: pd.DataFrame, *, time_unit: str = "days", horizon_da
     if max_fit_customers and len(x) > max_fit_customers:
         # drawn among the customers in id order, so that the sample (and the fitted models) do
         # not depend on the order of the rows, which a parallel engine does not fix
-        by_id = np.argsort(summary["customer_id"].astype("str").to_numpy(), kind="stable")
+        by_id = summary["customer_id"].astype("str").argsort(kind="stable").to_numpy()
         drawn = np.random.default_rng(random_state).choice(len(x), max_fit_customers, replace=False)
         fit = np.sort(by_id[drawn])
     diagnostics["fitted_on"] = len(fit)
