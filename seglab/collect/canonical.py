@@ -66,6 +66,7 @@ class CanonicalData:
     quality: QualityReport | None = None
     currency: str = ""
     sources: list[str] = field(default_factory=list)
+    segment_on: list[str] = field(default_factory=list)
 
     def schema(self) -> dict:
         """The content of ``schema.json``."""
@@ -83,7 +84,8 @@ class CanonicalData:
             }
         return {"dataset": self.dataset, "period": self.period,
                 "as_of": None if self.as_of is None else self.as_of.date().isoformat(),
-                "currency": self.currency, "sources": self.sources, "tables": tables}
+                "currency": self.currency, "sources": self.sources, "segment_on": list(self.segment_on),
+                "tables": tables}
 
     def summary(self) -> pd.DataFrame:
         """One row per table: rows, customers, columns, first and last date."""
@@ -142,4 +144,5 @@ class CanonicalData:
                    as_of=pd.Timestamp(schema["as_of"]) if schema.get("as_of") else None,
                    customers=tables["customers"], transactions=tables["transactions"],
                    events=tables["events"], criteria=criteria, quality=quality,
-                   currency=schema.get("currency", ""), sources=schema.get("sources", []))
+                   currency=schema.get("currency", ""), sources=schema.get("sources", []),
+                   segment_on=list(schema.get("segment_on") or []))

@@ -255,4 +255,4 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
         transactions=_pseudo(transactions, tuple(TRANSACTION_COLUMNS)),
         events=_pseudo(events, tuple(EVENT_COLUMNS)),
         criteria={c: t for c, t in criteria.items() if t in CRITERIA or t in ("pii", "email")},
-        quality=report, currency=spec.currency, sources=sources)
+        quality=report, currency=spec.currency, sources=sources, segment_on=list(spec.segment_on))

@@ -149,10 +149,11 @@ class FeatureSet:
 
 
 def _inputs(data, con):
-    """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency."""
+    """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency, segment_on."""
     if isinstance(data, CanonicalData):
         return (data.customers, as_table(con, data.transactions, name="transactions"),
-                as_table(con, data.events, name="events"), data.criteria, data.as_of, data.currency)
+                as_table(con, data.events, name="events"), data.criteria, data.as_of, data.currency,
+                list(data.segment_on))
     folder = Path(data)
     schema_path = folder / "schema.json"
     if not schema_path.exists():
@@ -166,7 +167,7 @@ def _inputs(data, con):
 
     return (pd.read_parquet(folder / "customers.parquet"), _table("transactions"), _table("events"),
             criteria, pd.Timestamp(schema["as_of"]) if schema.get("as_of") else None,
-            schema.get("currency", ""))
+            schema.get("currency", ""), list(schema.get("segment_on") or []))
 
 
 def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestamp | None = None,
@@ -221,13 +222,14 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         check_range(lookback_days, name="lookback_days", low=1, integer=True)
     owned = con is None  # a connection we open, we close as soon as the engine work is done
     con = connect("duckdb", memory_limit=engine_memory) if owned else connect(con)
-    customers, transactions, events, criteria, data_as_of, currency = _inputs(data, con)
+    customers, transactions, events, criteria, data_as_of, currency, segment_on = _inputs(data, con)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else data_as_of
     if as_of is None and (transactions is not None or events is not None):
         raise InputError("as_of is needed: the data has dates but no snapshot day; pass as_of=…")
     dictionary = FeatureDictionary(meta={
         "as_of": None if as_of is None else as_of.date().isoformat(),
-        "lookback_days": lookback_days or None, "time_unit": time_unit, "currency": currency})
+        "lookback_days": lookback_days or None, "time_unit": time_unit, "currency": currency,
+        "segment_on": segment_on or None})
     fmt = {"unit": time_unit, "currency": currency or "currency", "horizon": horizon_days,
            "months": clv_months, "rate": discount_rate, "lapsed": lapsed_days,
            "churned": churned_days, "loyal": loyal_orders}
