@@ -302,9 +302,14 @@ def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as CSV (no index) atomically, text cells neutralised against formulas."""
+    """Write ``frame`` as CSV (no index) atomically, text cells neutralised against formulas.
+
+    Every text cell is quoted, so a carriage return inside one cannot start a new row.
+    """
+    import csv
+
     with atomic_path(path) as tmp:
-        neutralise_cells(frame).to_csv(tmp, index=False)
+        neutralise_cells(frame).to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC)
     return Path(path)
 
 

@@ -161,9 +161,12 @@ class Expression:
                 f"expression {self.text!r} uses column {name!r}{did_you_mean(name, frame.columns)}, "
                 f"which the source does not have; found {show_list(list(frame.columns))}"
             )
+        return _series(self._compute(self.tree.body, frame), frame.index)
+
+    def _compute(self, node: ast.AST, frame: pd.DataFrame):
         try:
             with np.errstate(all="ignore"):
-                value = _Evaluator(frame, self).visit(self.tree.body)
+                return _Evaluator(frame, self).visit(node)
         except SeglabError:
             raise
         except OverflowError as err:
@@ -176,7 +179,6 @@ class Expression:
                 f"expression {self.text!r} cannot be computed: {err}. Check that the columns it "
                 "uses hold numbers (or convert them with to_number(...)/to_date(...))"
             ) from None
-        return _series(value, frame.index)
 
 
 class _Evaluator(ast.NodeVisitor):
@@ -323,7 +325,14 @@ def parse_expression(text: str) -> Expression:
                     f"expression {text!r} calls {name!r}, which is not an allowed function"
                     f"{did_you_mean(str(name), FUNCTIONS)}; available: {show_list(sorted(FUNCTIONS), 30)}"
                 )
-    return Expression(text=text, tree=tree, aliases=aliases)
+    expression = Expression(text=text, tree=tree, aliases=aliases)
+    for node in ast.walk(tree):
+        # parts made of literals only (9 ** 9 ** 9, 'a' * 10**11) are checked now, when the
+        # spec is loaded, against the same bounds as at evaluation
+        if isinstance(node, ast.BinOp) and not any(isinstance(n, ast.Name | ast.Call)
+                                                   for n in ast.walk(node)):
+            expression._compute(node, pd.DataFrame())
+    return expression
 
 
 def evaluate(text: str, frame: pd.DataFrame) -> pd.Series:

@@ -103,11 +103,12 @@ def salt_fingerprint(salt: str) -> str:
     ``schema.json``) so that runs made with different salts are never compared.
 
     >>> salt_fingerprint("s")
-    'e2ecbd99c1ce9669'
+    '4db652798f9685da'
     """
     if not salt:
         raise ParameterError("salt_fingerprint needs a non-empty salt")
-    return hmac.new(str(salt).encode("utf-8"), _FINGERPRINT_TEXT, hashlib.sha256).hexdigest()[:16]
+    # HMAC-SHA-512, not the pseudonyms' HMAC-SHA-256: the fingerprint is no customer's pseudonym
+    return hmac.new(str(salt).encode("utf-8"), _FINGERPRINT_TEXT, hashlib.sha512).hexdigest()[:16]
 
 
 def pseudonymize(values: pd.Series, salt: str) -> pd.Series:
