@@ -96,25 +96,19 @@ def _duckdb_file(folder: Path) -> None:
     (folder / "secret.csv").write_text("secret\nTOP SECRET\n")
 
 
-# (case id, files, spec options, message the user must see)
+# (case id, files, spec options, message the user must see). Problems in the date column,
+# the compression or the JSON structure stop the run while its period is chosen, before any
+# work; the others are found when the collect stage reads the whole file (a notebook runs).
 PARSING_CASES = [
-    ("ragged_row",
-     {"orders.csv": orders_text().replace("101,1001,2021-01-09,2,3.5\n", "101,1001,2021-01-09,2,3,5\n")},
-     {}, "orders.csv, line 3: 6 fields where the header has 5 (the line reads '101,1001,2021-01-09,2,3,5')"),
-    ("every_row_one_field_too_many",  # pandas would shift every column by one, silently
-     {"orders.csv": HEADER + "".join(line + ",x\n" for line in orders_text().splitlines()[1:])},
-     {}, "orders.csv, line 2: 6 fields where the header has 5"),
     ("truncated_gzip", {"orders.csv.gz": _truncated_gzip()}, {"path": "orders.csv.gz"},
      "orders.csv.gz: the compressed file is truncated or damaged after line"),
     ("corrupt_gzip", {"orders.csv.gz": b"\x1f\x8b\x08\x00" + b"not really gzip" * 20},
      {"path": "orders.csv.gz"}, "orders.csv.gz: the compressed file is truncated or damaged"),
     ("corrupt_bz2", {"orders.csv.bz2": bz2.compress(orders_text().encode())[:-40]},
      {"path": "orders.csv.bz2"}, "orders.csv.bz2: the compressed file is truncated or damaged"),
-    ("nul_bytes", {"orders.csv": orders_text().replace("101,1001", "101,10\x0001", 1)}, {},
-     "orders.csv, line 3: a NUL byte"),
     ("utf16_read_as_utf8", {"orders.csv": orders_text().encode("utf-16-le")}, {},
      "orders.csv, line 1: a NUL byte"),
-    ("undecodable_text", {"orders.csv": orders_text().replace("101,1001", "101,M\xfcller", 1)
+    ("undecodable_date", {"orders.csv": orders_text().replace("2021-01-09", "2021-01-09\xfc", 1)
                           .encode("latin-1")}, {},
      "orders.csv, line 3: bytes b'\\xfc' are not utf-8 text"),
     ("bad_json_line", {"orders.jsonl": '{"Customer": "1", "Invoice": "1", "Date": "2021-01-05", '
@@ -124,6 +118,19 @@ PARSING_CASES = [
      {"orders.csv": HEADER + "1,1,2021-01-05T10:00:00+01:00,1,2\n2,2,2021-06-30T10:00:00+02:00,1,2\n"},
      {"extra": "      mixed_time_zones: refuse"},
      "transactions.order_date: the dates carry different time-zone offsets (+01:00, +02:00)"),
+]
+FOUND_BY_COLLECT = [
+    ("ragged_row",
+     {"orders.csv": orders_text().replace("101,1001,2021-01-09,2,3.5\n", "101,1001,2021-01-09,2,3,5\n")},
+     {}, "orders.csv, line 3: 6 fields where the header has 5 (the line reads '101,1001,2021-01-09,2,3,5')"),
+    ("every_row_one_field_too_many",  # pandas would shift every column by one, silently
+     {"orders.csv": HEADER + "".join(line + ",x\n" for line in orders_text().splitlines()[1:])},
+     {}, "orders.csv, line 2: 6 fields where the header has 5"),
+    ("nul_bytes", {"orders.csv": orders_text().replace("101,1001", "101,10\x0001", 1)}, {},
+     "orders.csv, line 3: a NUL byte"),
+    ("undecodable_text", {"orders.csv": orders_text().replace("101,1001", "101,M\xfcller", 1)
+                          .encode("latin-1")}, {},
+     "orders.csv, line 3: bytes b'\\xfc' are not utf-8 text"),
 ]
 
 
@@ -137,6 +144,23 @@ def test_a_file_that_cannot_be_read_is_named_with_its_line(tmp_path, capsys, cas
     assert_clean_error(code, err, message)
     assert checksums(data) == before
     assert not (tmp_path / "reports" / "shop" / "2021Q1").exists()  # stopped before any work
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+@pytest.mark.parametrize("case, files, options, message", FOUND_BY_COLLECT,
+                         ids=[c[0] for c in FOUND_BY_COLLECT])
+def test_a_broken_row_is_named_with_its_line_by_the_collect_stage(tmp_path, capsys, case, files, options,
+                                                                   message):
+    data = tmp_path / "data"
+    spec = make_dataset(data, files, **options)
+    before = checksums(data)
+    code, err = run_cli(capsys, ["run", "--dataset", str(spec), "--period", "2021Q1",
+                                 "--out", str(tmp_path / "reports"), "--no-progress"])
+    assert_clean_error(code, err, message)
+    assert "failed in 01_collect.ipynb" in err and "SourceError" in err
+    assert checksums(data) == before
+    assert not (tmp_path / "reports" / "shop" / "2021Q1").exists()  # the failed run is kept aside
 
 
 def test_a_duckdb_query_cannot_read_other_files(tmp_path, capsys):

@@ -118,7 +118,7 @@ def _lines(path: Path, opts: dict) -> Iterator[tuple[int, bytes]]:
     try:
         with _open_binary(path, opts) as fh:
             yield from enumerate(fh, start=1)
-    except (*_BROKEN_COMPRESSION, OSError):
+    except (*_BROKEN_COMPRESSION, OSError, ImportError):
         return
 
 
@@ -204,12 +204,20 @@ def _broken_compression(path: Path, opts: dict, err: BaseException) -> SourceErr
                        f"({err or type(err).__name__}); download or export it again")
 
 
-def _text_frames(path: Path, source: SourceSpec, kind: str,
-                 chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+def _text_frames(path: Path, source: SourceSpec, kind: str, chunk_rows: int | None,
+                 columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
     """The frames of a CSV or JSON-lines file (one, or one per ``chunk_rows`` rows), with
-    every parsing problem turned into a :class:`SourceError` naming the file and line."""
+    every parsing problem turned into a :class:`SourceError` naming the file and line.
+
+    With ``columns``, a CSV file's other columns are not parsed (much faster), and then
+    rows longer than the header go unnoticed: only a whole read checks every row.
+    """
+    header: list[str] = []
     if kind == "csv":
         opts = _options(source, _CSV_OPTIONS, "CSV")
+        if columns is not None:
+            wanted = set(columns)
+            opts["usecols"] = lambda name: header.append(name) or name in wanted
         reader = partial(pd.read_csv, path, dtype=_id_dtypes(source), index_col=False, **opts)
     else:
         opts = {}
@@ -218,6 +226,10 @@ def _text_frames(path: Path, source: SourceSpec, kind: str,
     try:
         frames = iter([_strict(reader)]) if chunk_rows is None else _strict(reader, chunksize=chunk_rows)
         while (frame := _strict(next, frames, None)) is not None:
+            if header:  # only some columns were parsed: check the header's names too
+                if any("\x00" in str(name) for name in header):
+                    raise _nul_error(path, opts)
+                _check_columns(list(dict.fromkeys(header)), source, columns)
             _check_no_nul(frame, path, opts)
             yield frame
     except UnicodeDecodeError as err:
@@ -320,7 +332,7 @@ def _duckdb_frames(path: Path, source: SourceSpec, columns: list[str] | None,
         if chunk_rows is None:
             yield rel.df()
         else:
-            for batch in rel.fetch_record_batch(chunk_rows):
+            for batch in rel.to_arrow_reader(chunk_rows):
                 yield batch.to_pandas()
     except duckdb.PermissionException as err:
         raise SourceError(f"{path}: the query may only read this database's own tables "
@@ -340,7 +352,7 @@ def _file_frames(path: Path, source: SourceSpec, columns: list[str] | None,
         if chunk_rows is None:
             yield _read_csv(path, source)
         else:
-            yield from _text_frames(path, source, "csv", chunk_rows)
+            yield from _text_frames(path, source, "csv", chunk_rows, columns)
         return
     if kind == "jsonl":
         yield from _text_frames(path, source, "jsonl", chunk_rows)
@@ -422,14 +434,15 @@ def _sql_frames(source: SourceSpec, spec: DatasetSpec, chunk_rows: int | None) -
         engine.dispose()
 
 
-def _check_columns(frame: pd.DataFrame, source: SourceSpec, columns: list[str] | None) -> None:
+def _check_columns(found: list, source: SourceSpec, columns: list[str] | None) -> None:
+    """A clear error when the source lacks a column the mapping names (``found``: its columns)."""
     if columns is not None:
-        missing = [c for c in columns if c not in frame.columns]
+        missing = [c for c in columns if c not in found]
         if missing:
-            parts = [f"{c!r}{did_you_mean(c, frame.columns)}" for c in missing]
+            parts = [f"{c!r}{did_you_mean(c, found)}" for c in missing]
             raise SchemaError(
                 f"source {source.describe()} has no column {', '.join(parts)}; found "
-                f"{show_list(list(frame.columns))}; fix the column mapping in the dataset spec"
+                f"{show_list(list(found))}; fix the column mapping in the dataset spec"
             )
 
 
@@ -438,7 +451,9 @@ def iter_source(source: SourceSpec, spec: DatasetSpec, *, columns: list[str] | N
     """Read ``source`` in pieces of at most ``chunk_rows`` rows (Excel files: whole).
 
     The same checks and messages as :func:`read_source`, in bounded memory: this is how
-    the period of a run is chosen without loading the table.
+    the period of a run is chosen without loading the table. Only ``columns`` are
+    parsed (all when None); in a CSV file the other fields of a row are not looked at,
+    so a row longer than the header is found by :func:`read_source`, not here.
     """
     if source.kind == "sql":
         frames = _read_sql(source, spec, chunk_rows)
@@ -446,7 +461,7 @@ def iter_source(source: SourceSpec, spec: DatasetSpec, *, columns: list[str] | N
         frames = (frame for path in source_files(source, spec)
                   for frame in _file_frames(path, source, columns, chunk_rows))
     for frame in frames:
-        _check_columns(frame, source, columns)
+        _check_columns(list(frame.columns), source, columns)
         yield frame
 
 
@@ -468,5 +483,5 @@ def read_source(source: SourceSpec, spec: DatasetSpec, *,
         parts = [_read_file(p, source, columns) for p in files]
         frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         logger.info("read %d rows from %d file(s) for %s", len(frame), len(files), source.describe())
-    _check_columns(frame, source, columns)
+    _check_columns(list(frame.columns), source, columns)
     return frame
