@@ -16,7 +16,7 @@ from seglab.cluster.columns import SegmentationColumns, select_columns
 from seglab.cluster.embedding import cached_embedding, embed
 from seglab.cluster.segmenter import Segmenter, load_segmenter
 from seglab.cluster.selection import KSelection, choose_k
-from seglab.exceptions import InputError
+from seglab.exceptions import InputError, ParameterError
 
 __all__ = ["Segmentation", "segment", "default_columns", "ORDER_COLUMNS"]
 
@@ -179,6 +179,10 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
     selection = None
     algorithm = list(algorithms)[0]
     if k is None:
+        if len(X) <= max(k_values):  # scikit-learn's own message would say "labels", not customers
+            raise ParameterError(f"choosing k among {min(k_values)}..{max(k_values)} needs more than "
+                                 f"{max(k_values)} customers; found {len(X):,}. Set k_max (or k) to at "
+                                 f"most {max(len(X) - 1, 1)}, or use more data")
         selection = choose_k(X, k_values=k_values, algorithms=algorithms, numeric=columns.numeric,
                              categorical=columns.categorical, skew=skew, scaling=scaling, clip=clip, pca=pca,
                              min_share=min_share, min_stability=min_stability, n_bootstrap=n_bootstrap,
