@@ -1,16 +1,24 @@
-"""Atomic file output: write beside the target, then rename into place.
+"""Safe file output: atomic writes, run locks, and text that cannot attack its reader.
 
 An interrupted run leaves either the old file or the new one, never half of one.
-JSON and Parquet are written deterministically (same content, same bytes).
+JSON and Parquet are written deterministically (same content, same bytes). Text cells
+of CSV exports are neutralised against formula injection (:func:`write_csv`), and
+data-derived text in Markdown cannot carry HTML (:func:`escape_markdown`).
 """
 
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import math
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +30,12 @@ import pandas as pd
 __all__ = [
     "atomic_path",
     "atomic_dir",
+    "remove_stale_partials",
+    "FileLock",
+    "write_csv",
+    "neutralise_text",
+    "neutralise_cells",
+    "escape_markdown",
     "write_parquet",
     "write_json",
     "write_text",
@@ -65,28 +79,161 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp.unlink()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    except OSError:
+        return False
+    return True
+
+
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.(partial|old)$")
+
+
 @contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Build a folder under a temporary name; swap it for ``path`` only on success.
 
     The previous folder at ``path`` (if any) survives any failure inside the block.
+    The temporary folder, ``.<name>.<pid>.<random>.partial`` beside ``path``, names
+    the process building it, so that a later run can remove it when that process
+    was killed (:func:`remove_stale_partials`). Concurrent swaps of one ``path`` never
+    fail: each moves the folder it replaces to a name of its own.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".partial",
+                                dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes folders private; a run folder is ordinary
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = path.with_name(f".{path.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if path.exists():
-        os.replace(path, old)
-    os.replace(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)
+    _swap_into_place(tmp, path)
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` to ``path``, moving whatever is at ``path`` aside first."""
+    aside = []
+    try:
+        for _ in range(100):
+            old = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.old")
+            try:
+                os.replace(path, old)
+                aside.append(old)
+            except FileNotFoundError:
+                pass  # nothing there (or another process just moved it aside)
+            try:
+                os.replace(tmp, path)
+                return
+            except OSError as err:  # another process put a folder there in between: again
+                if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+        raise OSError(f"could not move {tmp} to {path}: other processes keep replacing it")
+    finally:
+        for old in aside:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_stale_partials(path: str | Path) -> list[Path]:
+    """Remove the folders :func:`atomic_dir` left beside ``path`` when its process was killed.
+
+    Those are ``.<name>.<pid>.<random>.partial`` (a folder being built) and ``….old`` (the
+    folder it replaced, not yet deleted). One whose process is still alive is left
+    alone. Returns the folders removed.
+    """
+    path = Path(path)
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    for candidate in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        match = _LEFTOVER.match(candidate.name)
+        if match and match["name"] == path.name and not _pid_alive(int(match["pid"])):
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
+class FileLock:
+    """An exclusive lock held through a lock file that records the holder's pid.
+
+    ``acquire`` returns True when the lock is taken, False when another live
+    process holds it (:attr:`holder` then says which). The lock is an ``flock`` on
+    the file, so a killed holder never leaves it stuck; the file is removed on
+    release. Use as a context manager after a successful ``acquire``.
+
+    >>> import tempfile, pathlib
+    >>> lock = FileLock(pathlib.Path(tempfile.mkdtemp()) / "x.lock")
+    >>> lock.acquire(), FileLock(lock.path).acquire()
+    (True, False)
+    >>> lock.release()
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.holder: dict = {}
+        self._fd: int | None = None
+
+    def acquire(self, *, wait: float = 0.0, poll: float = 0.2) -> bool:
+        """Take the lock, waiting up to ``wait`` seconds for another holder to finish."""
+        import fcntl
+
+        deadline = time.monotonic() + wait
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                self.holder = self._read_holder()
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(poll)
+                continue
+            # the holder before us may have removed the file after we opened it: then our
+            # lock is on a file nobody else sees, so start again on the new one
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            os.ftruncate(fd, 0)
+            os.write(fd, info.encode("utf-8"))
+            self._fd = fd
+            return True
+
+    def _read_holder(self) -> dict:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return {}
+
+    def release(self) -> None:
+        """Give the lock up and remove the lock file."""
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        os.close(self._fd)  # closing releases the flock
+        self._fd = None
+
+    def __enter__(self) -> FileLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -123,6 +270,59 @@ def to_jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula, made inert (OWASP's CSV-injection rule).
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading single quote, so Excel, LibreOffice and Google Sheets show it as text.
+    Anything that is not text is returned unchanged.
+
+    >>> neutralise_text("=SUM(A1:A9)"), neutralise_text("Loyal"), neutralise_text(-3)
+    ("'=SUM(A1:A9)", 'Loyal', -3)
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells are :func:`neutralise_text`-ed (numbers untouched)."""
+    out = {}
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_string_dtype(values) or values.dtype == object:
+            values = values.map(neutralise_text, na_action="ignore")
+        out[neutralise_text(str(col)) if isinstance(col, str) else col] = values
+    return pd.DataFrame(out, index=frame.index)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as CSV (no index) atomically, text cells neutralised against formulas.
+
+    Every text cell is quoted, so a carriage return inside one cannot start a new row.
+    """
+    import csv
+
+    with atomic_path(path) as tmp:
+        neutralise_cells(frame).to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    return Path(path)
+
+
+def escape_markdown(text: str) -> str:
+    """Markdown with any HTML in it made inert: ``&`` and ``<`` become entities.
+
+    Markdown renderers (Jupyter, GitHub, pandoc) pass raw HTML through; data-derived
+    text such as a segment name from a names file must not carry any.
+
+    >>> escape_markdown("## <img src=x onerror=alert(1)> & co")
+    '## &lt;img src=x onerror=alert(1)> &amp; co'
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;")
 
 
 def write_json(obj: Any, path: str | Path) -> Path:

@@ -1,7 +1,9 @@
 """The ``seglab`` command.
 
-Exit status: 0 on success, 2 on bad input or parameters (the message says what to
-fix; no traceback), 1 on an internal error (``--debug`` shows the traceback).
+Exit status: 0 on success, 2 on bad input or parameters, or when another run of the
+same dataset and period is in progress (the message says what to fix; no traceback),
+1 on an internal error (``--debug`` shows the traceback). seglab's warnings (a new
+salt, data repaired on the way in) are printed as ``seglab: warning: …``.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ import argparse
 import logging
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import yaml
 
 from seglab import __version__, exceptions
-from seglab.exceptions import ParameterError, SeglabError, StageError
+from seglab.exceptions import ParameterError, RunInProgressError, SeglabError, SeglabWarning, StageError
 
 __all__ = ["main", "build_parser"]
 
@@ -56,7 +59,9 @@ def _add_run_options(parser: argparse.ArgumentParser, *, pdf: bool) -> None:
                         help="the period to compare with; default: the previous period when its run exists")
     parser.add_argument("--config", type=Path, default=None,
                         help="YAML file of notebook parameters (see the list below)")
-    parser.add_argument("--out", type=Path, default=None, help="reports folder; default: ./reports")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="reports folder; default: reports/ in the project folder (the nearest "
+                             "folder up from here holding .seglab/, reports/ or seglab's pyproject.toml)")
     if pdf:
         parser.add_argument("--pdf", action="store_true",
                             help="also print the report to report.pdf (needs chromium)")
@@ -173,6 +178,13 @@ def _cmd_run(args: argparse.Namespace, stages: list[str] | None) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, SeglabWarning):  # for the user: the message, not our source line
+        print(f"seglab: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``seglab`` command; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -180,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(parser, args)
+
+
+def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command is None:
             parser.print_help()
@@ -194,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     except StageError as err:
         print(f"seglab: error: {err}", file=sys.stderr)
         return 2 if err.error_name in _BAD_INPUT else 1
-    except (exceptions.InputError, exceptions.ParameterError) as err:
+    except (exceptions.InputError, exceptions.ParameterError, RunInProgressError) as err:
         print(f"seglab: error: {err}", file=sys.stderr)
         return 2
     except SeglabError as err:

@@ -11,6 +11,11 @@ A run of the pipeline is for one dataset and one **period** and writes into one
 Periods are written ``2011Q3`` (a quarter), ``2011-09`` (a month), ``2011`` (a
 year), ``2011-09-30`` (an explicit as-of date) or ``all`` (a static dataset with
 no dates). Features are computed as of the period's last day.
+
+The **project folder** (:func:`project_dir`) holds the pseudonymization salt
+(``.seglab/salt``) and ``reports/``. It is found from the working directory
+upwards, so a notebook started in ``notebooks/`` and the command line started in
+the project's root share one salt and one ``reports/`` folder.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ __all__ = [
     "RunFolder",
     "parse_period",
     "complete_periods",
+    "project_dir",
+    "PROJECT_MARKERS",
     "package_dir",
     "data_dir",
     "notebooks_dir",
@@ -180,9 +187,53 @@ def notebooks_dir() -> Path:
     return _bundle_root() / "notebooks"
 
 
+PROJECT_MARKERS = (".seglab/", "pyproject.toml naming seglab", "reports/")
+"""What makes a folder a seglab project folder (see :func:`project_dir`)."""
+
+
+def _is_project(folder: Path) -> bool:
+    if (folder / ".seglab").is_dir() or (folder / "reports").is_dir():
+        return True
+    pyproject = folder / "pyproject.toml"
+    if not pyproject.is_file():
+        return False
+    try:
+        return "seglab" in pyproject.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def project_dir(start: str | Path | None = None) -> Path:
+    """The project folder: where the salt (``.seglab/salt``) and ``reports/`` live.
+
+    Starting at ``start`` (the current working directory by default) and going up
+    through its parents, the first folder that holds a ``.seglab/`` folder, a
+    ``reports/`` folder, or a ``pyproject.toml`` that names seglab is the project
+    folder. When no folder up to the file-system root has any of them, ``start``
+    itself is the project folder (a first run there creates ``.seglab/`` and
+    ``reports/`` in it).
+
+    So ``seglab run`` in the project's root and a notebook whose kernel started in
+    ``<project>/notebooks/`` use the same salt, hence the same customer pseudonyms,
+    and the same run folders.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp()).resolve()
+    >>> (root / "reports").mkdir(); (root / "notebooks").mkdir()
+    >>> project_dir(root / "notebooks") == root
+    True
+    """
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if _is_project(folder):
+            return folder
+    return here
+
+
 def reports_dir(out: str | Path | None = None) -> Path:
-    """Where run folders go: ``out`` when given, else ``reports/`` under the current directory."""
-    return Path(out) if out is not None else Path.cwd() / "reports"
+    """Where run folders go: ``out`` when given, else ``reports/`` in the project folder
+    (:func:`project_dir`)."""
+    return Path(out) if out is not None else project_dir() / "reports"
 
 
 @dataclass(frozen=True)

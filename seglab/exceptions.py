@@ -22,7 +22,10 @@ __all__ = [
     "UnknownDatasetError",
     "PeriodError",
     "StageError",
+    "SaltMismatchError",
+    "RunInProgressError",
     "SeglabWarning",
+    "SaltWarning",
     "DataQualityWarning",
     "ConvergenceWarning",
 ]
@@ -79,6 +82,18 @@ class StageError(SeglabError):
         self.error_name = error_name
 
 
+class SaltMismatchError(InputError):
+    """Two runs (or a run and this project) were pseudonymized with different salts."""
+
+
+class RunInProgressError(SeglabError):
+    """Another process is running the same dataset and period into the same run folder."""
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
 class SeglabWarning(UserWarning):
     """Base class of seglab's warnings."""
 
@@ -89,3 +104,7 @@ class DataQualityWarning(SeglabWarning):
 
 class ConvergenceWarning(SeglabWarning):
     """A model fit did not converge; results may be unreliable."""
+
+
+class SaltWarning(SeglabWarning):
+    """A new pseudonymization salt was created: pseudonyms will differ from earlier runs'."""

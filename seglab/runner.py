@@ -4,6 +4,17 @@
 swaps it into place only when every stage succeeded, so a failed or interrupted
 run never damages the previous results for that period. ``run_stage`` executes
 one notebook into an existing run folder (its artifacts are written atomically).
+
+Before any work a run checks that ``--out`` is (or can become) a writable folder,
+and takes the **lock** of its run folder: ``reports/<dataset>/.<period>.lock``
+records the pid of the run holding it, so a second run of the same dataset and
+period stops at once (:class:`~seglab.exceptions.RunInProgressError`, exit 2)
+instead of racing the first. The lock dies with its process; the next run also
+removes the ``.partial`` folders killed runs left behind.
+
+Every manifest records the fingerprint of the pseudonymization salt
+(:func:`seglab.collect.salt_fingerprint`); a run never uses an earlier run made with
+another salt (:func:`check_same_salt`).
 """
 
 from __future__ import annotations
@@ -13,16 +24,18 @@ import os
 import platform
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from seglab._io import read_json, sha256_file, to_jsonable, write_json
+from seglab._io import FileLock, read_json, remove_stale_partials, sha256_file, to_jsonable, write_json
 from seglab._kernel import kernel_manager_class
 from seglab._validation import did_you_mean, show_list
-from seglab.config import RunFolder, notebooks_dir, parse_period, run_folder
-from seglab.exceptions import InputError, ParameterError, StageError
+from seglab.config import RunFolder, notebooks_dir, parse_period, project_dir, reports_dir, run_folder
+from seglab.exceptions import (InputError, ParameterError, RunInProgressError, SaltMismatchError,
+                               SaltWarning, StageError)
 
 __all__ = [
     "STAGES",
@@ -34,6 +47,11 @@ __all__ = [
     "previous_run",
     "validate_config",
     "run_info",
+    "check_output_folder",
+    "lock_run",
+    "run_salt_fingerprint",
+    "check_same_salt",
+    "check_run_salt",
     "run_stage",
     "execute_notebook",
     "run_pipeline",
@@ -125,10 +143,27 @@ def previous_run(run: RunFolder, compare_to: str = "") -> RunFolder | None:
     ``compare_to`` names the period to compare with (``2025Q3``); empty means the period
     just before (when that run exists); ``none`` switches comparison off. A period whose
     run is missing gives None: the comparison is skipped, not the run.
+
+    Raises
+    ------
+    SaltMismatchError
+        When that run was pseudonymized with another salt (see :func:`check_same_salt`).
     """
     if str(compare_to).strip().lower() == "none":
         return None
-    period = parse_period(read_json(run.require("schema.json", stage="collect"))["period"])
+    period = read_json(run.require("schema.json", stage="collect"))["period"]
+    folder = _previous_folder(run, period, compare_to)
+    if folder is None:
+        return None
+    check_same_salt(run, folder)
+    return folder
+
+
+def _previous_folder(run: RunFolder, period: str, compare_to: str = "") -> RunFolder | None:
+    """The completed run folder of the period to compare ``period`` with, beside ``run``."""
+    if str(compare_to).strip().lower() == "none":
+        return None
+    period = parse_period(period)
     if period.is_static:
         return None
     try:
@@ -137,6 +172,137 @@ def previous_run(run: RunFolder, compare_to: str = "") -> RunFolder | None:
         return None
     folder = RunFolder(Path(run.path).resolve().parent / label)
     return folder if folder.artifact("model.joblib").exists() else None
+
+
+def run_salt_fingerprint(folder: RunFolder) -> str | None:
+    """The fingerprint of the salt a run was pseudonymized with (None for runs made before
+    seglab recorded it): from ``schema.json`` (written by *collect*), else ``manifest.json``."""
+    for path in (folder.artifact("schema.json"), folder.manifest):
+        if path.exists():
+            found = read_json(path).get("salt_fingerprint")
+            if found:
+                return found
+    return None
+
+
+def _collected_fingerprint(folder: RunFolder) -> str | None:
+    path = folder.artifact("schema.json")
+    return read_json(path).get("salt_fingerprint") if path.exists() else None
+
+
+def _restore_hint(wanted: str) -> str:
+    return (f"Restore the salt whose fingerprint is {wanted}: put that .seglab/salt file back into the "
+            f"project folder {project_dir()} (found from the working directory upwards), or set "
+            "SEGLAB_SALT to it")
+
+
+def check_same_salt(current: RunFolder, previous: RunFolder) -> None:
+    """Refuse to use ``previous`` with ``current`` when their salts differ.
+
+    Pseudonyms made with different salts never match: a comparison would show every
+    customer as lost and new (a 100 % churn that never happened), and segment numbers
+    or names would follow the wrong customers. Runs that record no fingerprint (made
+    by an older seglab) are used with a :class:`~seglab.exceptions.SaltWarning`.
+
+    Raises
+    ------
+    SaltMismatchError
+        When both runs record a fingerprint and they differ.
+    """
+    now, then = run_salt_fingerprint(current), run_salt_fingerprint(previous)
+    if now is None or then is None:
+        warnings.warn(f"cannot check that {previous.path.name} and {current.path.name} were pseudonymized "
+                      "with the same salt (one records no salt fingerprint); if the salt changed in "
+                      "between, no customer matches and the comparison is wrong", SaltWarning, stacklevel=2)
+        return
+    if now != then:
+        raise SaltMismatchError(
+            f"cannot use {previous.path} with {current.path}: they were pseudonymized with different "
+            f"salts (fingerprints {then} and {now}), so no customer id would match and every customer "
+            f"would look lost and new. {_restore_hint(then)}, then run {current.path.name} again; or "
+            "run without a comparison (--compare-to none)")
+
+
+def check_run_salt(folder: RunFolder, salt: str | None = None) -> None:
+    """Refuse to work with a run made with another salt than this project's.
+
+    The project's salt is looked up as :func:`seglab.collect.get_salt` does, without
+    creating one. A run that records no fingerprint passes.
+
+    Raises
+    ------
+    SaltMismatchError
+        When the run's fingerprint differs from the project's salt, or the project has
+        no salt at all.
+    """
+    from seglab.collect.privacy import find_salt, salt_fingerprint
+
+    recorded = run_salt_fingerprint(folder)
+    if recorded is None:
+        return
+    found = find_salt(salt)
+    if found is None:
+        raise SaltMismatchError(
+            f"{folder.path} was pseudonymized with the salt whose fingerprint is {recorded}, and this "
+            f"project has no salt (no SEGLAB_SALT, no .seglab/salt in {project_dir()} or a folder "
+            f"above it). {_restore_hint(recorded)}")
+    if salt_fingerprint(found) != recorded:
+        raise SaltMismatchError(
+            f"{folder.path} was pseudonymized with another salt (fingerprint {recorded}) than this "
+            f"project's ({salt_fingerprint(found)}), so its customer ids do not match what this "
+            f"project computes. {_restore_hint(recorded)}")
+
+
+def check_output_folder(out: str | Path | None) -> Path:
+    """The reports folder ``out`` (default: ``reports/`` in the project folder), checked before
+    any work: a folder that exists or can be created, and that seglab can write into.
+
+    Raises
+    ------
+    ParameterError
+        With what is wrong (a file, not creatable, not writable) and the path.
+    """
+    import tempfile
+
+    folder = reports_dir(out)
+    name = f"--out {folder}" if out is not None else f"the reports folder {folder}"
+    if folder.exists() and not folder.is_dir():
+        raise ParameterError(f"{name} is a file, not a folder; give a folder (it is created when "
+                             "missing)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ParameterError(f"{name} cannot be created: {err.strerror or err}; give a folder "
+                             "you can write to") from None
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ParameterError(f"{name} is not writable: {err.strerror or err}; give a folder you "
+                             "can write to") from None
+    return folder
+
+
+def lock_run(target: RunFolder, *, dataset: str, period: str, wait: float = 0.0) -> FileLock:
+    """Take the lock of a run folder (``.<period>.lock`` beside it), or say who holds it.
+
+    Also removes what killed runs of this folder left behind (``.partial`` folders).
+
+    Raises
+    ------
+    RunInProgressError
+        When another live process holds the lock after ``wait`` seconds.
+    """
+    lock = FileLock(target.path.with_name(f".{target.path.name}.lock"))
+    if not lock.acquire(wait=wait):
+        pid = lock.holder.get("pid")
+        since = f", started {lock.holder['started']}" if lock.holder.get("started") else ""
+        raise RunInProgressError(
+            f"a run of {dataset} {period} is in progress (pid {pid or 'unknown'}{since}) and writes "
+            f"{target.path}; wait until it finishes and run again (its lock: {lock.path})", pid=pid)
+    for stale in remove_stale_partials(target.path):
+        logger.info("removed %s, left by a run that was killed", stale)
+    return lock
 
 
 def validate_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -269,15 +435,19 @@ def _environment(dataset: str) -> dict[str, Any]:
 
 
 def write_manifest(folder: RunFolder, *, dataset: str, period: str, parameters: dict[str, Any],
-                   timings: dict[str, float], environment: dict[str, Any] | None = None) -> Path:
-    """Write ``manifest.json``: parameters, versions, input checksums, seed, per-stage timings.
+                   timings: dict[str, float], environment: dict[str, Any] | None = None,
+                   salt_fingerprint: str | None = None) -> Path:
+    """Write ``manifest.json``: parameters, versions, input checksums, seed, per-stage timings,
+    and the fingerprint of the pseudonymization salt.
 
     ``environment`` (from a first call's ``_environment``) saves hashing the inputs again
-    when a run rewrites its manifest after each stage.
+    when a run rewrites its manifest after each stage. The salt fingerprint is the one
+    *collect* recorded in ``schema.json`` when it has run, else ``salt_fingerprint``.
     """
     manifest = {
         "dataset": dataset,
         "period": period,
+        "salt_fingerprint": _collected_fingerprint(folder) or salt_fingerprint,
         "parameters": parameters,
         "seed": parameters.get("random_state"),
         "stages": list(timings),
@@ -308,29 +478,40 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
     config
         Notebook parameters by name (any notebook's); unknown names are an error.
     out
-        The reports folder (default ``./reports``).
+        The reports folder (default: ``reports/`` in the project folder, see
+        :func:`seglab.config.project_dir`); checked before any work.
     stages
         The stages to run (default: every stage, in order).
+
+    Raises
+    ------
+    RunInProgressError
+        When another process is running the same dataset and period.
+    SaltMismatchError
+        When the run it would be compared with was made with another salt.
     """
     from tqdm.auto import tqdm
+
+    from seglab._io import atomic_dir
 
     stages = stages or available_stages()
     for stage in stages:
         stage_notebook(stage)
+    check_output_folder(out)
+    per_stage = _split_config(stages, dict(config or {}))
+    _require_chromium(config)
     name, label = resolve_run(dataset, period)
     target = run_folder(name, label, out)
-    per_stage = _split_config(stages, dict(config or {}))
-    from seglab._io import atomic_dir
-
-    _require_chromium(config)
+    fingerprint = _project_fingerprint(create="collect" in stages)
+    _check_previous_salt(target, label, str((config or {}).get("compare_to", "")), fingerprint)
     result = RunResult(folder=target, dataset=name, period=label, stages=list(stages))
     params = _effective_parameters(stages, dict(config or {}), dataset=str(dataset), period=label)
     environment = _environment(str(dataset))
-    with atomic_dir(target.path) as tmp:
+    with lock_run(target, dataset=name, period=label), atomic_dir(target.path) as tmp:
         building = RunFolder(tmp).make()
         # the manifest exists from the start (the report stage shows it) and gains timings
         write_manifest(building, dataset=name, period=label, parameters=params, timings={},
-                       environment=environment)
+                       environment=environment, salt_fingerprint=fingerprint)
         bar = tqdm(stages, desc=f"seglab run {name} {label}", unit="stage", disable=not progress)
         for stage in bar:
             bar.set_postfix_str(stage)
@@ -346,8 +527,29 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
                                  cell=err.cell, error_name=err.error_name) from None
             result.timings[stage] = time.perf_counter() - started
             write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings,
-                           environment=environment)
+                           environment=environment, salt_fingerprint=fingerprint)
     return result
+
+
+def _project_fingerprint(*, create: bool) -> str | None:
+    """The fingerprint of this project's salt; with ``create``, a first run creates the salt
+    here (its notice appears on the terminal, not only inside the collect notebook)."""
+    from seglab.collect.privacy import find_salt, get_salt, salt_fingerprint
+
+    salt = get_salt() if create else find_salt()
+    return salt_fingerprint(salt) if salt else None
+
+
+def _check_previous_salt(target: RunFolder, period: str, compare_to: str, fingerprint: str | None) -> None:
+    """Before any work: refuse when the run this one will be compared with has another salt."""
+    previous = _previous_folder(target, period, compare_to)
+    recorded = previous and run_salt_fingerprint(previous)
+    if recorded and fingerprint and recorded != fingerprint:
+        raise SaltMismatchError(
+            f"this run would be compared with {previous.path}, which was pseudonymized with another "
+            f"salt (fingerprint {recorded}) than this project's ({fingerprint}): no customer would "
+            f"match, and every customer would look lost and new. {_restore_hint(recorded)}; or run "
+            "without a comparison (--compare-to none)")
 
 
 def run_single_stage(stage: str, dataset: str = "sample", period: str | None = None, *,
@@ -358,21 +560,26 @@ def run_single_stage(stage: str, dataset: str = "sample", period: str | None = N
     The stages before it must have run for the same dataset and period.
     """
     stage_notebook(stage)
+    check_output_folder(out)
+    config_params = _split_config([stage], dict(config or {}))[stage]
     _require_chromium(config)
     name, label = resolve_run(dataset, period)
-    target = run_folder(name, label, out).make()
-    params = {"dataset": str(dataset), "period": label, "run_dir": str(target.path),
-              **_split_config([stage], dict(config or {}))[stage]}
-    started = time.perf_counter()
-    run_stage(stage, target, params, progress=progress)
-    result = RunResult(folder=target, dataset=name, period=label, stages=[stage],
-                       timings={stage: time.perf_counter() - started})
-    previous = read_json(target.manifest) if target.manifest.exists() else {}
-    timings = {**previous.get("timings_s", {}), **result.timings}
-    parameters = {**previous.get("parameters", {}),
-                  **_effective_parameters([stage], dict(config or {}), dataset=str(dataset),
-                                          period=label)}
-    write_manifest(target, dataset=name, period=label, parameters=parameters, timings=timings)
+    target = run_folder(name, label, out)
+    fingerprint = _project_fingerprint(create=stage == "collect")
+    with lock_run(target, dataset=name, period=label):
+        target.make()
+        params = {"dataset": str(dataset), "period": label, "run_dir": str(target.path), **config_params}
+        started = time.perf_counter()
+        run_stage(stage, target, params, progress=progress)
+        result = RunResult(folder=target, dataset=name, period=label, stages=[stage],
+                           timings={stage: time.perf_counter() - started})
+        previous = read_json(target.manifest) if target.manifest.exists() else {}
+        timings = {**previous.get("timings_s", {}), **result.timings}
+        parameters = {**previous.get("parameters", {}),
+                      **_effective_parameters([stage], dict(config or {}), dataset=str(dataset),
+                                              period=label)}
+        write_manifest(target, dataset=name, period=label, parameters=parameters, timings=timings,
+                       salt_fingerprint=fingerprint)
     return result
 
 

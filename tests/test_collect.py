@@ -1,3 +1,4 @@
+import json
 import warnings
 
 import pandas as pd
@@ -187,3 +188,70 @@ def test_untagged_personal_columns_are_hashed_with_a_warning(tmp_path):
     assert any("email_address" in str(w.message) for w in caught)
     assert "a@x.org" not in set(data.customers["email_address"])
     assert data.criteria == {"email_address": "pii", "age": "other"}
+
+
+def test_no_infinite_value_reaches_the_features(tmp_path):
+    import numpy as np
+
+    from seglab.features import build_features
+
+    rows = {"Customer": ["1", "1", "2", "2", "3", "3", "4"],
+            "Invoice": ["10", "11", "12", "13", "14", "15", "16"],
+            "Date": ["2021-01-05", "2021-02-01", "2021-01-09", "2021-03-01", "2021-02-11", "2021-03-20",
+                     "2021-03-31"],
+            "Qty": ["2", "inf", "1", "3", "1", "-inf", "1"],
+            "Price": ["3.0", "3.0", "1e308", "2.0", "5.0", "5.0", "Infinity"],
+            "Country": ["France", "France", "Spain", "Spain", "Italy", "Italy", "Italy"]}
+    spec = _orders(tmp_path, rows)  # 1e308 * 1 is finite; inf quantities and prices are not
+    for policies in ({}, {"non_finite": "keep"}):
+        data = collect(spec, "2021Q1", policies=policies)
+        assert data.quality.count("non_finite") == 3
+        numbers = data.transactions.select_dtypes("number").to_numpy(dtype=float, na_value=np.nan)
+        assert not np.isinf(numbers).any()
+        features = build_features(data).features.select_dtypes("number")
+        assert not np.isinf(features.to_numpy(dtype=float, na_value=np.nan)).any(), policies
+
+
+def test_all_amounts_missing_says_which_column_and_writes_the_quality_report(tmp_path):
+    rows = {"Customer": ["1", "2", "3"], "Invoice": ["1", "2", "3"],
+            "Date": ["2021-01-05", "2021-02-01", "2021-03-31"], "Qty": [1, 2, 3], "Price": ["", "", ""],
+            "Country": ["A", "B", "C"]}
+    spec = _orders(tmp_path, rows)
+    spec.write_text(spec.read_text().replace("    unit_price: Price\n", "    amount: Price\n")
+                    .replace("  derive:\n    amount: Qty * Price\n", ""))
+    with pytest.raises(EmptyDataError, match=r"column amount \(mapped from 'Price'\) is empty in 3 rows") as err:
+        collect(spec, "2021Q1", run_dir=tmp_path / "run")
+    assert "missing_amount" in str(err.value) and str(tmp_path / "run") in str(err.value)
+    written = json.loads((tmp_path / "run" / "artifacts" / "quality.json").read_text())
+    assert written["tables"]["transactions"] == {"rows_in": 3, "rows_out": 0, "customers": 0}
+    assert err.value.quality.count("missing_amount") == 3
+
+
+def test_a_derived_amount_is_named_with_its_expression_when_empty(tmp_path):
+    rows = {"Customer": ["1", "2"], "Invoice": ["1", "2"], "Date": ["2021-01-05", "2021-03-31"],
+            "Qty": ["", ""], "Price": [1.0, 2.0], "Country": ["A", "B"]}
+    with pytest.raises(EmptyDataError, match=r"column amount \(derived as 'Qty \* Price'\) is empty in 2 rows"):
+        collect(_orders(tmp_path, rows), "2021Q1")
+
+
+def test_mixed_time_zone_offsets_become_utc_with_a_note(tmp_path):
+    rows = {"Customer": ["1", "2"], "Invoice": ["1", "2"],
+            "Date": ["2021-01-05T23:30:00+01:00", "2021-03-31T10:00:00+02:00"], "Qty": [1, 1],
+            "Price": [1.0, 2.0], "Country": ["A", "B"]}
+    with pytest.warns(UserWarning, match=r"different time-zone offsets \(\+01:00, \+02:00\); converted them to UTC"):
+        data = collect(_orders(tmp_path, rows), "2021Q1")
+    assert sorted(data.transactions["order_date"]) == [pd.Timestamp("2021-01-05 22:30"),
+                                                       pd.Timestamp("2021-03-31 08:00")]
+    assert any("converted them to UTC" in n for n in data.quality.notes)
+
+
+def test_the_salt_fingerprint_is_recorded_with_the_tables(tmp_path):
+    from seglab.collect.privacy import salt_fingerprint
+    from tests.conftest import TEST_SALT
+
+    data = collect(_orders(tmp_path), "2021Q1")
+    data.write(tmp_path / "out")
+    schema = json.loads((tmp_path / "out" / "schema.json").read_text())
+    assert schema["salt_fingerprint"] == salt_fingerprint(TEST_SALT) == data.salt_fingerprint
+    assert TEST_SALT not in (tmp_path / "out" / "schema.json").read_text()
+    assert CanonicalData.read(tmp_path / "out").salt_fingerprint == data.salt_fingerprint

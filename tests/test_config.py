@@ -68,3 +68,43 @@ def test_bundled_data_and_notebooks_are_found():
     assert (data_dir() / "sample" / "transactions.parquet").is_file()
     assert (notebooks_dir() / "01_collect.ipynb").is_file()
     assert isinstance(data_dir(), Path)
+
+
+@pytest.mark.parametrize("marker", [".seglab", "reports"])
+def test_the_project_folder_is_found_from_a_subfolder(tmp_path, marker):
+    from seglab.config import project_dir
+
+    (tmp_path / marker).mkdir()
+    (tmp_path / "notebooks" / "deep").mkdir(parents=True)
+    assert project_dir(tmp_path / "notebooks" / "deep") == tmp_path.resolve()
+
+
+def test_a_pyproject_counts_only_when_it_names_seglab(tmp_path):
+    from seglab.config import project_dir
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    assert project_dir(tmp_path / "notebooks") == (tmp_path / "notebooks").resolve()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\ndependencies = ["seglab"]\n')
+    assert project_dir(tmp_path / "notebooks") == tmp_path.resolve()
+
+
+def test_the_nearest_project_folder_wins_and_without_one_the_start_folder(tmp_path):
+    from seglab.config import project_dir
+
+    (tmp_path / ".seglab").mkdir()
+    (tmp_path / "inner" / "reports").mkdir(parents=True)
+    assert project_dir(tmp_path / "inner") == (tmp_path / "inner").resolve()
+    lonely = Path("/proc/self")  # no project markers above it, up to the root
+    assert project_dir(lonely) == lonely.resolve()
+
+
+def test_default_reports_folder_is_in_the_project_folder(tmp_path, monkeypatch):
+    from seglab.config import reports_dir
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert reports_dir() == tmp_path.resolve() / "reports"
+    assert run_folder("sample", "2025Q4").path == tmp_path.resolve() / "reports" / "sample" / "2025Q4"
+    assert reports_dir(tmp_path / "elsewhere") == tmp_path / "elsewhere"

@@ -65,3 +65,34 @@ def test_evaluate_does_not_modify_the_frame(frame):
     before = frame.copy()
     evaluate("Quantity * Price", frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("9 ** 9 ** 9", "larger than 10"),
+    ("'a' * 10**11", "longer than 1,000 characters"),
+    ("10 ** 11 * 'a'", "longer than 1,000 characters"),
+    ("0.5 ** -100", "larger than 10"),
+    ("1e999 * Price", "too large"),
+    ("123456789012345678901234567890 + Price", "too large"),
+    ("1 / 0 + Price", "divides a number by zero"),
+    ("(-8) ** 0.5 * Price", "not a real number"),
+])
+def test_literal_bombs_are_refused_when_the_spec_is_read(text, message):
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(SpecError, match=message):
+        parse_expression(text)
+    assert time.perf_counter() - started < 1
+
+
+def test_text_repeated_by_a_column_is_bounded(frame):
+    with pytest.raises(SpecError, match="longer than 1,000 characters"):
+        evaluate("code * (Quantity * 10 ** 6)", frame)
+    assert evaluate("code * 2", frame).tolist() == ["C1C1", "A2A2", "C3C3"]
+
+
+def test_powers_of_integer_columns_never_wrap_around(frame):
+    out = evaluate("Quantity ** 70", frame)
+    assert out.iloc[0] == pytest.approx(2.0 ** 70) and out.iloc[2] == pytest.approx(3.0 ** 70)
+    assert (out > 0).all()  # int64 arithmetic would have wrapped to nonsense

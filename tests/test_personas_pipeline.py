@@ -86,3 +86,28 @@ def test_a_plain_segments_frame_or_explain_false_gives_cards_without_rules(sampl
         assert personas.rules is None and len(personas.cards) == seg.model.n_segments_
         assert all(not card.rules for card in personas.cards)
     assert quick.names == build_personas(features, seg).names
+
+
+def test_hostile_names_from_a_names_file_are_inert_in_exports_and_markdown(sample, tmp_path):
+    import csv
+
+    data, features, seg = sample
+    names = tmp_path / "names.yaml"
+    names.write_text("0: '=HYPERLINK(\"http://evil.example\",\"click\") <img src=x onerror=alert(1)>'\n"
+                     "1: '+cmd|'' /C calc''!A0'\n")
+    from seglab.personas import read_names
+
+    personas = build_personas(features, seg, names=read_names(names), meta={"dataset": "sample"})
+    personas.write(tmp_path / "out")
+    manifest = personas.export(tmp_path / "out" / "audiences", seg.segments, customers=data.customers,
+                               min_size=1)
+    for path in (tmp_path / "out" / "audiences").glob("segment_*.csv"):
+        with path.open(newline="") as fh:
+            cells = [cell for row in csv.reader(fh) for cell in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], path
+    exported = {e["segment"]: e["name"] for e in manifest["segments"]}
+    assert exported[0].startswith("'=HYPERLINK") and exported[1].startswith("'+cmd")
+    on_disk = json.loads((tmp_path / "out" / "audiences" / "manifest.json").read_text())
+    assert [e["name"] for e in on_disk["segments"]] == [e["name"] for e in manifest["segments"]]
+    markdown = (tmp_path / "out" / "personas.md").read_text()
+    assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)>" in markdown

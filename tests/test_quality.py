@@ -132,3 +132,42 @@ def test_report_round_trips_and_reads_well(tmp_path, lines):
     text = (tmp_path / "quality.md").read_text()
     assert "| transactions | duplicates | drop | 1 lines |" in text
     assert set(report.to_frame()["check"]) <= set(CHECKS)
+
+
+def test_infinite_amounts_and_quantities_are_counted_and_dropped(lines):
+    import numpy as np
+
+    frame = lines.assign(amount=[10.0, 10.0, -10.0, 0.0, np.inf, 7.0, -3.0, 8.0, 9.0],
+                         quantity=[1.0, 1.0, -1.0, 1.0, 1.0, 1.0, -np.inf, 1.0, 1.0])
+    out, results = check_transactions(frame, snapshot=None, policies={})
+    result = next(r for r in results if r.check == "non_finite")
+    assert (result.count, result.policy, result.detail["by_column"]) == (2, "drop", {"amount": 1, "quantity": 1})
+    assert np.isfinite(out[["amount", "quantity"]].to_numpy()).all()
+    assert set(out["order_id"]).isdisjoint({"4", "6"})
+
+
+@pytest.mark.parametrize("policy", ["keep", "flag"])
+def test_kept_infinite_values_become_missing_never_infinite(lines, policy):
+    import numpy as np
+
+    frame = lines.assign(unit_price=[10.0, 10.0, 10.0, 0.0, 5.0, 7.0, np.inf, 8.0, 9.0])
+    out, results = check_transactions(frame, snapshot=None, policies={"non_finite": policy})
+    assert _counts(results)["non_finite"] == 1 and "6" in set(out["order_id"])
+    assert not np.isinf(out["unit_price"].to_numpy(dtype=float, na_value=np.nan)).any()
+    assert out.loc[out["order_id"] == "6", "unit_price"].isna().all()
+    assert ("qc_non_finite" in out) == (policy == "flag")
+
+
+def test_infinite_customer_attributes_are_a_quality_check():
+    import numpy as np
+
+    frame = pd.DataFrame({"customer_id": ["a", "b", "c"], "income": [1.0, np.inf, 3.0]})
+    out, results = check_customers(frame, policies={}, attributes=["income"])
+    assert _counts(results)["non_finite"] == 1 and list(out["customer_id"]) == ["a", "c"]
+
+
+def test_notes_are_kept_in_the_quality_report(tmp_path):
+    report = QualityReport("shop", "2021Q1", None, notes=["dates converted to <UTC>"])
+    report.write(tmp_path)
+    assert QualityReport.read(tmp_path / "quality.json").notes == ["dates converted to <UTC>"]
+    assert "- dates converted to &lt;UTC>" in (tmp_path / "quality.md").read_text()

@@ -238,3 +238,17 @@ def test_report_prints_to_pdf(report, tmp_path):
     pdf = print_pdf(now.report_html, tmp_path / "report.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 3
+
+
+def test_runs_pseudonymized_with_different_salts_are_never_compared(runs, tmp_path):
+    # a salt that changed between quarters made every customer look lost and new
+    from seglab.exceptions import SaltMismatchError
+
+    then, now = runs
+    other = RunFolder(tmp_path / "sample" / "2025Q3")
+    shutil.copytree(then.path, other.path)
+    schema = json.loads(other.artifact("schema.json").read_text())
+    other.artifact("schema.json").write_text(json.dumps({**schema, "salt_fingerprint": "0" * 16}))
+    with pytest.raises(SaltMismatchError, match="different salts.*SEGLAB_SALT"):
+        compare_runs(now, other)
+    assert json.loads(now.manifest.read_text())["salt_fingerprint"] == schema["salt_fingerprint"]

@@ -131,3 +131,63 @@ def test_reading_never_writes_the_source(tmp_path):
     before = (path.read_bytes(), path.stat().st_mtime_ns)
     _read(tmp_path, {"path": "o.csv"})
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_duckdb_queries_read_only_the_database_they_name(tmp_path):
+    con = duckdb.connect(str(tmp_path / "shop.duckdb"))
+    con.sql("CREATE TABLE orders AS SELECT * FROM ORDERS")
+    con.close()
+    ORDERS.to_csv(tmp_path / "other.csv", index=False)
+    with pytest.raises(SourceError, match="only read this database's own tables"):
+        _read(tmp_path, {"path": "shop.duckdb", "query": f"SELECT * FROM '{tmp_path / 'other.csv'}'"})
+    with pytest.raises(SpecError, match="one SELECT statement; found COPY"):
+        _read(tmp_path, {"path": "shop.duckdb", "query": f"COPY orders TO '{tmp_path / 'out.csv'}'"})
+    with pytest.raises(SpecError, match="found SELECT, SELECT"):
+        _read(tmp_path, {"path": "shop.duckdb", "query": "SELECT 1; SELECT 2"})
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["o.csv", "o.csv.gz", "o.parquet", "o.jsonl"])
+def test_reading_in_pieces_gives_the_same_rows(tmp_path, name):
+    from seglab.collect.sources import iter_source
+
+    big = pd.concat([ORDERS] * 50, ignore_index=True)
+    if name.endswith("parquet"):
+        big.to_parquet(tmp_path / name)
+    elif name.endswith("jsonl"):
+        big.to_json(tmp_path / name, orient="records", lines=True)
+    else:
+        big.to_csv(tmp_path / name, index=False)
+    spec = spec_from_dict({"name": "t", "transactions": {"sources": [{"path": name}]}}, base_dir=tmp_path)
+    source = spec.transactions.sources[0]
+    pieces = list(iter_source(source, spec, chunk_rows=30))
+    assert [len(p) for p in pieces] == [30, 30, 30, 10]
+    whole = read_source(source, spec)
+    pd.testing.assert_frame_equal(pd.concat(pieces, ignore_index=True), whole)
+
+
+def test_reading_some_columns_of_a_csv_still_names_a_misspelt_one(tmp_path):
+    from seglab.collect.sources import iter_source
+
+    ORDERS.to_csv(tmp_path / "o.csv", index=False)
+    spec = spec_from_dict({"name": "t", "transactions": {"sources": [{"path": "o.csv"}]}}, base_dir=tmp_path)
+    with pytest.raises(SchemaError, match=r"no column 'Wen'.*did you mean 'When'.*found .*'Cust'"):
+        list(iter_source(spec.transactions.sources[0], spec, columns=["Wen"]))
+    pieces = list(iter_source(spec.transactions.sources[0], spec, columns=["When"]))
+    assert [list(p.columns) for p in pieces] == [["When"]]
+
+
+def test_databases_are_read_in_pieces_too(tmp_path):
+    from seglab.collect.sources import iter_source
+
+    big = pd.concat([ORDERS] * 50, ignore_index=True)
+    con = duckdb.connect(str(tmp_path / "shop.duckdb"))
+    con.sql("CREATE TABLE orders AS SELECT * FROM big")
+    con.close()
+    with sqlite3.connect(tmp_path / "shop.db") as lite:
+        big.to_sql("orders", lite, index=False)
+    for source in ({"path": "shop.duckdb", "query": "SELECT Cust, Qty FROM orders"},
+                   {"url": f"sqlite:///{tmp_path / 'shop.db'}", "table": "orders"}):
+        spec = spec_from_dict({"name": "t", "transactions": {"sources": [source]}}, base_dir=tmp_path)
+        pieces = list(iter_source(spec.transactions.sources[0], spec, columns=["Cust"], chunk_rows=40))
+        assert sum(map(len, pieces)) == 100 and max(map(len, pieces)) <= 40, source

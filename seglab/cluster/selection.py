@@ -400,11 +400,13 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
     if k_values[0] * rule.min_share > 1:
         raise ParameterError(f"no k in {k_values[0]}…{k_values[-1]} can give every segment at least "
                              f"{rule.min_share:.0%} of the customers (k × min_share > 1); lower min_share or k")
-    # half of the customers must still hold k segments (prediction strength)
-    k_values = [k for k in k_values if 2 * k <= len(X)]
-    if not k_values:
-        raise ParameterError(f"only {len(X)} customers: too few to compare segmentations with "
-                             f"{k_values[0] if k_values else 2} or more segments; give k, or more customers")
+    if 2 * k_values[-1] > len(X):  # half of the customers must still hold k segments (prediction strength)
+        limit = len(X) // 2
+        fix = (f"set k_max to at most {limit} (or set k)" if limit >= k_values[0]
+               else f"set k to the number of segments you want (at most {len(X)})")
+        raise ParameterError(f"choosing k among {k_values[0]}..{k_values[-1]} needs at least {2 * k_values[-1]} "
+                             f"customers (half of them must still hold {k_values[-1]} segments); found "
+                             f"{len(X):,}: {fix}, or use more data")
     order = canonical_order(X[[*(numeric or []), *(categorical or [])]] if numeric or categorical else X)
     X = X.iloc[order].reset_index(drop=True)
     kproto = "kprototypes" in algorithms

@@ -7,8 +7,9 @@ Files in ``artifacts/``:
 ``transactions.parquet``, ``events.parquet``
     When the dataset has them.
 ``schema.json``
-    Dataset, period, snapshot (``as_of``), currency, and for each table its row
-    count and columns, each with its type and criterion tag.
+    Dataset, period, snapshot (``as_of``), currency, the fingerprint of the salt the
+    ids were pseudonymized with (:func:`seglab.collect.salt_fingerprint`), and for each
+    table its row count and columns, each with its type and criterion tag.
 ``quality.json``, ``quality.md``
     The quality gate's report (:class:`~seglab.collect.quality.QualityReport`).
 """
@@ -54,6 +55,8 @@ class CanonicalData:
         Criterion tag of each customer attribute column (``demographic``, ``pii`` …).
     as_of
         The snapshot day (last day of the period), or None for a static dataset.
+    salt_fingerprint
+        The fingerprint of the salt the customer ids were pseudonymized with.
     """
 
     dataset: str
@@ -66,6 +69,7 @@ class CanonicalData:
     quality: QualityReport | None = None
     currency: str = ""
     sources: list[str] = field(default_factory=list)
+    salt_fingerprint: str | None = None
     segment_on: list[str] = field(default_factory=list)
 
     def schema(self) -> dict:
@@ -84,8 +88,8 @@ class CanonicalData:
             }
         return {"dataset": self.dataset, "period": self.period,
                 "as_of": None if self.as_of is None else self.as_of.date().isoformat(),
-                "currency": self.currency, "sources": self.sources, "segment_on": list(self.segment_on),
-                "tables": tables}
+                "currency": self.currency, "salt_fingerprint": self.salt_fingerprint,
+                "sources": self.sources, "segment_on": list(self.segment_on), "tables": tables}
 
     def summary(self) -> pd.DataFrame:
         """One row per table: rows, customers, columns, first and last date."""
@@ -145,4 +149,5 @@ class CanonicalData:
                    customers=tables["customers"], transactions=tables["transactions"],
                    events=tables["events"], criteria=criteria, quality=quality,
                    currency=schema.get("currency", ""), sources=schema.get("sources", []),
+                   salt_fingerprint=schema.get("salt_fingerprint"),
                    segment_on=list(schema.get("segment_on") or []))

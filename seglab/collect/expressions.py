@@ -8,6 +8,13 @@ names, numbers and strings, arithmetic, comparisons, ``and``/``or``/``not``,
 Column names that are not Python identifiers go in backticks:
 ```Annual Income (k$)` * 1000``.
 
+Specs are shared, so an expression is bounded as well as whitelisted: number literals
+are at most 10**15 in size, a power of numbers may not exceed 10**18 (``9 ** 9 ** 9``
+is refused at once instead of running for hours), powers of columns are computed in
+floating point (an overflow gives infinity, which the quality gate's ``non_finite``
+check catches, never a silently wrapped integer), and repeated text
+(``'a' * 10**11``) may not be longer than 1,000 characters.
+
 >>> import pandas as pd
 >>> df = pd.DataFrame({"Quantity": [2, -1], "Price": [1.5, 4.0]})
 >>> evaluate("Quantity * Price", df).tolist()
@@ -19,6 +26,7 @@ Column names that are not Python identifiers go in backticks:
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import re
 from dataclasses import dataclass
@@ -28,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from seglab._validation import did_you_mean, show_list
-from seglab.exceptions import DataTypeError, SchemaError, SpecError
+from seglab.exceptions import DataTypeError, SchemaError, SeglabError, SpecError
 
 __all__ = ["Expression", "parse_expression", "evaluate", "FUNCTIONS"]
 
@@ -90,6 +98,39 @@ def _concat(parts):
 
 _BACKTICK = re.compile(r"`([^`]+)`")
 
+MAX_LITERAL = 10**15
+"""Largest number literal an expression may contain."""
+MAX_POWER = 1e18
+"""Largest result of a power of two numbers (``10 ** 18``)."""
+MAX_TEXT = 1_000
+"""Longest text a repetition (``'ab' * 3``) may make."""
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
+
+
+def _is_text(x) -> bool:
+    if isinstance(x, str):
+        return True
+    return isinstance(x, pd.Series) and (pd.api.types.is_string_dtype(x) or x.dtype == object)
+
+
+def _repeat_count(x) -> float:
+    """The largest repetition count a number or a numeric column asks for."""
+    if _is_number(x):
+        return float(x)
+    if isinstance(x, pd.Series) and pd.api.types.is_numeric_dtype(x) and len(x):
+        return float(np.nanmax(np.abs(x.to_numpy(dtype="float64", na_value=np.nan))) if x.notna().any() else 0)
+    return 0.0
+
+
+def _text_length(x) -> int:
+    if isinstance(x, str):
+        return len(x)
+    lengths = x.astype("string").str.len()
+    return int(lengths.max()) if lengths.notna().any() else 0
+
 
 @dataclass(frozen=True)
 class Expression:
@@ -120,15 +161,24 @@ class Expression:
                 f"expression {self.text!r} uses column {name!r}{did_you_mean(name, frame.columns)}, "
                 f"which the source does not have; found {show_list(list(frame.columns))}"
             )
+        return _series(self._compute(self.tree.body, frame), frame.index)
+
+    def _compute(self, node: ast.AST, frame: pd.DataFrame):
         try:
             with np.errstate(all="ignore"):
-                value = _Evaluator(frame, self).visit(self.tree.body)
+                return _Evaluator(frame, self).visit(node)
+        except SeglabError:
+            raise
+        except OverflowError as err:
+            raise SpecError(f"expression {self.text!r} cannot be computed: a number is too large "
+                            f"({err}); simplify the expression") from None
+        except ZeroDivisionError:
+            raise SpecError(f"expression {self.text!r} divides a number by zero") from None
         except (TypeError, ValueError) as err:
             raise DataTypeError(
                 f"expression {self.text!r} cannot be computed: {err}. Check that the columns it "
                 "uses hold numbers (or convert them with to_number(...)/to_date(...))"
             ) from None
-        return _series(value, frame.index)
 
 
 class _Evaluator(ast.NodeVisitor):
@@ -150,7 +200,44 @@ class _Evaluator(ast.NodeVisitor):
         op = _BINARY.get(type(node.op))
         if op is None:
             return self.generic_visit(node.op)
-        return op(self.visit(node.left), self.visit(node.right))
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Pow):
+            left, right = self._bounded_power(left, right)
+        elif isinstance(node.op, ast.Mult):
+            self._bounded_repetition(left, right)
+        return op(left, right)
+
+    def _too_large(self, what: str):
+        return SpecError(f"expression {self.expr.text!r}: {what}; expressions are bounded so that a "
+                         "shared spec cannot hang or exhaust memory")
+
+    def _bounded_power(self, base, exponent):
+        """Refuse a power of numbers beyond ``MAX_POWER``; powers of columns in floating point."""
+        if _is_number(base) and _is_number(exponent):
+            b, e = abs(float(base)), float(exponent)
+            if b > 1 and e * math.log10(b) > math.log10(MAX_POWER):
+                raise self._too_large(f"{base} ** {exponent} is larger than 10**18")
+            if b < 1 and b != 0 and e < 0 and -e * -math.log10(b) > math.log10(MAX_POWER):
+                raise self._too_large(f"{base} ** {exponent} is larger than 10**18")
+            if base < 0 and not e.is_integer():
+                raise SpecError(f"expression {self.expr.text!r}: {base} ** {exponent} is not a real "
+                                "number (a negative number to a fractional power)")
+            return base, exponent
+        # integer columns would wrap around silently (int64 overflow): compute in floats
+        if isinstance(base, pd.Series) and pd.api.types.is_integer_dtype(base):
+            base = base.astype("float64")
+        if _is_number(base) and isinstance(exponent, pd.Series):
+            base = float(base)
+        return base, exponent
+
+    def _bounded_repetition(self, left, right):
+        """Refuse text repeated into more than ``MAX_TEXT`` characters."""
+        for text, count in ((left, right), (right, left)):
+            if _is_text(text) and not _is_text(count):
+                n = _repeat_count(count)
+                if n > 0 and _text_length(text) * n > MAX_TEXT:
+                    raise self._too_large(f"text repeated {n:,.0f} times is longer than "
+                                          f"{MAX_TEXT:,} characters")
 
     def visit_UnaryOp(self, node):
         value = self.visit(node.operand)
@@ -227,6 +314,10 @@ def parse_expression(text: str) -> Expression:
     for node in ast.walk(tree):
         if not isinstance(node, allowed):
             raise SpecError(f"expression {text!r}: {type(node).__name__} is not allowed")
+        if isinstance(node, ast.Constant) and _is_number(node.value) and not (
+                math.isfinite(node.value) and abs(node.value) <= MAX_LITERAL):
+            raise SpecError(f"expression {text!r}: the number {node.value!r} is too large "
+                            f"(literals are at most 10**15)")
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
                 name = getattr(node.func, "id", ast.unparse(node.func))
@@ -234,7 +325,14 @@ def parse_expression(text: str) -> Expression:
                     f"expression {text!r} calls {name!r}, which is not an allowed function"
                     f"{did_you_mean(str(name), FUNCTIONS)}; available: {show_list(sorted(FUNCTIONS), 30)}"
                 )
-    return Expression(text=text, tree=tree, aliases=aliases)
+    expression = Expression(text=text, tree=tree, aliases=aliases)
+    for node in ast.walk(tree):
+        # parts made of literals only (9 ** 9 ** 9, 'a' * 10**11) are checked now, when the
+        # spec is loaded, against the same bounds as at evaluation
+        if isinstance(node, ast.BinOp) and not any(isinstance(n, ast.Name | ast.Call)
+                                                   for n in ast.walk(node)):
+            expression._compute(node, pd.DataFrame())
+    return expression
 
 
 def evaluate(text: str, frame: pd.DataFrame) -> pd.Series:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -10,11 +11,14 @@ from tqdm.auto import tqdm
 from seglab.collect.expressions import parse_expression
 from seglab.collect.quality import CHECKS, CheckResult
 from seglab.collect.schema import (EVENT_COLUMNS, EVENT_REQUIRED, TRANSACTION_COLUMNS,
-                                   TRANSACTION_REQUIRED, coerce_ids, coerce_table, infer_attribute)
-from seglab.collect.sources import read_source
+                                   TRANSACTION_REQUIRED, coerce_dates, coerce_ids, coerce_table,
+                                   infer_attribute)
+from seglab.collect.sources import iter_source, read_source
+from seglab._validation import require_columns
 from seglab.collect.spec import DatasetSpec, SourceSpec, TableSpec
+from seglab.exceptions import DataQualityWarning
 
-__all__ = ["map_source", "coerce_source", "read_table"]
+__all__ = ["map_source", "coerce_source", "read_table", "date_range"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +64,10 @@ def coerce_source(frame: pd.DataFrame, table: str, source: SourceSpec) -> pd.Dat
     """Give a mapped source's columns their canonical types (per source: date formats differ)."""
     if table == "transactions":
         return coerce_table(frame, TRANSACTION_COLUMNS, table=table, required=TRANSACTION_REQUIRED,
-                            dates=source.dates)
+                            dates=source.dates, mixed_time_zones=source.mixed_time_zones)
     if table == "events":
         return coerce_table(frame, EVENT_COLUMNS, table=table, required=EVENT_REQUIRED,
-                            dates=source.dates)
+                            dates=source.dates, mixed_time_zones=source.mixed_time_zones)
     coerce_table(frame.iloc[:0], {}, table=table, required=("customer_id",))
     return pd.DataFrame({
         col: coerce_ids(frame[col]) if col == "customer_id"
@@ -110,3 +114,36 @@ def read_table(spec: DatasetSpec, table: TableSpec, name: str, *,
         results.append(CheckResult("overlap", name, policy, overlap, "lines",
                                    CHECKS["overlap"].description, {"key": table.overlap_key}))
     return combined, results, [s.describe() for s in table.sources]
+
+
+def date_range(spec: DatasetSpec, table: TableSpec, name: str, column: str, *,
+               chunk_rows: int = 250_000) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last value of a date column over every source, read in pieces.
+
+    Only the columns the date needs are read (the mapped one, or those of its
+    expression), ``chunk_rows`` rows at a time, with the same parsing and checks as
+    :func:`read_table`: memory stays small whatever the table's size. Returns None
+    when no source has a date.
+    """
+    first = last = None
+    for source in table.sources:
+        direct = column not in source.derive and (column in source.columns or not source.columns)
+        needed = [source.columns.get(column, column)] if direct else _needed_columns(source)
+        for chunk in iter_source(source, spec, columns=needed, chunk_rows=chunk_rows):
+            if direct:
+                values = chunk[needed[0]]
+            else:
+                mapped = map_source(chunk, source, keep_unmapped=False)
+                require_columns(mapped, [column], table=name)
+                values = mapped[column]
+            with warnings.catch_warnings():
+                # notes about the data are the collect stage's to give, once
+                warnings.simplefilter("ignore", DataQualityWarning)
+                dates = coerce_dates(values, column=column, table=name, fmt=source.dates.get(column),
+                                     mixed_time_zones=source.mixed_time_zones).dropna()
+            if dates.empty:
+                continue
+            low, high = dates.min(), dates.max()
+            first = low if first is None else min(first, low)
+            last = high if last is None else max(last, high)
+    return None if first is None else (first, last)

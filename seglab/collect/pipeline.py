@@ -10,12 +10,12 @@ import pandas as pd
 
 from seglab._validation import show_list
 from seglab.collect.canonical import CanonicalData
-from seglab.collect.mapping import read_table
-from seglab.collect.privacy import get_salt, hash_email, looks_personal, pseudonymize
+from seglab.collect.mapping import date_range, read_table
+from seglab.collect.privacy import get_salt, hash_email, looks_personal, pseudonymize, salt_fingerprint
 from seglab.collect.quality import (QualityReport, check_customers, check_events, check_transactions,
                                     resolve_customer_attributes, resolve_policies)
 from seglab.collect.schema import EVENT_COLUMNS, TRANSACTION_COLUMNS
-from seglab.collect.spec import CRITERIA, DatasetSpec, load_spec
+from seglab.collect.spec import CRITERIA, DatasetSpec, TableSpec, load_spec
 from seglab.config import Period, complete_periods, parse_period
 from seglab.exceptions import DataQualityWarning, EmptyDataError, PeriodError
 
@@ -25,15 +25,19 @@ logger = logging.getLogger(__name__)
 
 
 def dataset_date_range(spec: DatasetSpec | str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """First and last transaction date of a dataset, or None when it has no transactions."""
+    """First and last transaction date of a dataset, or None when it has no transactions.
+
+    The sources are read in pieces, only the date column (see
+    :func:`seglab.collect.mapping.date_range`), so choosing a period never holds the
+    table in memory.
+    """
     spec = load_spec(spec)
     if spec.transactions is None:
         return None
-    frame, _, _ = read_table(spec, spec.transactions, "transactions")
-    dates = frame["order_date"].dropna()
-    if dates.empty:
+    span = date_range(spec, spec.transactions, "transactions", "order_date")
+    if span is None:
         raise EmptyDataError(f"dataset {spec.name!r} has no dated transactions")
-    return dates.min(), dates.max()
+    return span
 
 
 def available_periods(first: pd.Timestamp, last: pd.Timestamp, kind: str = "quarter") -> list[Period]:
@@ -115,7 +119,8 @@ def _prepare_customer_columns(frame: pd.DataFrame, criteria: dict[str, str],
 
 def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period | None = None, *,
             policies: dict[str, str] | None = None, salt: str | None = None,
-            project_dir: str | Path | None = None, progress: bool = False) -> CanonicalData:
+            project_dir: str | Path | None = None, run_dir: str | Path | None = None,
+            progress: bool = False) -> CanonicalData:
     """Load a dataset, map it onto the canonical schema, run the quality gate, pseudonymize.
 
     Parameters
@@ -131,7 +136,13 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
     salt
         Salt for the keyed hashes; see :func:`seglab.collect.get_salt`.
     project_dir
-        Where the project's salt file lives (the current folder by default).
+        Where the project's salt file lives (by default the project folder found from
+        the working directory upwards, see :func:`seglab.config.project_dir`).
+    run_dir
+        The run folder this collection is for (``seglab run`` passes it to the
+        notebook). When the quality gate leaves nothing, the quality report is written
+        into its ``artifacts/`` before the error is raised, so the counts can be read
+        there. None writes nothing.
     progress
         Show a progress bar while reading sources.
 
@@ -139,7 +150,17 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
     -------
     CanonicalData
         Customers (always), transactions and events (when the dataset has them),
-        criterion tags and the quality report. Customer ids are pseudonyms.
+        criterion tags and the quality report (whose ``notes`` repeat every
+        :class:`~seglab.exceptions.DataQualityWarning` given on the way). Customer ids
+        are pseudonyms; ``salt_fingerprint`` identifies the salt.
+
+    Raises
+    ------
+    EmptyDataError
+        When a table holds no rows, or the quality gate leaves none: the message says
+        which checks removed them, and a required column that is empty in every row
+        (``column amount (mapped from 'Price') is empty in 1,200 rows``). The error's
+        ``quality`` attribute holds the quality report.
 
     Examples
     --------
@@ -147,6 +168,74 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
     >>> data.customers.columns.tolist()[:3]            # doctest: +SKIP
     ['customer_id', 'gender', 'age']
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataQualityWarning)
+        try:
+            data = _collect(dataset, period, policies=policies, salt=salt, project_dir=project_dir,
+                            run_dir=run_dir, progress=progress, caught=caught)
+        finally:
+            shown = list(caught)
+    for w in shown:  # show them as they came, now that they are also notes in the report
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return data
+
+
+def _notes(caught: list) -> list[str]:
+    notes = []
+    for w in caught:
+        text = str(w.message)
+        if issubclass(w.category, DataQualityWarning) and text not in notes:
+            notes.append(text)
+    return notes
+
+
+def _source_of(table: TableSpec, column: str) -> str:
+    """How a canonical column is made, for messages: mapped from X, or derived as E."""
+    ways = []
+    for source in table.sources:
+        if column in source.derive:
+            way = f"derived as {source.derive[column]!r}"
+        elif column in source.columns:
+            way = f"mapped from {source.columns[column]!r}"
+        else:
+            way = "read under that name"
+        if way not in ways:
+            ways.append(way)
+    return " / ".join(ways)
+
+
+def _nothing_left(spec: DatasetSpec, chosen: Period, table: str, raw: pd.DataFrame | None,
+                  report: QualityReport, run_dir: str | Path | None) -> EmptyDataError:
+    """The error for a quality gate that left nothing: why, and where the counts are."""
+    reasons = []
+    if raw is not None and spec.transactions is not None and len(raw):
+        for col in ("amount", "customer_id", "order_date"):
+            if col in raw and raw[col].isna().all():
+                reasons.append(f"column {col} ({_source_of(spec.transactions, col)}) is empty in "
+                               f"{len(raw):,} rows; check the mapping in the spec (the right column? "
+                               "numbers in this export?)")
+    dropped = sorted((c for c in report.checks if c.policy == "drop" and c.count and c.table == table),
+                     key=lambda c: -c.count)
+    if dropped:
+        reasons.append("the gate dropped " + ", ".join(f"{c.count:,} {c.unit} ({c.check})"
+                                                       for c in dropped[:5]))
+    where = ""
+    if run_dir is not None:
+        from seglab.config import run_folder_for
+
+        path = report.write(run_folder_for(run_dir, spec.name, chosen.label).make().artifacts)
+        where = f"; every count is in {path}"
+    rows_in = report.tables.get(table, {}).get("rows_in", 0)
+    error = EmptyDataError(
+        f"dataset {spec.name!r}, period {chosen.label}: no {table} are left after the quality gate "
+        f"({rows_in:,} rows in): {'; '.join(reasons) or 'every row failed a check'}{where}. Fix the "
+        "data or the mapping, or relax the policies that drop them")
+    error.quality = report
+    return error
+
+
+def _collect(dataset, period, *, policies, salt, project_dir, run_dir, progress,
+             caught: list) -> CanonicalData:
     spec = load_spec(dataset)
     rules = resolve_policies({**spec.quality.policies, **(policies or {})})
     salt = get_salt(salt, project_dir=project_dir)
@@ -180,13 +269,11 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
                 transactions = transactions.loc[~transactions["customer_id"].isin(conflicted)]
             tx_customers = tx_customers.loc[tx_customers["customer_id"].isin(
                 transactions["customer_id"].unique())]
-        if transactions.empty:
-            raise EmptyDataError(
-                f"dataset {spec.name!r}, period {chosen.label}: no transactions are left after the "
-                f"quality gate ({rows_in:,} rows in); see the counts in quality.json and relax "
-                "the policies that drop them")
         tables["transactions"] = {"rows_in": rows_in, "rows_out": len(transactions),
                                   "customers": int(transactions["customer_id"].nunique())}
+        if transactions.empty:
+            raise _nothing_left(spec, chosen, "transactions", raw,
+                                _report(spec, chosen, tables, checks, caught), run_dir)
     else:
         chosen = choose_period(period, None, dataset=spec.name)
     as_of = chosen.end if chosen.end is not None else (
@@ -233,7 +320,8 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
         if len(missing):
             customers = pd.concat([customers, pd.DataFrame({"customer_id": missing})], ignore_index=True)
     if customers.empty:
-        raise EmptyDataError(f"dataset {spec.name!r}: no customers are left after the quality gate")
+        raise _nothing_left(spec, chosen, "customers", None, _report(spec, chosen, tables, checks, caught),
+                            run_dir)
     tables.setdefault("customers", {})["customers"] = len(customers)
 
     def _pseudo(frame: pd.DataFrame | None, order: tuple[str, ...]) -> pd.DataFrame | None:
@@ -244,9 +332,7 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
         return (frame[columns].assign(customer_id=pseudonymize(frame["customer_id"], salt))
                 .reset_index(drop=True))
 
-    report = QualityReport(dataset=spec.name, period=chosen.label,
-                           snapshot=None if chosen.cutoff is None else chosen.cutoff.isoformat(),
-                           tables=tables, checks=checks)
+    report = _report(spec, chosen, tables, checks, caught)
     logger.info("collected %s %s: %s", spec.name, chosen.label,
                 ", ".join(f"{k} {v.get('rows_out', v.get('customers', 0)):,}" for k, v in tables.items()))
     return CanonicalData(
@@ -255,4 +341,11 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
         transactions=_pseudo(transactions, tuple(TRANSACTION_COLUMNS)),
         events=_pseudo(events, tuple(EVENT_COLUMNS)),
         criteria={c: t for c, t in criteria.items() if t in CRITERIA or t in ("pii", "email")},
-        quality=report, currency=spec.currency, sources=sources, segment_on=list(spec.segment_on))
+        quality=report, currency=spec.currency, sources=sources,
+        salt_fingerprint=salt_fingerprint(salt), segment_on=list(spec.segment_on))
+
+
+def _report(spec: DatasetSpec, chosen: Period, tables: dict, checks: list, caught: list) -> QualityReport:
+    return QualityReport(dataset=spec.name, period=chosen.label,
+                         snapshot=None if chosen.cutoff is None else chosen.cutoff.isoformat(),
+                         tables=tables, checks=checks, notes=_notes(caught))

@@ -4,8 +4,11 @@ A keyed hash (HMAC-SHA-256) of an id is stable for a given **salt**, so the same
 customer gets the same pseudonym every quarter, while nobody without the salt can
 recompute it from a known id. The salt comes from, in order: the ``salt``
 argument, the ``SEGLAB_SALT`` environment variable, or ``.seglab/salt`` in the
-project folder (created at random on first use, never committed: ``.seglab/`` is
-in ``.gitignore``). The salt itself is never written to any output.
+project folder (:func:`seglab.config.project_dir`: found from the working directory
+upwards; created at random on first use, with a visible :class:`SaltWarning`; never
+committed: ``.seglab/`` is in ``.gitignore``). The salt itself is never written to
+any output; its **fingerprint** (:func:`salt_fingerprint`, a keyed hash of a fixed
+text) is, so that runs pseudonymized with different salts are never compared.
 
 Emails are dropped; when audiences for ad platforms are wanted, the SHA-256 of the
 trimmed, lower-cased address is kept (``email_sha256``), as those platforms require.
@@ -19,13 +22,15 @@ import logging
 import os
 import re
 import secrets
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from seglab.exceptions import ParameterError
+from seglab.exceptions import ParameterError, SaltWarning
 
-__all__ = ["get_salt", "pseudonymize", "hash_email", "looks_personal", "SALT_ENV"]
+__all__ = ["get_salt", "find_salt", "salt_fingerprint", "pseudonymize", "hash_email",
+           "looks_personal", "SALT_ENV"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,32 +42,73 @@ _PERSONAL = re.compile(
     r"name|address|street|ssn|passport|iban|ip_address)($|_)", re.IGNORECASE)
 
 
-def get_salt(salt: str | None = None, *, project_dir: str | Path | None = None) -> str:
-    """The salt for keyed hashes: ``salt``, else ``$SEGLAB_SALT``, else the project's salt file.
+def _salt_file(project_dir: str | Path | None) -> Path:
+    from seglab.config import project_dir as find_project
 
-    The project salt file (``<project_dir>/.seglab/salt``, the current folder by
-    default) is created with 256 random bits on first use and reused afterwards,
-    so pseudonyms stay comparable from quarter to quarter.
-    """
+    folder = Path(project_dir) if project_dir is not None else find_project()
+    return folder / ".seglab" / "salt"
+
+
+def find_salt(salt: str | None = None, *, project_dir: str | Path | None = None) -> str | None:
+    """The salt :func:`get_salt` would use, or None when there is none yet (nothing is created)."""
     if salt:
         return str(salt)
     env = os.environ.get(SALT_ENV)
     if env:
         return env
-    folder = Path(project_dir) if project_dir is not None else Path.cwd()
-    path = folder / ".seglab" / "salt"
+    path = _salt_file(project_dir)
     if path.is_file():
-        value = path.read_text(encoding="utf-8").strip()
-        if value:
-            return value
+        return path.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+def get_salt(salt: str | None = None, *, project_dir: str | Path | None = None) -> str:
+    """The salt for keyed hashes: ``salt``, else ``$SEGLAB_SALT``, else the project's salt file.
+
+    The project salt file is ``.seglab/salt`` in ``project_dir``, by default the
+    project folder found from the working directory upwards
+    (:func:`seglab.config.project_dir`). It is created with 256 random bits on first
+    use, with a :class:`~seglab.exceptions.SaltWarning` (shown in the notebook and on
+    the terminal) saying where, and reused afterwards, so pseudonyms stay comparable
+    from quarter to quarter.
+    """
+    found = find_salt(salt, project_dir=project_dir)
+    if found:
+        return found
+    path = _salt_file(project_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it a moment ago: use theirs
+        return path.read_text(encoding="utf-8").strip()
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(value + "\n")
-    logger.warning("created a new pseudonymization salt in %s; keep it (and out of git) so that "
-                   "customer pseudonyms stay the same from one quarter to the next", path)
+    warnings.warn(f"created a new pseudonymization salt in {path} (fingerprint "
+                  f"{salt_fingerprint(value)}). Customer ids in runs made with another salt will "
+                  "not match these: if this project had a salt before, restore that file from your "
+                  "backup (or set SEGLAB_SALT) before running again. Back this file up; never commit it",
+                  SaltWarning, stacklevel=2)
     return value
+
+
+_FINGERPRINT_TEXT = b"seglab salt fingerprint v1"
+
+
+def salt_fingerprint(salt: str) -> str:
+    """A fingerprint of ``salt`` that is safe to write anywhere: a keyed hash of a fixed text.
+
+    Equal salts give equal fingerprints; the salt cannot be recovered from it, nor
+    can any pseudonym be computed with it. Every run records it (``manifest.json``,
+    ``schema.json``) so that runs made with different salts are never compared.
+
+    >>> salt_fingerprint("s")
+    '4db652798f9685da'
+    """
+    if not salt:
+        raise ParameterError("salt_fingerprint needs a non-empty salt")
+    # HMAC-SHA-512, not the pseudonyms' HMAC-SHA-256: the fingerprint is no customer's pseudonym
+    return hmac.new(str(salt).encode("utf-8"), _FINGERPRINT_TEXT, hashlib.sha512).hexdigest()[:16]
 
 
 def pseudonymize(values: pd.Series, salt: str) -> pd.Series:

@@ -10,6 +10,10 @@ rows that survive the others.
 Outliers are found with Tukey's far-out fences (``outlier_fence`` × IQR beyond the
 quartiles, 3 by default), on the log scale for skewed non-negative values (money,
 quantities) and on the linear scale otherwise.
+
+An infinite number is never usable: under ``drop`` (the default) the ``non_finite``
+check removes its row; under ``keep`` or ``flag`` the row stays and the infinite
+value becomes missing. Either way no infinity reaches the features.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seglab._io import read_json, write_json, write_text
+from seglab._io import escape_markdown, read_json, write_json, write_text
 from seglab._validation import check_choice
 from seglab.collect.schema import EVENT_TYPES
 
@@ -58,6 +62,8 @@ CHECKS: dict[str, Check] = {c.name: c for c in [
     Check("missing_customer_id", "rows without a customer id (guest or unattributed)", "drop"),
     Check("missing_date", "rows without a date", "drop"),
     Check("missing_amount", "lines without an amount", "drop"),
+    Check("non_finite", "amounts, quantities, prices or numeric attributes that are infinite "
+          "(inf in the source, or an overflowing derived column)", "drop"),
     Check("after_snapshot", "rows dated after the snapshot (in the future for this period)", "drop"),
     Check("cancellations", "cancellations and returns (a cancelled order id, or a negative amount)",
           "keep"),
@@ -150,6 +156,29 @@ def _duplicates(frame: pd.DataFrame) -> pd.Series:
     return frame.duplicated(keep="first")
 
 
+NUMERIC_TRANSACTION_COLUMNS = ("amount", "quantity", "unit_price", "discount")
+
+
+def _non_finite(frame: pd.DataFrame, columns) -> tuple[pd.Series, dict]:
+    """Rows with an infinite value in any of ``columns`` (NaN is *missing*, not counted here)."""
+    mask = np.zeros(len(frame), dtype=bool)
+    by_column = {}
+    for col in columns:
+        if col in frame and pd.api.types.is_float_dtype(frame[col]):
+            found = np.isinf(frame[col].to_numpy(dtype="float64", na_value=np.nan))
+            if found.any():
+                by_column[col] = int(found.sum())
+                mask |= found
+    return pd.Series(mask, index=frame.index), {"by_column": by_column}
+
+
+def _blank_non_finite(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Infinite values made missing (the ``keep``/``flag`` policies of ``non_finite``)."""
+    fixes = {c: frame[c].mask(np.isinf(frame[c].to_numpy(dtype="float64", na_value=np.nan)))
+             for c in columns if c in frame and pd.api.types.is_float_dtype(frame[c])}
+    return frame.assign(**fixes) if fixes else frame
+
+
 def check_transactions(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None,
                        policies: dict[str, str], cancellation_pattern: str | None = None,
                        product_pattern: str | None = None, non_product_codes: tuple[str, ...] = (),
@@ -166,6 +195,7 @@ def check_transactions(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None,
     masks["missing_customer_id"] = frame["customer_id"].isna()
     masks["missing_date"] = frame["order_date"].isna()
     masks["missing_amount"] = frame["amount"].isna()
+    masks["non_finite"], details["non_finite"] = _non_finite(frame, NUMERIC_TRANSACTION_COLUMNS)
     masks["after_snapshot"] = (frame["order_date"] >= snapshot if snapshot is not None
                                else pd.Series(False, index=frame.index))
     quantity = frame["quantity"] if "quantity" in frame else frame["amount"]
@@ -196,6 +226,7 @@ def check_transactions(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None,
     masks["zero_price"] = price == 0
     masks["negative_price"] = (price < 0) if "unit_price" in frame else pd.Series(False, index=frame.index)
     out, results = _apply(frame, "transactions", masks, policies, details)
+    out = _blank_non_finite(out, NUMERIC_TRANSACTION_COLUMNS)
 
     extreme = far_out(out["amount"].abs(), outlier_fence)
     if "quantity" in out:
@@ -243,8 +274,12 @@ def check_customers(frame: pd.DataFrame, *, policies: dict[str, str], attributes
     (``keep`` keeps each customer's first row) and extreme numeric attribute values.
     """
     policies = resolve_policies(policies)
-    masks = {"duplicates": _duplicates(frame), "missing_customer_id": frame["customer_id"].isna()}
-    out, results = _apply(frame, "customers", masks, policies)
+    numeric = [c for c in attributes if pd.api.types.is_float_dtype(frame[c])]
+    non_finite, non_finite_detail = _non_finite(frame, numeric)
+    masks = {"duplicates": _duplicates(frame), "missing_customer_id": frame["customer_id"].isna(),
+             "non_finite": non_finite}
+    out, results = _apply(frame, "customers", masks, policies, {"non_finite": non_finite_detail})
+    out = _blank_non_finite(out, numeric)
 
     conflicted, per_attr = _conflicts(out, attributes)
     n_customers = int(out.loc[conflicted, "customer_id"].nunique())
@@ -315,7 +350,8 @@ class QualityReport:
     """Everything the quality gate found, for ``artifacts/quality.json``.
 
     ``tables`` holds per-table counts (``rows_in``, ``rows_out``, ``customers``);
-    ``checks`` one :class:`CheckResult` per check and table.
+    ``checks`` one :class:`CheckResult` per check and table; ``notes`` what was
+    repaired or assumed on the way in (e.g. mixed time-zone offsets converted to UTC).
     """
 
     dataset: str
@@ -323,16 +359,19 @@ class QualityReport:
     snapshot: str | None
     tables: dict[str, dict] = field(default_factory=dict)
     checks: list[CheckResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"dataset": self.dataset, "period": self.period, "snapshot": self.snapshot,
-                "tables": self.tables, "checks": [asdict(c) for c in self.checks]}
+                "tables": self.tables, "checks": [asdict(c) for c in self.checks],
+                "notes": list(self.notes)}
 
     @classmethod
     def from_dict(cls, data: dict) -> QualityReport:
         return cls(dataset=data["dataset"], period=data["period"], snapshot=data.get("snapshot"),
                    tables=data.get("tables", {}),
-                   checks=[CheckResult(**c) for c in data.get("checks", [])])
+                   checks=[CheckResult(**c) for c in data.get("checks", [])],
+                   notes=list(data.get("notes", [])))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per check and table: policy, count, unit and description."""
@@ -355,6 +394,8 @@ class QualityReport:
         lines += ["", "| table | check | policy | count | what it finds |", "|---|---|---|---:|---|"]
         for c in self.checks:
             lines.append(f"| {c.table} | {c.check} | {c.policy} | {c.count:,} {c.unit} | {c.description} |")
+        if self.notes:
+            lines += ["", "Notes:", "", *[f"- {escape_markdown(n)}" for n in self.notes]]
         return "\n".join(lines) + "\n"
 
     def write(self, folder: str | Path) -> Path:

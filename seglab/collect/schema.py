@@ -16,12 +16,13 @@ events         ``customer_id``, ``timestamp``, ``event_type`` (see :data:`EVENT_
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from seglab._validation import require_columns
-from seglab.exceptions import DataTypeError
+from seglab.exceptions import DataQualityWarning, DataTypeError
 
 __all__ = [
     "TRANSACTION_COLUMNS",
@@ -30,6 +31,7 @@ __all__ = [
     "EVENT_REQUIRED",
     "EVENT_TYPES",
     "coerce_ids",
+    "TIME_ZONE_POLICIES",
     "coerce_dates",
     "coerce_numbers",
     "coerce_table",
@@ -72,8 +74,58 @@ def coerce_ids(series: pd.Series) -> pd.Series:
     return out.astype("str")
 
 
-def coerce_dates(series: pd.Series, *, column: str, table: str, fmt: str | None = None) -> pd.Series:
-    """Timestamps (naive, microsecond resolution); a clear error when values do not parse."""
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+TIME_ZONE_POLICIES = ("utc", "refuse")
+"""What to do with dates that carry different time-zone offsets (or some an offset and
+some none): convert them to UTC, with a note, or refuse them."""
+
+
+def _to_datetime(text: pd.Series, fmt: str | None) -> pd.Series:
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    bad = text.notna() & (text != "") & parsed.isna()
+    if bad.any() and fmt is None:
+        # pandas infers one format from the first value; "2021-01-05" followed by
+        # "2021-01-05 10:00" is still valid, so read the misfits one by one
+        misfits = pd.to_datetime(text.where(bad), format="mixed", errors="coerce")
+        if str(getattr(misfits.dt, "tz", None)) != str(getattr(parsed.dt, "tz", None)) \
+                and misfits.notna().any():
+            raise ValueError("mixed timezones: some values carry an offset the others lack")
+        parsed = parsed.where(~bad, misfits)
+    return parsed
+
+
+def _mixed_offsets(text: pd.Series, fmt: str | None, *, column: str, table: str,
+                   mixed_time_zones: str) -> pd.Series:
+    """Dates with different time-zone offsets: read as UTC with a warning, or refused."""
+    offsets = text.str.extract(_OFFSET, expand=False)
+    seen = list(pd.unique(offsets.dropna()))
+    plain = int((text.notna() & (text != "") & offsets.isna()).sum())
+    found = (f"{table}.{column}: the dates carry different time-zone offsets ("
+             + ", ".join(seen[:4]) + (", …" if len(seen) > 4 else "")
+             + (f"; {plain:,} without one" if plain else "") + ")")
+    if mixed_time_zones == "refuse":
+        raise DataTypeError(f"{found} and the spec says mixed_time_zones: refuse. Export the dates "
+                            "with one offset, or remove that option to have them converted to UTC")
+    warnings.warn(f"{found}; converted them to UTC"
+                  + (" (values without an offset taken as UTC)" if plain else "")
+                  + ". Add mixed_time_zones: refuse to the source in the spec to stop instead",
+                  DataQualityWarning, stacklevel=5)
+    try:
+        return pd.to_datetime(text, format=fmt or "mixed", errors="coerce", utc=True)
+    except (ValueError, TypeError) as err:
+        raise DataTypeError(f"{table}.{column}: date format {fmt!r} is not usable: {err}") from None
+
+
+def coerce_dates(series: pd.Series, *, column: str, table: str, fmt: str | None = None,
+                 mixed_time_zones: str = "utc") -> pd.Series:
+    """Timestamps (naive, microsecond resolution); a clear error when values do not parse.
+
+    Values with a time-zone offset are converted to UTC. When the values carry
+    different offsets (``+01:00`` in winter, ``+02:00`` in summer), or some carry one
+    and some none, ``mixed_time_zones="utc"`` converts them all to UTC with a
+    :class:`~seglab.exceptions.DataQualityWarning`; ``"refuse"`` raises
+    :class:`~seglab.exceptions.DataTypeError`.
+    """
     if pd.api.types.is_datetime64_any_dtype(series):
         out = series
         if getattr(out.dt, "tz", None) is not None:
@@ -81,15 +133,12 @@ def coerce_dates(series: pd.Series, *, column: str, table: str, fmt: str | None 
         return out.astype(DATETIME_DTYPE)
     text = series.astype("string").str.strip()
     try:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        parsed = _to_datetime(text, fmt)
     except (ValueError, TypeError) as err:
-        raise DataTypeError(f"{table}.{column}: date format {fmt!r} is not usable: {err}") from None
+        if "timezone" not in str(err).lower():
+            raise DataTypeError(f"{table}.{column}: date format {fmt!r} is not usable: {err}") from None
+        parsed = _mixed_offsets(text, fmt, column=column, table=table, mixed_time_zones=mixed_time_zones)
     bad = text.notna() & (text != "") & parsed.isna()
-    if bad.any() and fmt is None:
-        # pandas infers one format from the first value; "2021-01-05" followed by
-        # "2021-01-05 10:00" is still valid, so read the misfits one by one
-        parsed = parsed.where(~bad, pd.to_datetime(text.where(bad), format="mixed", errors="coerce"))
-        bad = text.notna() & (text != "") & parsed.isna()
     if bad.any():
         hint = (f"the format {fmt!r} does not match them" if fmt else
                 f"set its format in the spec, e.g. dates: {{{column}: \"%d/%m/%Y %H:%M\"}}")
@@ -124,7 +173,8 @@ def coerce_numbers(series: pd.Series, *, column: str, table: str) -> pd.Series:
 
 
 def coerce_table(frame: pd.DataFrame, columns: dict[str, str], *, table: str,
-                 required: tuple[str, ...], dates: dict[str, str] | None = None) -> pd.DataFrame:
+                 required: tuple[str, ...], dates: dict[str, str] | None = None,
+                 mixed_time_zones: str = "utc") -> pd.DataFrame:
     """Check the required columns and give every known column its canonical type."""
     require_columns(frame, required, table=table)
     dates = dates or {}
@@ -134,7 +184,8 @@ def coerce_table(frame: pd.DataFrame, columns: dict[str, str], *, table: str,
         if kind == "id":
             out[name] = coerce_ids(frame[name])
         elif kind == "datetime":
-            out[name] = coerce_dates(frame[name], column=name, table=table, fmt=dates.get(name))
+            out[name] = coerce_dates(frame[name], column=name, table=table, fmt=dates.get(name),
+                                     mixed_time_zones=mixed_time_zones)
         elif kind == "number":
             out[name] = coerce_numbers(frame[name], column=name, table=table)
         elif kind == "text":

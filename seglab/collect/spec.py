@@ -16,6 +16,7 @@ A spec is a YAML file. The smallest useful one::
       derive:                                 # safe expressions, no eval
         amount: quantity * unit_price
       dates: {order_date: "%d/%m/%Y %H:%M"}    # optional explicit date formats
+      mixed_time_zones: utc                   # or refuse: dates with different offsets
 
 Sources may also be ``url:`` (any SQLAlchemy URL, ``${ENV_VARS}`` expanded) or a
 DuckDB file, each with ``table:`` or ``query:``. See the README for every key.
@@ -86,6 +87,7 @@ class SourceSpec:
     columns: dict[str, str] = field(default_factory=dict)
     derive: dict[str, str] = field(default_factory=dict)
     dates: dict[str, str] = field(default_factory=dict)
+    mixed_time_zones: str = "utc"
 
     @property
     def kind(self) -> str:
@@ -180,9 +182,10 @@ class DatasetSpec:
 
 # --------------------------------------------------------------------------- parsing
 
-_SOURCE_KEYS = {"path", "url", "table", "query", "format", "options", "columns", "derive", "dates"}
+_SOURCE_KEYS = {"path", "url", "table", "query", "format", "options", "columns", "derive", "dates",
+                "mixed_time_zones"}
 _TABLE_KEYS = {"sources", "columns", "derive", "dates", "criteria", "overlap_key",
-               "customer_attributes"}
+               "customer_attributes", "mixed_time_zones"}
 _QUALITY_KEYS = {"cancellation_pattern", "product_pattern", "non_product_codes", "outlier_fence",
                  "policies"}
 _TOP_KEYS = {"name", "title", "description", "licence", "license", "attribution", "currency",
@@ -226,6 +229,15 @@ def _criteria(value: Any, where: str) -> dict[str, str]:
     return out
 
 
+def _time_zones(value: Any, where: str) -> str:
+    from seglab.collect.schema import TIME_ZONE_POLICIES
+
+    if value not in TIME_ZONE_POLICIES:
+        raise SpecError(f"{where}.mixed_time_zones must be one of {show_list(TIME_ZONE_POLICIES)} "
+                        f"(convert dates with different offsets to UTC, or stop); got {value!r}")
+    return value
+
+
 def _source(raw: Any, where: str, shared: dict) -> SourceSpec:
     raw = _check_keys(raw, _SOURCE_KEYS, where)
     if bool(raw.get("path")) == bool(raw.get("url")):
@@ -243,6 +255,7 @@ def _source(raw: Any, where: str, shared: dict) -> SourceSpec:
         columns={**shared["columns"], **_str_map(raw.get("columns"), f"{where}.columns")},
         derive={**shared["derive"], **_str_map(raw.get("derive"), f"{where}.derive")},
         dates={**shared["dates"], **_str_map(raw.get("dates"), f"{where}.dates")},
+        mixed_time_zones=_time_zones(raw.get("mixed_time_zones", shared["mixed_time_zones"]), where),
     )
     if source.kind == "unknown":
         raise SpecError(
@@ -267,6 +280,7 @@ def _table(raw: Any, where: str) -> TableSpec | None:
         "columns": _str_map(raw.get("columns"), f"{where}.columns"),
         "derive": _str_map(raw.get("derive"), f"{where}.derive"),
         "dates": _str_map(raw.get("dates"), f"{where}.dates"),
+        "mixed_time_zones": _time_zones(raw.get("mixed_time_zones", "utc"), where),
     }
     attrs = _str_map(raw.get("customer_attributes"), f"{where}.customer_attributes")
     for col, tag in attrs.items():

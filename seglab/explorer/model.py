@@ -298,14 +298,16 @@ def load_features(dataset: str = "sample", period: str | None = None, run_dir: s
     """The features (and customer table) to explore: from the run folder when ``seglab run``
     made one for this dataset and period, else collected and computed now.
 
-    Returns ``(FeatureSet, customers)``.
+    Returns ``(FeatureSet, customers)``. A run made with another salt than this
+    project's is refused (:func:`seglab.runner.check_run_salt`).
     """
     from seglab.collect import collect
     from seglab.features import FeatureSet, build_features
-    from seglab.runner import open_run
+    from seglab.runner import check_run_salt, open_run
 
     run = open_run(run_dir, dataset, period or None)
     if run.artifact("features.parquet").exists():
+        check_run_salt(run)
         customers = pd.read_parquet(run.artifact("customers.parquet")) \
             if run.artifact("customers.parquet").exists() else None
         return FeatureSet.read(run.artifacts), customers

@@ -7,6 +7,11 @@ SHA-256 of each normalised address, the form ad platforms match on. Segments sma
 ``min_size`` are not exported (a note in the manifest says so), nor are unassigned
 customers. ``audiences/manifest.json`` lists every segment, its count, its files and the
 refresh date. The folder is rebuilt whole at each export, so no stale file remains.
+
+Segment names are data (a ``names_file`` can say anything): in the CSV files and the
+manifest, a name a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) is written with a leading ``'`` (see
+:func:`seglab._io.neutralise_text`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from seglab._io import atomic_dir, write_json
+from seglab._io import atomic_dir, neutralise_text, write_csv, write_json
 from seglab._validation import check_range
 from seglab.cluster.segmenter import UNASSIGNED
 from seglab.collect.privacy import looks_personal
@@ -70,7 +75,8 @@ def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[
     with atomic_dir(folder) as tmp:
         for s, rows in segments.groupby("segment", sort=True):
             s = int(s)
-            entry = {"segment": s, "name": names.get(s, "unassigned" if s == UNASSIGNED else f"segment {s}"),
+            label = names.get(s, "unassigned" if s == UNASSIGNED else f"segment {s}")
+            entry = {"segment": s, "name": neutralise_text(label),
                      "customers": int(len(rows)), "exported": False, "file": None, "ad_platform_file": None}
             if s == UNASSIGNED:
                 entry["note"] = "customers no segment claims are not exported"
@@ -81,14 +87,13 @@ def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[
                                       "segment": s, "segment_name": entry["name"]})
                 _check_no_personal_columns(frame)
                 name = f"segment_{s}.csv"
-                frame.to_csv(tmp / name, index=False)
+                write_csv(frame, tmp / name)
                 entry.update(exported=True, file=name)
                 if emails is not None:
                     hashed = emails.reindex(rows["customer_id"].astype("str")).dropna()
                     if len(hashed) >= min_size:
                         (tmp / "ad_platform").mkdir(exist_ok=True)
-                        pd.DataFrame({"email_sha256": hashed.to_numpy()}).to_csv(tmp / "ad_platform" / name,
-                                                                               index=False)
+                        write_csv(pd.DataFrame({"email_sha256": hashed.to_numpy()}), tmp / "ad_platform" / name)
                         entry["ad_platform_file"] = f"ad_platform/{name}"
                         entry["ad_platform_customers"] = int(len(hashed))
                     else:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from seglab._io import escape_markdown
 from seglab.personas.profiles import SegmentProfiles
 from seglab.personas.traits import describe_number
 
@@ -64,7 +65,7 @@ class PersonaCard:
                 quality.get("precision", 0), quality.get("coverage", 0)), *[f"- {r}" for r in self.rules], ""]
         if self.flags:
             lines += ["**Notes**", *[f"- {f}" for f in self.flags], ""]
-        return "\n".join(lines)
+        return escape_markdown("\n".join(lines))  # names and traits are data: no raw HTML
 
 
 def _kpi_text(name: str, value: float, currency: str) -> str:

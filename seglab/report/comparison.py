@@ -11,7 +11,8 @@ last period's (see :mod:`seglab.cluster.alignment`). :func:`compare_runs` then m
   (0.5 by default) is a warning: the segment is not quite the same group any more.
 
 Written to ``artifacts/comparison.json``. When there is no earlier run the comparison is
-*skipped* with a note saying why, and the report says so.
+*skipped* with a note saying why, and the report says so. Two runs pseudonymized with
+different salts are never compared (:func:`seglab.runner.check_same_salt`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from seglab._io import read_json, write_json
 from seglab.config import RunFolder, parse_period
 from seglab.exceptions import SeglabError
 from seglab.personas.pipeline import previous_names
+from seglab.runner import check_same_salt
 
 __all__ = ["Comparison", "compare_runs"]
 
@@ -95,6 +97,12 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
 
     ``requested`` is the period the user asked to compare with (for the note when its
     run is missing).
+
+    Raises
+    ------
+    SaltMismatchError
+        When the two runs were pseudonymized with different salts: their customer ids
+        cannot match, and the message says how to restore the salt.
     """
     period = read_json(current.require("schema.json", stage="collect"))["period"]
     if str(requested).strip().lower() == "none":
@@ -108,6 +116,7 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
         return Comparison.skipped_because(
             period, f"no earlier run to compare with: there is no complete run of {wanted} beside this one "
             f"(run seglab run --period {wanted} first)", wanted)
+    check_same_salt(current, previous)
     previous_period = read_json(previous.require("schema.json", stage="collect"))["period"]
     now = pd.read_parquet(current.require("segments.parquet", stage="cluster"))
     then = pd.read_parquet(previous.require("segments.parquet", stage="cluster"))

@@ -130,3 +130,32 @@ def test_single_stages_update_the_run_folder_in_place(tmp_path):
     assert (result.folder.artifacts / "features.parquet").exists()
     manifest = json.loads(result.folder.manifest.read_text())
     assert set(manifest["timings_s"]) == {"collect", "features"}
+
+
+def test_manifest_and_schema_record_the_salt_fingerprint_never_the_salt(sample_run):
+    from seglab.collect.privacy import salt_fingerprint
+    from tests.conftest import TEST_SALT
+
+    manifest = json.loads(sample_run.folder.manifest.read_text())
+    schema = json.loads(sample_run.folder.artifact("schema.json").read_text())
+    assert manifest["salt_fingerprint"] == schema["salt_fingerprint"] == salt_fingerprint(TEST_SALT)
+    for path in sample_run.folder.path.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".md", ".csv", ".html", ".ipynb", ".sql"):
+            assert TEST_SALT not in path.read_text(errors="replace"), path
+
+
+def test_a_notebook_started_in_notebooks_uses_the_project_folder_and_shows_a_new_salt(tmp_path, monkeypatch):
+    from seglab.runner import execute_notebook, stage_notebook
+
+    project = tmp_path / "shop"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "reports").mkdir()
+    monkeypatch.delenv("SEGLAB_SALT")
+    executed = execute_notebook(stage_notebook("collect"), tmp_path / "01_collect.ipynb",
+                                {"dataset": "mall_customers"}, progress=False, cwd=project / "notebooks")
+    nb = nbformat.read(executed, as_version=4)
+    shown = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                    if o.output_type == "stream")
+    assert f"created a new pseudonymization salt in {project / '.seglab' / 'salt'}" in shown
+    assert (project / ".seglab" / "salt").is_file() and not (project / "notebooks" / ".seglab").exists()
+    assert (project / "reports" / "mall_customers" / "all" / "artifacts" / "customers.parquet").is_file()
