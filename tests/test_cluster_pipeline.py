@@ -122,5 +122,5 @@ def test_too_few_customers_to_choose_k_is_a_parameter_error():
     rng = np.random.default_rng(0)
     features = pd.DataFrame({"customer_id": [f"{i:016x}" for i in range(6)], "net_revenue": rng.random(6),
                              "orders": rng.random(6)})
-    with pytest.raises(ParameterError, match="needs at least 16 customers (half of them must still hold 8 segments); found 6: set k_max to at most 3"):
+    with pytest.raises(ParameterError, match=r"needs at least 16 customers .*found 6: set k_max to at most 3"):
         segment(features, names=["net_revenue", "orders"], k_values=range(2, 9))

@@ -22,9 +22,14 @@ For each algorithm and each k, :func:`choose_k` reports:
 
 1. a candidate is admissible when every segment holds at least ``min_share`` of the
    customers, the mean bootstrap ARI is at least ``min_stability``, **every** segment's
-   bootstrap Jaccard is at least ``min_jaccard`` (no dissolving segment), and the
-   prediction strength is at least ``min_prediction_strength`` (0.8, Tibshirani &
-   Walther's cut-off);
+   bootstrap Jaccard is at least ``min_jaccard`` (no dissolving segment), and every
+   segment is found again from other customers: the prediction strength is at least
+   ``min_prediction_strength`` (0.8, Tibshirani & Walther's cut-off) **or** every
+   segment's bootstrap Jaccard is at least ``stable_jaccard`` (0.75, *stable* on Hennig's
+   scale). The two measure the same thing with different resampling: prediction strength
+   segments halves of the customers, so it is the stricter of the two for small segments
+   (each half holds only half of them); a segmentation whose every segment is stable in
+   full-size resamples is supported even when a half-sample is too small to show it;
 2. the **largest admissible k** wins (between algorithms at that k: the higher prediction
    strength, then the higher silhouette). Silhouette alone would pick k = 2 on skewed
    customer data; prediction strength falls as soon as k splits a real group, so the
@@ -80,8 +85,10 @@ class SelectionRule:
         Mean bootstrap adjusted Rand index at least this.
     min_jaccard
         Every segment's mean bootstrap Jaccard at least this (Hennig: < 0.5 dissolved).
-    min_prediction_strength
-        Prediction strength at least this (Tibshirani & Walther suggest 0.8).
+    min_prediction_strength, stable_jaccard
+        Prediction strength at least ``min_prediction_strength`` (Tibshirani & Walther
+        suggest 0.8), or every segment's bootstrap Jaccard at least ``stable_jaccard``
+        (Hennig's *stable*, 0.75).
     n_bootstrap, stability_sample
         Bootstrap resamples (at least; more for small data, see :meth:`repeats`), and
         customers drawn in each.
@@ -96,6 +103,7 @@ class SelectionRule:
     min_stability: float = 0.6
     min_jaccard: float = 0.6
     min_prediction_strength: float = 0.8
+    stable_jaccard: float = 0.75
     n_bootstrap: int = 10
     stability_sample: int = 10_000
     n_splits: int = 5
@@ -104,7 +112,7 @@ class SelectionRule:
 
     def __post_init__(self):
         check_range(self.min_share, name="min_share", low=0, high=0.5)
-        for name in ("min_stability", "min_jaccard", "min_prediction_strength"):
+        for name in ("min_stability", "min_jaccard", "min_prediction_strength", "stable_jaccard"):
             check_range(getattr(self, name), name=name, low=0, high=1)
         for name in ("n_bootstrap", "n_splits"):
             check_range(getattr(self, name), name=name, low=1, integer=True)
@@ -127,16 +135,18 @@ class SelectionRule:
     def describe(self) -> str:
         """The rule in one sentence."""
         return (f"every segment ≥ {self.min_share:.0%} of the customers, bootstrap ARI ≥ "
-                f"{self.min_stability:g}, every segment's bootstrap Jaccard ≥ {self.min_jaccard:g}, "
-                f"prediction strength ≥ {self.min_prediction_strength:g}; then the largest such k")
+                f"{self.min_stability:g}, every segment's bootstrap Jaccard ≥ {self.min_jaccard:g}, and "
+                f"prediction strength ≥ {self.min_prediction_strength:g} or every segment's Jaccard ≥ "
+                f"{self.stable_jaccard:g}; then the largest such k")
 
     def admissible(self, table: pd.DataFrame) -> pd.DataFrame:
-        """``table`` with the rule's columns: ``big_enough``, ``stable``, ``predictive``, ``admissible``."""
+        """``table`` with the rule's columns: ``big_enough``, ``stable``, ``reproducible``, ``admissible``."""
+        jaccard = table["min_jaccard"].fillna(0)
         out = table.assign(big_enough=table["smallest_share"] >= self.min_share,
-                           stable=(table["stability"] >= self.min_stability)
-                           & (table["min_jaccard"].fillna(0) >= self.min_jaccard),
-                           predictive=table["prediction_strength"].fillna(0) >= self.min_prediction_strength)
-        return out.assign(admissible=out["big_enough"] & out["stable"] & out["predictive"])
+                           stable=(table["stability"] >= self.min_stability) & (jaccard >= self.min_jaccard),
+                           reproducible=(table["prediction_strength"].fillna(0) >= self.min_prediction_strength)
+                           | (jaccard >= self.stable_jaccard))
+        return out.assign(admissible=out["big_enough"] & out["stable"] & out["reproducible"])
 
 
 @dataclass
