@@ -5,7 +5,7 @@ import pytest
 from seglab.cluster import GROUPS, RESTATED, Segmentation, SelectionRule, cross_segments, embed, segment
 from seglab.cluster import embedding as embedding_module
 from seglab.collect import collect
-from seglab.features import build_features
+from seglab.features import FeatureDictionary, build_features
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +124,14 @@ def test_too_few_customers_to_choose_k_is_a_parameter_error():
                              "orders": rng.random(6)})
     with pytest.raises(ParameterError, match=r"needs at least 16 customers .*found 6: set k_max to at most 3"):
         segment(features, names=["net_revenue", "orders"], k_values=range(2, 9))
+
+
+def test_next_period_segments_on_last_periods_columns(features):
+    last = segment(features, k=4)
+    rng = np.random.default_rng(0)
+    table = features.features.assign(new_survey_item=rng.integers(1, 8, len(features.features)).astype(float))
+    dictionary = FeatureDictionary(list(features.dictionary.features), meta=dict(features.dictionary.meta))
+    dictionary.add("new_survey_item", "psychographic", "a survey question added this quarter", source="customers")
+    assert "new_survey_item" in segment(table, dictionary, k=4).columns.all  # chosen afresh: used
+    again = segment(table, dictionary, k=4, previous=last.model)
+    assert again.columns.all == last.columns.all and again.alignment is not None

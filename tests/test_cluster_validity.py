@@ -125,3 +125,27 @@ def test_the_thread_count_does_not_change_the_segments():
         one = segment(features, rule=rule).segments
     two = segment(features, rule=rule).segments
     pd.testing.assert_frame_equal(one, two)
+
+
+@pytest.mark.notebook
+def test_a_run_that_rests_on_one_variable_says_so_on_the_terminal(tmp_path, capsys):
+    from seglab.cli import main
+
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"id": [f"c{i}" for i in range(400)], "spend": rng.lognormal(3, 1, 400).round(2),
+                  "region": "north"}).to_csv(tmp_path / "customers.csv", index=False)
+    (tmp_path / "shop.yaml").write_text(
+        "name: shop\ncustomers:\n  sources:\n    - path: customers.csv\n  columns: {customer_id: id}\n"
+        "  criteria:\n    value: [spend]\n    geographic: [region]\n", encoding="utf-8")
+    code = main(["run", "--dataset", str(tmp_path / "shop.yaml"), "--out", str(tmp_path / "reports"),
+                 "--no-progress", "--config", str(_pca_config(tmp_path))])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "seglab: warning: the segmentation rests on one variable, spend" in err
+    assert "the geographic criterion was left out" in err
+
+
+def _pca_config(folder):
+    path = folder / "quick.yaml"
+    path.write_text("map_method: pca\n", encoding="utf-8")
+    return path

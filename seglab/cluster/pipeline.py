@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +21,8 @@ from seglab.cluster.selection import KSelection, SelectionRule, choose_k
 from seglab.exceptions import InputError, ParameterError
 
 __all__ = ["Segmentation", "segment", "ORDER_COLUMNS"]
+
+logger = logging.getLogger(__name__)
 
 ORDER_COLUMNS = ("clv", "net_revenue", "total_spend")
 """With ``order_by="auto"``, segments are numbered by the first of these the table has
@@ -123,6 +127,25 @@ def _order_values(features: pd.DataFrame, order_by: str | None):
     return features[order_by].fillna(0).to_numpy(dtype=float), order_by
 
 
+def _columns(table, dictionary, *, criteria, names, exclude, segment_on, previous) -> SegmentationColumns:
+    """What to segment on; with last period's model and nothing chosen by hand, last period's
+    columns (so that this period's segments are comparable with them), when they are all
+    still there and usable."""
+    if previous is not None and criteria is None and names is None:
+        before = [c for c in (*previous.numeric_, *previous.categorical_) if c not in set(exclude)]
+        if before and set(before) <= set(table.columns):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                kept = select_columns(table, dictionary, names=before)
+            if kept.all and not kept.dropped:
+                for warning in caught:
+                    warnings.warn(warning.message, warning.category, stacklevel=3)
+                return kept
+            logger.info("last period's columns cannot all be used now; choosing the columns afresh")
+    return select_columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
+                          segment_on=segment_on)
+
+
 def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
             names: Sequence[str] | None = None, exclude: Sequence[str] = (), k: int | None = None,
             algorithms: Sequence[str] = ("kmeans",), k_values: Sequence[int] = range(2, 9),
@@ -165,8 +188,9 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
     dictionary = dictionary if dictionary is not None else getattr(features, "dictionary", None)
     require_columns(table, ["customer_id"], table="features")
     segment_on = (dictionary.meta.get("segment_on") if dictionary is not None else None) or None
-    columns = select_columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
-                             segment_on=segment_on)
+    previous_model = load_segmenter(previous) if isinstance(previous, str | Path) else previous
+    columns = _columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
+                       segment_on=segment_on, previous=previous_model)
     X = table[columns.all].reset_index(drop=True)
     if k is not None and len(X) < int(k):
         raise ParameterError(f"k={k} segments but there are only {len(X)} customers; choose a smaller k "
@@ -184,8 +208,7 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
                       random_state=random_state, **preprocessing)
     model.fit(X, order_values=order_values)
     alignment = None
-    if previous is not None or previous_labels is not None:
-        previous_model = load_segmenter(previous) if isinstance(previous, str | Path) else previous
+    if previous_model is not None or previous_labels is not None:
         current_labels = pd.Series(model.labels_, index=table["customer_id"].to_numpy())
         alignment = align_segments(model, previous_model, method=align, current_labels=current_labels,
                                    previous_labels=previous_labels)
