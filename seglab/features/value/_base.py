@@ -176,7 +176,7 @@ WARM_START_CUSTOMERS = 200_000
 """Above this many customers a fit starts from a fit on a thinned sample of about a quarter of
 this many: the full fit then needs a few steps only."""
 
-GRADIENT_TOLERANCE = 1e-5
+GRADIENT_TOLERANCE = 1e-4
 """A fit is converged when the largest gradient component of the log-likelihood per customer,
 in log parameters, is below this (besides the optimizer's own criteria)."""
 
