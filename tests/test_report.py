@@ -238,3 +238,20 @@ def test_report_prints_to_pdf(report, tmp_path):
     pdf = print_pdf(now.report_html, tmp_path / "report.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 3
+
+
+def test_method_appendix_shows_the_value_model_holdout_check(report):
+    from seglab.features import ValueValidation
+
+    now, _, soup = report
+    check = ValueValidation.read(now.artifact("value_validation.json"))
+    method = soup.find(id="method")
+    text = " ".join(method.get_text().split())
+    assert "Value model: holdout check" in text
+    chosen = next(m["label"] for m in check.models if m["name"] == check.chosen)
+    assert f"come from {chosen}" in text and f"{check.holdout_days} days after it" in text
+    assert method.find("img", alt="Value model holdout check")["src"].startswith("data:image/png;base64,")
+    table = method.find("h3", string="Value model: holdout check").find_next("table")
+    rows = [tr.find("td").get_text(" ", strip=True) for tr in table.find_all("tr")[1:]]
+    assert rows == ["BG/NBD", "MBG/NBD", "Pareto/NBD", "naive (calibration rate)"]
+    assert "Spend model (Gamma-Gamma)" in text

@@ -126,6 +126,15 @@ class FeatureSet:
                    if f.source == "customers" and f.name in numeric and f.name not in key]
         return (key + profile)[:limit]
 
+    def validation_frame(self) -> pd.DataFrame:
+        """The value models' holdout figures (:meth:`ValueValidation.to_frame`); without a
+        validation, one row saying why."""
+        if self.validation is None or not self.validation.validated:
+            status = self.validation.status if self.validation is not None else "not validated"
+            return pd.DataFrame({"model": [self.diagnostics.get("purchase_model", {}).get("label", "")],
+                                 "status": [status]})
+        return self.validation.to_frame()
+
     def write(self, folder: str | Path) -> dict[str, Path]:
         """Write ``features.parquet``, ``feature_dictionary.json``, ``value_models.json``,
         ``value_validation.json`` (when the value models were validated) and
