@@ -97,7 +97,7 @@ def test_a_model_that_does_not_converge_gives_way_to_the_next(log, monkeypatch):
     def fails(self, *args, **kwargs):
         self.params_ = {"r": 1.0, "alpha": 1.0, "s": 1.0, "beta": 1.0}
         self.log_likelihood_, self.n_customers_, self.converged_ = -1.0, 1, False
-        warnings.warn("ParetoNBD did not converge", ConvergenceWarning)
+        warnings.warn("ParetoNBD did not converge", ConvergenceWarning, stacklevel=2)
         return self
 
     monkeypatch.setattr(ParetoNBD, "fit", fails)

@@ -327,3 +327,8 @@ class PurchaseModel(BTYDModel):
 
     def predict_purchases(self, t: float, frequency, recency, T) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
+
+    def predict_purchase_curve(self, times, frequency, recency, T) -> np.ndarray:
+        """Expected purchases of each customer in the next ``t`` time units, for each of
+        ``times``: an array of shape (len(times), customers)."""
+        return np.array([self.predict_purchases(t, frequency, recency, T) for t in as_array(times, "times")])

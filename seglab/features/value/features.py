@@ -12,7 +12,7 @@ from seglab._validation import check_choice, require_columns
 from seglab.exceptions import ConvergenceWarning, DataQualityWarning
 from seglab.features.value.clv import customer_lifetime_value
 from seglab.features.value.gammagamma import GammaGamma
-from seglab.features.value.validation import (DEFAULT_CANDIDATES, MODELS, ValueValidation,
+from seglab.features.value.validation import (MODELS, ValueValidation,
                                               gamma_gamma_check, sample_by_id)
 
 __all__ = ["value_features", "MIN_REPEAT_CUSTOMERS", "MAX_FIT_CUSTOMERS", "FALLBACK_ORDER"]

@@ -111,13 +111,19 @@ class ParetoNBD(PurchaseModel):
 
     def predict_purchases(self, t: float, frequency, recency, T) -> np.ndarray:
         """Expected number of purchases of each customer in the next ``t`` time units."""
+        return self.predict_purchase_curve([t], frequency, recency, T)[0]
+
+    def predict_purchase_curve(self, times, frequency, recency, T) -> np.ndarray:
+        """Expected purchases in the next ``t`` time units for each of ``times`` (rows);
+        the probability alive, the costly part, is computed once."""
         r, alpha, s, beta = self._params()
         x, t_x, T = check_rfm(frequency, recency, T)
-        t = float(t)
-        if t <= 0:
-            return np.zeros_like(x)
-        if abs(s - 1) < 1e-9:  # the limit s → 1 of the closed form
-            horizon = np.log((beta + T + t) / (beta + T))
-        else:
-            horizon = (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) / (s - 1)
-        return (r + x) * (beta + T) / (alpha + T) * horizon * self.predict_alive(x, t_x, T)
+        times = np.asarray(times, dtype=float).reshape(-1, 1)
+        alive = self.predict_alive(x, t_x, T)
+        t = np.maximum(times, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if abs(s - 1) < 1e-9:  # the limit s → 1 of the closed form
+                horizon = np.log((beta + T + t) / (beta + T))
+            else:
+                horizon = (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) / (s - 1)
+        return (r + x) * (beta + T) / (alpha + T) * horizon * alive

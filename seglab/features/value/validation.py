@@ -314,8 +314,8 @@ def evaluate_holdout(calibration: pd.DataFrame, holdout_purchases: pd.DataFrame 
         if entry["converged"]:
             entry.update(_figures(predicted, actual))
             conditional[name] = predicted
-            tracking[name] = [float(model.predict_purchases(d / _days(time_unit), x, t_x, T).sum())
-                              for d in grid_days]
+            curve = model.predict_purchase_curve(grid_days / _days(time_unit), x, t_x, T)
+            tracking[name] = curve.sum(axis=1)
             fitted[name] = entry
         else:
             out.notes.append(f"{cls.label} did not converge on the calibration data; it is not "
