@@ -82,11 +82,12 @@ def worker(tool: str, path: str) -> None:
                 extra.update(params=model.params_, converged=model.converged_)
         else:
             sample = 100_000 if tool == "seglab_validation" else None
+            data = data.astype({"customer_id": str})  # ids are text in a feature table
 
             def run():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    v = evaluate_holdout(data.astype({"customer_id": str}), None, holdout_days=HOLDOUT, max_customers=sample)
+                    v = evaluate_holdout(data, None, holdout_days=HOLDOUT, max_customers=sample)
                 extra.update(chosen=v.chosen, rmse={m["name"]: m.get("rmse") for m in v.models})
     elif tool.startswith("lifetimes_"):
         import lifetimes
