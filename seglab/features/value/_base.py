@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import optimize
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
+from threadpoolctl import threadpool_limits
 
 from seglab.exceptions import ConvergenceWarning, InputError
 
@@ -249,6 +250,11 @@ class BTYDModel(BaseEstimator):
         return best, iterations
 
     def _fit(self, data, n_customers: float):
+        # L-BFGS-B's own linear algebra is on 4-vectors: BLAS threads only cost their wake-ups
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit_in_one_thread(data, n_customers)
+
+    def _fit_in_one_thread(self, data, n_customers: float):
         start = self._start(data)
         if hasattr(data, "thin") and n_customers > WARM_START_CUSTOMERS:
             sample = data.thin(WARM_START_CUSTOMERS / 4 / n_customers)
@@ -269,7 +275,7 @@ class BTYDModel(BaseEstimator):
         if not self.converged_:
             warnings.warn(f"{type(self).__name__} did not converge (parameters "
                           f"{ {k: round(v, 4) for k, v in self.params_.items()} }); its predictions "
-                          f"are unreliable. {_ADVICE}", ConvergenceWarning, stacklevel=3)
+                          f"are unreliable. {_ADVICE}", ConvergenceWarning, stacklevel=5)
         return self
 
     def _gradient_small(self, log_params, data, n) -> bool:
