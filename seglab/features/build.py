@@ -30,7 +30,7 @@ from seglab.features.engine import as_table, connect, execute, materialize
 from seglab.features.profile import profile_features
 from seglab.features.value.features import value_features
 from seglab.features.value.validation import (ValueValidation, calibration_expr, check_holdout,
-                                              evaluate_holdout, holdout_days_expr)
+                                              evaluate_holdout, gamma_gamma_check, holdout_days_expr)
 
 __all__ = ["build_features", "FeatureSet", "KEY_FEATURES"]
 
@@ -338,7 +338,7 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         if raw.get("calibration") is not None:
             validation = evaluate_holdout(raw.pop("calibration"), raw.pop("holdout_purchases"),
                                           holdout_days=holdout, time_unit=time_unit, as_of=as_of)
-            validation.gamma_gamma = _gamma_gamma(summary)
+            validation.gamma_gamma = gamma_gamma_check(summary["frequency"], summary["net_monetary_value"])
         values, models, diagnostics = value_features(
             summary, time_unit=time_unit, horizon_days=horizon_days, clv_months=clv_months,
             discount_rate=discount_rate, model=value_model, validation=validation)
@@ -373,12 +373,6 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
     features = features[order]
     return FeatureSet(features=features, dictionary=dictionary.restrict(order[1:]), models=models,
                       diagnostics=diagnostics, validation=validation)
-
-
-def _gamma_gamma(summary: pd.DataFrame) -> dict:
-    from seglab.features.value.validation import gamma_gamma_check
-
-    return gamma_gamma_check(summary["frequency"], summary["net_monetary_value"])
 
 
 def _transaction_queries(con, transactions, *, as_of, lookback_days, summary_lookback_days, time_unit,

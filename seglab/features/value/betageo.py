@@ -81,6 +81,9 @@ class BetaGeo(PurchaseModel):
                         + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
         return np.where(x > 0, 1.0 / (1.0 + np.exp(log_odds)), 1.0)
 
+    _first_purchase_dropout = 0
+    """1 where a customer may also drop out at the first purchase (MBG/NBD)."""
+
     def predict_purchases(self, t: float, frequency, recency, T) -> np.ndarray:
         """Expected number of purchases of each customer in the next ``t`` time units."""
         r, alpha, a, b = self._params()
@@ -88,15 +91,12 @@ class BetaGeo(PurchaseModel):
         t = float(t)
         if t <= 0:
             return np.zeros_like(x)
+        d = self._first_purchase_dropout  # MBG/NBD's formula is BG/NBD's with b + 1, a + b + 1
         ratio = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
         # hyp2f1 is costly and depends on (x, T) only: millions of customers share far fewer pairs
         px, pT, inverse = unique_pairs(x, T)
-        f = hyp2f1(r + px, b + px, a + b + px - 1, t / (alpha + pT + t))[inverse]
-        numerator = (a + b + x - 1) / (a - 1) * (1 - ratio * f)
-        with np.errstate(divide="ignore", over="ignore"):
-            odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300)
-                            * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))), 0.0)
-        return numerator / (1 + odds)
+        f = hyp2f1(r + px, b + px + d, a + b + px - 1 + d, t / (alpha + pT + t))[inverse]
+        return (a + b + x - 1 + d) / (a - 1) * (1 - ratio * f) * self.predict_alive(x, t_x, T)
 
     def expected_purchases(self, t) -> np.ndarray:
         """Expected purchases of a new customer in their first ``t`` time units (population level)."""

@@ -123,7 +123,7 @@ def value_features(summary: pd.DataFrame, *, time_unit: str = "days", horizon_da
         diagnostics["status"] = "no purchase model converged; value features left empty"
         return out, models, diagnostics
     diagnostics["purchase_model"] = {**purchase.summary(), "label": purchase.label,
-                                     "name": next(n for n, c in MODELS.items() if isinstance(purchase, c)),
+                                     "name": next(n for n, c in MODELS.items() if type(purchase) is c),
                                      "chosen_by": reason}
     if purchase.label == "BG/NBD":
         diagnostics["notes"].append("BG/NBD holds every one-time buyer alive with probability 1")

@@ -18,12 +18,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from seglab.features.value._base import dot, Grouped, PurchaseModel, as_array, check_rfm, log_add_exp, unique_pairs
+from seglab.features.value._base import Grouped, as_array, check_rfm, dot, log_add_exp
+from seglab.features.value.betageo import BetaGeo
 
 __all__ = ["ModifiedBetaGeo"]
 
 
-class ModifiedBetaGeo(PurchaseModel):
+class ModifiedBetaGeo(BetaGeo):
     """MBG/NBD purchase and dropout model, fitted by maximum likelihood.
 
     Same contract as :class:`BetaGeo`: ``fit(frequency, recency, T)`` returns the
@@ -44,10 +45,8 @@ class ModifiedBetaGeo(PurchaseModel):
     True
     """
 
-    _param_names = ("r", "alpha", "a", "b")
-    _initial = (1.0, 1.0, 1.0, 1.0)
-    _scale_params = ("alpha",)
-    label = "MBG/NBD"
+    label = "MBG/NBD"  # parameters, start and scale as BG/NBD
+    _first_purchase_dropout = 1
 
     def _loglik(self, params, g: Grouped) -> tuple[float, np.ndarray]:
         r, alpha, a, b = params
@@ -76,18 +75,6 @@ class ModifiedBetaGeo(PurchaseModel):
         with np.errstate(over="ignore"):
             log_odds = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
             return 1.0 / (1.0 + np.exp(log_odds))
-
-    def predict_purchases(self, t: float, frequency, recency, T) -> np.ndarray:
-        """Expected number of purchases of each customer in the next ``t`` time units."""
-        r, alpha, a, b = self._params()
-        x, t_x, T = check_rfm(frequency, recency, T)
-        t = float(t)
-        if t <= 0:
-            return np.zeros_like(x)
-        ratio = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-        px, pT, inverse = unique_pairs(x, T)  # hyp2f1 depends on (x, T) only
-        f = hyp2f1(r + px, b + px + 1, a + b + px, t / (alpha + pT + t))[inverse]
-        return (a + b + x) / (a - 1) * (1 - ratio * f) * self.predict_alive(x, t_x, T)
 
     def expected_purchases(self, t) -> np.ndarray:
         """Expected purchases of a new customer in their first ``t`` time units (population level)."""
