@@ -165,3 +165,14 @@ def test_bounding_the_summary_warns_with_counts(log):
     assert cut["vanished"] == int((last < start).sum())
     assert cut["shortened"] == int(((first < start) & (last >= start)).sum())
     assert f"{cut['vanished']:,} drop out" in str(caught[0].message)
+
+
+def test_without_the_validation_mbg_nbd_is_the_default(log, tmp_path):
+    (tmp_path / "value_validation.json").write_text("{}")  # a stale check of an earlier build
+    fs = build_features(_canonical(log), validate_value_model=False)
+    assert fs.validation is None
+    assert fs.diagnostics["purchase_model"]["name"] == "mbg_nbd"
+    assert fs.diagnostics["purchase_model"]["chosen_by"] == "default (not validated)"
+    assert list(fs.validation_frame().columns) == ["model", "status"]
+    fs.write(tmp_path)
+    assert not (tmp_path / "value_validation.json").exists()

@@ -215,6 +215,7 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
                    churned_days: int = 365, loyal_orders: int = 4, top_categories: int = 8,
                    rfm_cuts: dict | None = None, segment_map: dict | None = None,
                    value_models: bool = True, value_model: str = "auto", holdout_days: int | None = None,
+                   validate_value_model: bool = True,
                    summary_lookback_days: int | None = None, con=None, engine_memory: str = "512MB",
                    progress: bool = False) -> FeatureSet:
     """Compute every feature for every customer as of the snapshot.
@@ -250,9 +251,11 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         ``"bg_nbd"`` (which holds every one-time buyer alive with probability 1).
     holdout_days
         Holdout window of the value-model validation, ending at the snapshot (None: one
-        period, e.g. a quarter; 0: no validation, then MBG/NBD unless ``value_model``
-        says otherwise). It must be shorter than the history; the error says how long
-        it can be.
+        period, e.g. a quarter). It must be shorter than the history; the error says how
+        long it can be.
+    validate_value_model
+        Run the validation (and choose the model by it); without it, ``value_model="auto"``
+        means MBG/NBD.
     summary_lookback_days
         Bound the BTYD summary (and so the value models) to the last this many days
         too (None: whole history, the default and the models' assumption). When it
@@ -279,7 +282,7 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         check_range(lookback_days, name="lookback_days", low=1, integer=True)
     if summary_lookback_days:
         check_range(summary_lookback_days, name="summary_lookback_days", low=1, integer=True)
-    if holdout_days:
+    if holdout_days is not None:
         check_range(holdout_days, name="holdout_days", low=1, integer=True)
     owned = con is None  # a connection we open, we close as soon as the engine work is done
     con = connect("duckdb", memory_limit=engine_memory) if owned else connect(con)
@@ -307,7 +310,7 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         raw = _transaction_queries(con, transactions, as_of=as_of, lookback_days=lookback_days,
                                    summary_lookback_days=summary_lookback_days, time_unit=time_unit,
                                    top_categories=top_categories,
-                                   holdout_days=holdout if value_models else 0)
+                                   holdout_days=holdout if value_models and validate_value_model else 0)
         if raw.get("cut"):
             dictionary.meta["summary_cut"] = raw["cut"]
     event_counts = None

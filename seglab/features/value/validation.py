@@ -157,8 +157,8 @@ def check_holdout(holdout_days: int, history_days: float, *, as_of: pd.Timestamp
         raise ParameterError(
             f"holdout_days={holdout_days} is not shorter than the history: {int(history_days)} days "
             f"from the first purchase ({first}) to the snapshot ({pd.Timestamp(as_of).date()}); "
-            f"the longest possible holdout window is {max(longest, 0)} days. {fix}, or 0 to skip "
-            "the value-model validation")
+            f"the longest possible holdout window is {max(longest, 0)} days. {fix}, or skip the "
+            "value-model validation (validate_value_model=False)")
 
 
 def calibration_holdout(transactions, *, as_of: str | pd.Timestamp, holdout_days: int,
