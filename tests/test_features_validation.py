@@ -89,18 +89,28 @@ def test_too_few_repeat_buyers_before_the_holdout_skip_the_validation():
     assert not v.validated and v.status.startswith("skipped") and v.chosen is None
 
 
+def _fails(self, *args, **kwargs):
+    """A fit that does not converge (a stand-in for ParetoNBD.fit)."""
+    self.params_ = {"r": 1.0, "alpha": 1.0, "s": 1.0, "beta": 1.0}
+    self.log_likelihood_, self.n_customers_, self.converged_ = -1.0, 1, False
+    warnings.warn("ParetoNBD did not converge", ConvergenceWarning, stacklevel=2)
+    return self
+
+
+def test_a_model_that_does_not_converge_on_calibration_data_is_no_candidate(log, monkeypatch):
+    monkeypatch.setattr(ParetoNBD, "fit", _fails)
+    v = validate_value_model(log, as_of=AS_OF, holdout_days=91)
+    assert v.ranking == ["mbg_nbd"] and v.chosen == "mbg_nbd"
+    assert any("Pareto/NBD did not converge on the calibration data" in n for n in v.notes)
+    pareto = next(m for m in v.models if m["name"] == "pareto_nbd")
+    assert not pareto["converged"] and "rmse" not in pareto
+
+
 def test_a_model_that_does_not_converge_gives_way_to_the_next(log, monkeypatch):
     from seglab.features import btyd_summary
 
     summary = btyd_summary(log, as_of=AS_OF)
-
-    def fails(self, *args, **kwargs):
-        self.params_ = {"r": 1.0, "alpha": 1.0, "s": 1.0, "beta": 1.0}
-        self.log_likelihood_, self.n_customers_, self.converged_ = -1.0, 1, False
-        warnings.warn("ParetoNBD did not converge", ConvergenceWarning, stacklevel=2)
-        return self
-
-    monkeypatch.setattr(ParetoNBD, "fit", fails)
+    monkeypatch.setattr(ParetoNBD, "fit", _fails)
     with pytest.warns(ConvergenceWarning):
         out, models, diag = value_features(summary, model="pareto_nbd")
     assert isinstance(models["purchase"], ModifiedBetaGeo)
