@@ -186,3 +186,14 @@ def test_without_the_validation_mbg_nbd_is_the_default(log, tmp_path):
     assert list(fs.validation_frame().columns) == ["model", "status"]
     fs.write(tmp_path)
     assert not (tmp_path / "value_validation.json").exists()
+
+
+def test_the_first_candidate_stays_unless_another_is_clearly_better():
+    from seglab.features.value.validation import RMSE_MARGIN, rank_candidates
+
+    near = {"mbg_nbd": 1.0, "pareto_nbd": 1.0 - RMSE_MARGIN / 2}
+    clear = {"mbg_nbd": 1.0, "pareto_nbd": 1.0 - 2 * RMSE_MARGIN}
+    assert rank_candidates(["mbg_nbd", "pareto_nbd"], near) == ["mbg_nbd", "pareto_nbd"]
+    assert rank_candidates(["mbg_nbd", "pareto_nbd"], clear) == ["pareto_nbd", "mbg_nbd"]
+    assert rank_candidates(["mbg_nbd", "pareto_nbd"], {"pareto_nbd": 2.0}) == ["pareto_nbd"]
+    assert rank_candidates(["mbg_nbd", "pareto_nbd"], {}) == []

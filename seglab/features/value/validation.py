@@ -13,10 +13,11 @@ window; those are compared with what the customers did:
   against predicted
 
 and the same for a naive baseline (each customer goes on buying at their calibration
-rate, frequency / T). The model a run uses is the candidate (by default MBG/NBD and
-Pareto/NBD, in which one-time buyers can have dropped out) with the lowest
-root-mean-square error, the loss the models' conditional expectations minimize; BG/NBD
-is validated beside them. The run then refits the chosen model on all data up to the
+rate, frequency / T). The model a run uses is chosen among the candidates (by default
+MBG/NBD and Pareto/NBD, in which one-time buyers can have dropped out) by the
+root-mean-square error, the loss the models' conditional expectations minimize: the first
+candidate unless another is more than :data:`RMSE_MARGIN` better, so that near-equal fits
+do not make the model flip from period to period. BG/NBD is validated beside them. The run then refits the chosen model on all data up to the
 snapshot. The Gamma-Gamma spend model assumes that spend per purchase does not depend
 on purchase frequency; the correlation of the two among repeat customers is reported.
 
@@ -42,8 +43,9 @@ from seglab.features.value.betageo import BetaGeo
 from seglab.features.value.modbetageo import ModifiedBetaGeo
 from seglab.features.value.paretonbd import ParetoNBD
 
-__all__ = ["MODELS", "DEFAULT_CANDIDATES", "ValueValidation", "calibration_holdout",
-           "validate_value_model", "evaluate_holdout", "gamma_gamma_check", "sample_by_id"]
+__all__ = ["MODELS", "DEFAULT_CANDIDATES", "RMSE_MARGIN", "ValueValidation", "calibration_holdout",
+           "validate_value_model", "evaluate_holdout", "rank_candidates", "gamma_gamma_check",
+           "sample_by_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,9 @@ TRACKING_POINTS = 13
 
 MIN_REPEAT_CUSTOMERS = 10
 """Fewer repeat customers than this in the calibration part and nothing is validated."""
+
+RMSE_MARGIN = 0.01
+"""Another candidate replaces the first (MBG/NBD) only with an RMSE lower by more than this share."""
 
 GAMMA_GAMMA_CORRELATION = 0.3
 """Above this absolute correlation of frequency and mean spend, Gamma-Gamma's assumption is
@@ -278,6 +283,24 @@ def gamma_gamma_check(frequency, monetary_value) -> dict:
     return {"customers": n, "correlation": r, "assumption_holds": bool(holds), "note": note}
 
 
+def rank_candidates(candidates, rmse: dict[str, float]) -> list[str]:
+    """Candidates with a holdout RMSE, best first; the first candidate stays first unless
+    another is more than :data:`RMSE_MARGIN` better (near-equal fits are the rule, and a
+    model that flipped from period to period would change every customer's value for
+    nothing).
+
+    >>> rank_candidates(["mbg_nbd", "pareto_nbd"], {"mbg_nbd": 1.000, "pareto_nbd": 0.995})
+    ['mbg_nbd', 'pareto_nbd']
+    >>> rank_candidates(["mbg_nbd", "pareto_nbd"], {"mbg_nbd": 1.000, "pareto_nbd": 0.980})
+    ['pareto_nbd', 'mbg_nbd']
+    """
+    ranked = sorted((n for n in candidates if n in rmse), key=lambda n: (rmse[n], n))
+    first = next((n for n in candidates if n in rmse), None)
+    if ranked and first != ranked[0] and rmse[ranked[0]] > (1 - RMSE_MARGIN) * rmse[first]:
+        ranked = [first, *[n for n in ranked if n != first]]
+    return ranked
+
+
 def evaluate_holdout(calibration: pd.DataFrame, holdout_purchases: pd.DataFrame | None, *,
                      holdout_days: int, time_unit: str = "days",
                      candidates: tuple[str, ...] = DEFAULT_CANDIDATES, penalizer: float = 0.0,
@@ -353,16 +376,18 @@ def evaluate_holdout(calibration: pd.DataFrame, holdout_purchases: pd.DataFrame 
     table.index = [str(i) if i < FREQUENCY_BINS - 1 else f"{i}+" for i in table.index]
     out.conditional = table.rename_axis("frequency").reset_index().to_dict(orient="records")
     out.tracking = tracking.to_dict(orient="records")
-    ranked = sorted((n for n in candidates if n in fitted), key=lambda n: (fitted[n]["rmse"], n))
+    ranked = rank_candidates(candidates, {n: f["rmse"] for n, f in fitted.items()})
     out.ranking = ranked
     out.chosen = ranked[0] if ranked else None
     if out.chosen is None:
         out.notes.append("no candidate model converged on the calibration data")
     else:
         best = fitted[out.chosen]
-        out.notes.append(f"{MODELS[out.chosen].label} fits the holdout best among "
+        out.notes.append(f"{MODELS[out.chosen].label} chosen among "
                          f"{', '.join(MODELS[n].label for n in candidates)} (RMSE {best['rmse']:.3f} "
-                         f"purchases per customer; naive baseline {out.naive['rmse']:.3f})")
+                         f"purchases per customer; naive baseline {out.naive['rmse']:.3f}; another "
+                         f"candidate replaces {MODELS[candidates[0]].label} only when more than "
+                         f"{RMSE_MARGIN:.0%} better)")
     return out
 
 
