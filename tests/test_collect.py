@@ -190,6 +190,7 @@ def test_untagged_personal_columns_are_hashed_with_a_warning(tmp_path):
     assert data.criteria == {"email_address": "pii", "age": "other"}
 
 
+<<<<<<< HEAD
 def test_no_infinite_value_reaches_the_features(tmp_path):
     import numpy as np
 
@@ -255,3 +256,23 @@ def test_the_salt_fingerprint_is_recorded_with_the_tables(tmp_path):
     assert schema["salt_fingerprint"] == salt_fingerprint(TEST_SALT) == data.salt_fingerprint
     assert TEST_SALT not in (tmp_path / "out" / "schema.json").read_text()
     assert CanonicalData.read(tmp_path / "out").salt_fingerprint == data.salt_fingerprint
+=======
+def test_a_log_without_order_ids_keeps_every_purchase(tmp_path):
+    """One line per purchase, no order id, no price (CDNOW-style): a purchase is a customer-day,
+    same-day identical purchases and zero-value purchases are all kept."""
+    from seglab.features import build_features
+
+    pd.DataFrame({"cust": ["1", "1", "1", "2", "3"],
+                  "date": ["19970101", "19970101", "19970301", "19970102", "19970105"],
+                  "dollars": [12.0, 12.0, 0.0, 5.0, 0.0]}).to_csv(tmp_path / "log.csv", index=False)
+    spec = write_spec(tmp_path, "name: cdnow\ntransactions:\n  sources:\n    - path: log.csv\n"
+                                "  columns: {customer_id: cust, order_date: date, amount: dollars}\n"
+                                "  dates: {order_date: '%Y%m%d'}\n")
+    data = collect(spec, "1997-03-01")
+    assert len(data.transactions) == 5 and "order_id" not in data.transactions
+    assert data.quality.count("duplicates") == 0 and data.quality.count("zero_price") == 0
+    f = build_features(data, value_models=False).features.sort_values("net_revenue")
+    # customer 3 bought only a $0 item: still a buyer; customer 1 has two orders (two days)
+    assert f["orders"].tolist() == [1, 1, 2] and f["frequency"].tolist() == [0, 0, 1]
+    assert f["net_revenue"].tolist() == [0.0, 5.0, 24.0]
+>>>>>>> issue-13

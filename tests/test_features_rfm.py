@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from seglab.exceptions import EmptyDataError, InputError, ParameterError
-from seglab.features import (RFM_SEGMENT_GRID, RFM_SEGMENTS, btyd_summary, marketing_rfm, rfm_scores,
+from seglab.features import (RFM_SEGMENT_GRID, RFM_SEGMENTS, btyd_summary, marketing_rfm, rfm_scores, tie_groups,
                              rfm_segments)
 
 
@@ -138,3 +138,46 @@ def test_segment_map_overrides_cells():
     assert rfm_segments(scores, {(5, 5): "VIP"}).tolist() == ["VIP", "Champions"]
     with pytest.raises(InputError, match="pairs from 1 to 5"):
         rfm_segments(scores, {(6, 1): "x"})
+
+
+def _retail_like(n: int = 5000, seed: int = 0) -> pd.DataFrame:
+    """60 % one-time buyers; repeat buyers more recent and richer; recency skewed to recent."""
+    rng = np.random.default_rng(seed)
+    one = rng.random(n) < 0.6
+    orders = np.where(one, 1, 2 + rng.geometric(0.35, n))
+    recency = np.where(one, rng.exponential(160, n), rng.exponential(60, n)).round()
+    revenue = (orders * rng.lognormal(3, 0.6, n)).round(2)
+    return pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "recency_days": recency,
+                         "orders": orders, "net_revenue": revenue})
+
+
+def test_scores_keep_ties_together_and_one_time_buyers_get_f_1():
+    rfm = _retail_like()
+    scores = rfm_scores(rfm)
+    assert (scores.loc[rfm["orders"] == 1, "f_score"] == 1).all()
+    for col, score in (("orders", "f_score"), ("recency_days", "r_score"), ("net_revenue", "m_score")):
+        assert (scores.groupby(rfm[col])[score].nunique() == 1).all()  # a tie never splits
+        assert sorted(scores[score].unique()) == [1, 2, 3, 4, 5]
+    # the repeat buyers fill F = 2 … 5 in order of their order counts
+    assert scores.groupby(rfm["orders"])["f_score"].first().is_monotonic_increasing
+
+
+def test_every_named_cell_is_reachable_and_a_silent_one_time_buyer_is_lost():
+    rfm = _retail_like()
+    scores = rfm_scores(rfm)
+    cells = set(zip(scores["r_score"].astype(int), scores["fm_score"].astype(int)))
+    assert cells == set(RFM_SEGMENT_GRID)  # all 25 cells occupied
+    names = rfm_segments(scores)
+    assert set(names) == set(RFM_SEGMENTS)
+    silent = (rfm["orders"] == 1) & (rfm["recency_days"] >= 365) & (scores["m_score"] == 1)
+    assert silent.sum() > 0 and (names[silent] == "Lost").all()
+    assert (scores.loc[rfm["recency_days"] >= 365, "r_score"] == 1).all()
+
+
+def test_tie_groups_use_every_score_the_distinct_values_allow():
+    assert tie_groups(np.array([60, 15, 8, 7, 10])).tolist() == [0, 1, 2, 3, 4]
+    assert tie_groups(np.array([90, 10])).tolist() == [0, 1]
+    assert np.bincount(tie_groups(np.ones(100))).tolist() == [20] * 5  # no ties: quintiles
+    two = rfm_scores(pd.DataFrame({"customer_id": list("abcd"), "recency_days": [1, 1, 9, 9],
+                                   "orders": [1, 1, 1, 2], "net_revenue": [5.0, 5.0, 6.0, 7.0]}))
+    assert two["f_score"].tolist() == [1, 1, 1, 5] and two["r_score"].tolist() == [5, 5, 1, 1]

@@ -3,7 +3,7 @@ import pytest
 
 from seglab.collect.quality import (CHECKS, QualityReport, check_customers, check_events,
                                     check_transactions, far_out, resolve_customer_attributes)
-from seglab.exceptions import ParameterError
+from seglab.exceptions import ParameterError, SchemaError
 
 SNAPSHOT = pd.Timestamp("2021-04-01")
 
@@ -134,6 +134,7 @@ def test_report_round_trips_and_reads_well(tmp_path, lines):
     assert set(report.to_frame()["check"]) <= set(CHECKS)
 
 
+<<<<<<< HEAD
 def test_infinite_amounts_and_quantities_are_counted_and_dropped(lines):
     import numpy as np
 
@@ -171,3 +172,30 @@ def test_notes_are_kept_in_the_quality_report(tmp_path):
     report.write(tmp_path)
     assert QualityReport.read(tmp_path / "quality.json").notes == ["dates converted to <UTC>"]
     assert "- dates converted to &lt;UTC>" in (tmp_path / "quality.md").read_text()
+=======
+def test_without_an_order_id_identical_lines_are_separate_purchases():
+    # a CDNOW-style log: one line per purchase, no order id, no price
+    frame = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+                          "order_date": pd.to_datetime(["2021-01-05"] * 3 + ["2021-01-06"]),
+                          "amount": [12.0, 12.0, 0.0, 5.0]})
+    out, results = check_transactions(frame, snapshot=None, policies={})
+    counts = {r.check: r.count for r in results}
+    assert counts["duplicates"] == 0 and counts["zero_price"] == 0
+    assert len(out) == 4  # the two identical purchases and the zero-value one are kept
+    notes = {r.check: r.detail for r in results}
+    assert "no order_id" in notes["duplicates"]["note"] and "no unit_price" in notes["zero_price"]["note"]
+
+
+def test_lines_differing_only_by_a_missing_order_id_are_not_duplicates(lines):
+    frame = pd.concat([lines, lines.iloc[[3]]], ignore_index=True).assign(
+        order_id=lambda f: f["order_id"].where(f.index < 3))  # order ids missing from row 3 on
+    frame["unit_price"] = frame["unit_price"].replace(0.0, 1.0)
+    _, results = check_transactions(frame, snapshot=None, policies={})
+    assert next(r.count for r in results if r.check == "duplicates") == 1  # rows 0 and 1 only
+
+
+def test_a_cancellation_pattern_needs_an_order_id():
+    frame = pd.DataFrame({"customer_id": ["a"], "order_date": pd.to_datetime(["2021-01-05"]), "amount": [1.0]})
+    with pytest.raises(SchemaError, match="no order_id column"):
+        check_transactions(frame, snapshot=None, policies={}, cancellation_pattern="^C")
+>>>>>>> issue-13

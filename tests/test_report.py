@@ -252,3 +252,20 @@ def test_runs_pseudonymized_with_different_salts_are_never_compared(runs, tmp_pa
     with pytest.raises(SaltMismatchError, match="different salts.*SEGLAB_SALT"):
         compare_runs(now, other)
     assert json.loads(now.manifest.read_text())["salt_fingerprint"] == schema["salt_fingerprint"]
+
+
+def test_method_appendix_shows_the_value_model_holdout_check(report):
+    from seglab.features import ValueValidation
+
+    now, _, soup = report
+    check = ValueValidation.read(now.artifact("value_validation.json"))
+    method = soup.find(id="method")
+    text = " ".join(method.get_text().split())
+    assert "Value model: holdout check" in text
+    chosen = next(m["label"] for m in check.models if m["name"] == check.chosen)
+    assert f"come from {chosen}" in text and f"{check.holdout_days} days after it" in text
+    assert method.find("img", alt="Value model holdout check")["src"].startswith("data:image/png;base64,")
+    table = method.find("h3", string="Value model: holdout check").find_next("table")
+    rows = [tr.find("td").get_text(" ", strip=True) for tr in table.find_all("tr")[1:]]
+    assert rows == ["BG/NBD", "MBG/NBD", "Pareto/NBD", "naive (calibration rate)"]
+    assert "Spend model (Gamma-Gamma)" in text

@@ -29,6 +29,7 @@ import pandas as pd
 from seglab._io import escape_markdown, read_json, write_json, write_text
 from seglab._validation import check_choice
 from seglab.collect.schema import EVENT_TYPES
+from seglab.exceptions import SchemaError
 
 __all__ = [
     "CHECKS",
@@ -58,7 +59,8 @@ class Check:
 CHECKS: dict[str, Check] = {c.name: c for c in [
     Check("overlap", "lines of an order already read from an earlier source (overlapping extracts)",
           "drop"),
-    Check("duplicates", "exact duplicate rows (every mapped column equal to an earlier row)", "drop"),
+    Check("duplicates", "exact duplicate rows (every mapped column equal to an earlier row, order id "
+          "included; lines without an order id are never duplicates)", "drop"),
     Check("missing_customer_id", "rows without a customer id (guest or unattributed)", "drop"),
     Check("missing_date", "rows without a date", "drop"),
     Check("missing_amount", "lines without an amount", "drop"),
@@ -73,7 +75,8 @@ CHECKS: dict[str, Check] = {c.name: c for c in [
           "negative quantities not marked as cancellations (stock write-offs, damages)", "drop"),
     Check("non_product", "lines that are not products (postage, fees, bad-debt adjustments, samples)",
           "drop"),
-    Check("zero_price", "lines with a zero price (free items, or missing prices)", "drop"),
+    Check("zero_price", "lines with a zero unit price (free items, or missing prices); only when a "
+          "unit_price is mapped", "drop"),
     Check("negative_price", "lines with a negative price (accounting adjustments)", "drop"),
     Check("unknown_event_type", "events of a type the journey features do not use", "keep"),
     Check("conflicting_attributes",
@@ -191,7 +194,11 @@ def check_transactions(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None,
     policies = resolve_policies(policies)
     masks: dict[str, pd.Series] = {}
     details: dict[str, dict] = {}
-    masks["duplicates"] = _duplicates(frame)
+    # without an order id, two identical lines (same customer, day, amount) may be two purchases
+    has_order = frame["order_id"].notna() if "order_id" in frame else pd.Series(False, index=frame.index)
+    masks["duplicates"] = _duplicates(frame) & has_order
+    if "order_id" not in frame:
+        details["duplicates"] = {"note": "no order_id column: identical lines are kept as separate purchases"}
     masks["missing_customer_id"] = frame["customer_id"].isna()
     masks["missing_date"] = frame["order_date"].isna()
     masks["missing_amount"] = frame["amount"].isna()
@@ -199,7 +206,15 @@ def check_transactions(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None,
     masks["after_snapshot"] = (frame["order_date"] >= snapshot if snapshot is not None
                                else pd.Series(False, index=frame.index))
     quantity = frame["quantity"] if "quantity" in frame else frame["amount"]
-    order_ids = frame["order_id"].astype("string")
+    if "order_id" in frame:
+        order_ids = frame["order_id"].astype("string")
+    else:  # an order is a customer-day
+        order_ids = (frame["customer_id"].astype("string") + "@"
+                     + frame["order_date"].dt.strftime("%Y-%m-%d").astype("string"))
+    if cancellation_pattern and "order_id" not in frame:
+        raise SchemaError(f"quality.cancellation_pattern ({cancellation_pattern!r}) matches order ids, "
+                          "but the transactions have no order_id column; map order_id in the spec or "
+                          "remove the pattern (negative amounts are then the cancellations)")
     if cancellation_pattern:
         cancelled = order_ids.str.contains(cancellation_pattern, regex=True).fillna(False)
         masks["cancellations"] = cancelled
@@ -222,9 +237,13 @@ def check_transactions(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None,
                                   "top_codes": {str(k): int(v) for k, v in top.head(10).items()}}
     else:
         masks["non_product"] = pd.Series(False, index=frame.index)
-    price = frame["unit_price"] if "unit_price" in frame else frame["amount"]
-    masks["zero_price"] = price == 0
-    masks["negative_price"] = (price < 0) if "unit_price" in frame else pd.Series(False, index=frame.index)
+    # prices are checked only when a price column is mapped: a zero amount without one is a
+    # zero-value purchase (a free sample, a voucher), which the features count as a purchase
+    no_price = pd.Series(False, index=frame.index)
+    masks["zero_price"] = (frame["unit_price"] == 0) if "unit_price" in frame else no_price
+    masks["negative_price"] = (frame["unit_price"] < 0) if "unit_price" in frame else no_price
+    if "unit_price" not in frame:
+        details["zero_price"] = details["negative_price"] = {"note": "no unit_price column mapped"}
     out, results = _apply(frame, "transactions", masks, policies, details)
     out = _blank_non_finite(out, NUMERIC_TRANSACTION_COLUMNS)
 

@@ -3,10 +3,11 @@
 =============  ==========================================================================
 table          columns
 =============  ==========================================================================
-transactions   ``customer_id`` (str), ``order_id`` (str), ``order_date`` (timestamp),
-               ``amount`` (float, reporting currency; returns negative). Optional:
-               ``quantity``, ``unit_price``, ``product_id``, ``product_name``, ``category``,
-               ``channel``, ``discount`` (discount amount on the line, ≥ 0).
+transactions   ``customer_id`` (str), ``order_date`` (timestamp), ``amount`` (float,
+               reporting currency; returns negative). Optional: ``order_id`` (str; without
+               it a purchase is a customer-day), ``quantity``, ``unit_price``,
+               ``product_id``, ``product_name``, ``category``, ``channel``, ``discount``
+               (discount amount on the line, ≥ 0).
 customers      ``customer_id`` plus attribute columns, each tagged with a criterion.
 events         ``customer_id``, ``timestamp``, ``event_type`` (see :data:`EVENT_TYPES`);
                optional ``channel``.
@@ -38,7 +39,7 @@ __all__ = [
     "infer_attribute",
 ]
 
-TRANSACTION_REQUIRED = ("customer_id", "order_id", "order_date", "amount")
+TRANSACTION_REQUIRED = ("customer_id", "order_date", "amount")
 TRANSACTION_COLUMNS = {
     "customer_id": "id", "order_id": "id", "order_date": "datetime", "amount": "number",
     "quantity": "number", "unit_price": "number", "product_id": "text", "product_name": "text",

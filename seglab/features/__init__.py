@@ -15,9 +15,12 @@ from seglab.features.engine import as_table, connect
 from seglab.features.journey import JOURNEY_STAGES, journey_stage
 from seglab.features.profile import AGE_BANDS, profile_features
 from seglab.features.rfm import (RFM_SEGMENT_GRID, RFM_SEGMENTS, btyd_summary, marketing_rfm,
-                                 rfm_scores, rfm_segments)
-from seglab.features.value import BetaGeo, GammaGamma, ParetoNBD, customer_lifetime_value
+                                 rfm_scores, rfm_segments, tie_groups)
+from seglab.features.value import (BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD,
+                                   customer_lifetime_value)
 from seglab.features.value.features import value_features
+from seglab.features.value.validation import (ValueValidation, calibration_holdout, evaluate_holdout,
+                                              validate_value_model)
 
 __all__ = [
     "build_features",
@@ -31,11 +34,17 @@ __all__ = [
     "rfm_segments",
     "RFM_SEGMENT_GRID",
     "RFM_SEGMENTS",
+    "tie_groups",
     "BetaGeo",
+    "ModifiedBetaGeo",
     "GammaGamma",
     "ParetoNBD",
     "customer_lifetime_value",
     "value_features",
+    "validate_value_model",
+    "calibration_holdout",
+    "evaluate_holdout",
+    "ValueValidation",
     "journey_stage",
     "JOURNEY_STAGES",
     "profile_features",

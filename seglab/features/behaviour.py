@@ -54,7 +54,7 @@ def behaviour_expr(con, lines: ibis.Table, orders: ibis.Table, daily: ibis.Table
     whether the data has times of day.
     """
     columns = set(orders.columns)
-    bought = orders.filter(orders.gross > 0)
+    bought = orders.filter(orders.n_lines > 0)
     timed = _has_time_of_day(con, bought)
     dow = bought.ordered_at.day_of_week.index()  # Monday = 0
     # only exact aggregates here (counts, sums of whole numbers, min/max); ratios are taken in numpy
@@ -77,7 +77,7 @@ def behaviour_expr(con, lines: ibis.Table, orders: ibis.Table, daily: ibis.Table
     per_order = bought.group_by("customer_id").aggregate(**aggs)
 
     # regularity: the gaps between distinct purchase days (whole days: exact sums of squares)
-    days = daily.filter(daily.spend > 0)
+    days = daily.filter(daily.purchases > 0)
     window = ibis.window(group_by=days.customer_id, order_by=days.day)
     gaps = days.mutate(gap=days.day.delta(days.day.lag().over(window), unit="day").cast("int64"))
     per_gap = gaps.group_by("customer_id").aggregate(gap_sum=gaps.gap.sum(),
@@ -86,7 +86,7 @@ def behaviour_expr(con, lines: ibis.Table, orders: ibis.Table, daily: ibis.Table
     parts = [per_order, per_gap]
 
     line_columns = set(lines.columns)
-    purchase = lines.amount_x > 0
+    purchase = lines.amount_x >= 0
     categories = (top_values(con, lines, "category", top_categories, where=purchase)
                   if "category" in line_columns else [])
     line_aggs = {}

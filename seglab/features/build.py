@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis
 import joblib
 import numpy as np
 import pandas as pd
@@ -18,7 +20,8 @@ from tqdm.auto import tqdm
 from seglab._io import atomic_path, read_json, write_json, write_parquet
 from seglab._validation import check_choice, check_range
 from seglab.collect.canonical import CanonicalData
-from seglab.exceptions import EmptyDataError, InputError
+from seglab.config import parse_period
+from seglab.exceptions import DataQualityWarning, EmptyDataError, InputError, PeriodError
 from seglab.features import behaviour as _behaviour
 from seglab.features import journey as _journey
 from seglab.features import rfm as _rfm
@@ -26,6 +29,8 @@ from seglab.features.dictionary import FeatureDictionary
 from seglab.features.engine import as_table, connect, execute, materialize
 from seglab.features.profile import profile_features
 from seglab.features.value.features import value_features
+from seglab.features.value.validation import (ValueValidation, calibration_expr, check_holdout,
+                                              evaluate_holdout, gamma_gamma_check, holdout_days_expr)
 
 __all__ = ["build_features", "FeatureSet", "KEY_FEATURES"]
 
@@ -33,9 +38,10 @@ logger = logging.getLogger(__name__)
 
 # name: (criterion, description, unit)
 _FIXED = {
-    "frequency": ("rfm", "repeat purchase days: distinct purchase days − 1 (BTYD frequency)", "purchases"),
-    "recency": ("rfm", "from the first to the last purchase day (BTYD recency)", "{unit}"),
-    "T": ("rfm", "from the first purchase day to the snapshot (BTYD age)", "{unit}"),
+    "frequency": ("rfm", "repeat purchase days over the whole history: distinct purchase days − 1 "
+                         "(BTYD frequency)", "purchases"),
+    "recency": ("rfm", "from the first to the last purchase day (BTYD recency, whole history)", "{unit}"),
+    "T": ("rfm", "from the first purchase day to the snapshot (BTYD age, whole history)", "{unit}"),
     "monetary_value": ("rfm", "mean spend per repeat purchase day (BTYD monetary value)", "{currency}"),
     "net_monetary_value": ("rfm", "mean net spend per repeat purchase day, returns netted", "{currency}"),
     "recency_days": ("rfm", "days from the last purchase to the snapshot", "days"),
@@ -51,8 +57,8 @@ _FIXED = {
     "fm_score": ("rfm", "round((F + M) / 2)", "score"),
     "rfm_cell": ("rfm", "R, F and M scores as text, e.g. 545", ""),
     "rfm_segment": ("rfm", "named RFM segment (seglab.features.RFM_SEGMENT_GRID)", ""),
-    "prob_alive": ("value", "probability the customer is still active (BG/NBD)", "probability"),
-    "expected_purchases": ("value", "expected purchases in the next {horizon} days (BG/NBD)", "purchases"),
+    "prob_alive": ("value", "probability the customer is still active ({model})", "probability"),
+    "expected_purchases": ("value", "expected purchases in the next {horizon} days ({model})", "purchases"),
     "expected_spend": ("value", "expected spend per future purchase (Gamma-Gamma, returns netted)",
                        "{currency}"),
     "clv": ("value", "customer lifetime value over {months} months, discounted at {rate:.1%} a month",
@@ -109,6 +115,7 @@ class FeatureSet:
     dictionary: FeatureDictionary
     models: dict = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
+    validation: ValueValidation | None = None
 
     def key_columns(self, limit: int = 24) -> list[str]:
         """The numeric features worth a first look: :data:`KEY_FEATURES` that exist, then the
@@ -119,13 +126,27 @@ class FeatureSet:
                    if f.source == "customers" and f.name in numeric and f.name not in key]
         return (key + profile)[:limit]
 
+    def validation_frame(self) -> pd.DataFrame:
+        """The value models' holdout figures (:meth:`ValueValidation.to_frame`); without a
+        validation, one row saying why."""
+        if self.validation is None or not self.validation.validated:
+            status = self.validation.status if self.validation is not None else "not validated"
+            return pd.DataFrame({"model": [self.diagnostics.get("purchase_model", {}).get("label", "")],
+                                 "status": [status]})
+        return self.validation.to_frame()
+
     def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``features.parquet``, ``feature_dictionary.json``, ``value_models.json``
-        (and ``value_models.joblib`` when the models were fitted) into ``folder``."""
+        """Write ``features.parquet``, ``feature_dictionary.json``, ``value_models.json``,
+        ``value_validation.json`` (when the value models were validated) and
+        ``value_models.joblib`` (when they were fitted) into ``folder``."""
         folder = Path(folder)
         written = {"features": write_parquet(self.features, folder / "features.parquet"),
                    "dictionary": self.dictionary.write(folder / "feature_dictionary.json"),
                    "diagnostics": write_json(self.diagnostics, folder / "value_models.json")}
+        if self.validation is not None:
+            written["validation"] = self.validation.write(folder / "value_validation.json")
+        elif (folder / "value_validation.json").exists():
+            (folder / "value_validation.json").unlink()  # a stale check of an earlier build
         if any(m is not None for m in self.models.values()):
             with atomic_path(folder / "value_models.joblib") as tmp:
                 joblib.dump(self.models, tmp)
@@ -141,19 +162,21 @@ class FeatureSet:
             raise InputError(f"{path} is missing; run the features stage first "
                              "(seglab features --dataset … --period …)")
         models_path = folder / "value_models.joblib"
+        validation_path = folder / "value_validation.json"
         return cls(features=pd.read_parquet(path),
                    dictionary=FeatureDictionary.read(folder / "feature_dictionary.json"),
                    models=joblib.load(models_path) if models_path.exists() else {},
                    diagnostics=read_json(folder / "value_models.json")
-                   if (folder / "value_models.json").exists() else {})
+                   if (folder / "value_models.json").exists() else {},
+                   validation=ValueValidation.read(validation_path) if validation_path.exists() else None)
 
 
 def _inputs(data, con):
-    """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency, segment_on."""
+    """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency, period, segment_on."""
     if isinstance(data, CanonicalData):
         return (data.customers, as_table(con, data.transactions, name="transactions"),
                 as_table(con, data.events, name="events"), data.criteria, data.as_of, data.currency,
-                list(data.segment_on))
+                data.period, list(data.segment_on))
     folder = Path(data)
     schema_path = folder / "schema.json"
     if not schema_path.exists():
@@ -167,7 +190,23 @@ def _inputs(data, con):
 
     return (pd.read_parquet(folder / "customers.parquet"), _table("transactions"), _table("events"),
             criteria, pd.Timestamp(schema["as_of"]) if schema.get("as_of") else None,
-            schema.get("currency", ""), list(schema.get("segment_on") or []))
+            schema.get("currency", ""), schema.get("period"), list(schema.get("segment_on") or []))
+
+
+DEFAULT_HOLDOUT_DAYS = 91
+"""Holdout window of the value-model validation when the period is not a quarter, month or year."""
+
+
+def period_days(period: str | None) -> int:
+    """Days of a reporting period (a quarter: 90 to 92), or :data:`DEFAULT_HOLDOUT_DAYS` for an
+    as-of date or an unknown period."""
+    try:
+        p = parse_period(period) if period else None
+    except PeriodError:
+        p = None
+    if p is None or p.kind not in ("quarter", "month", "year"):
+        return DEFAULT_HOLDOUT_DAYS
+    return int((p.end - p.start).days) + 1
 
 
 def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestamp | None = None,
@@ -175,7 +214,9 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
                    clv_months: int = 12, discount_rate: float = 0.01, lapsed_days: int = 180,
                    churned_days: int = 365, loyal_orders: int = 4, top_categories: int = 8,
                    rfm_cuts: dict | None = None, segment_map: dict | None = None,
-                   value_models: bool = True, con=None, engine_memory: str = "512MB",
+                   value_models: bool = True, value_model: str = "auto", holdout_days: int | None = None,
+                   validate_value_model: bool = True,
+                   summary_lookback_days: int | None = None, con=None, engine_memory: str = "512MB",
                    progress: bool = False) -> FeatureSet:
     """Compute every feature for every customer as of the snapshot.
 
@@ -187,8 +228,10 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
     as_of
         The snapshot day (default: the period's last day, from *collect*).
     lookback_days
-        Only the last ``lookback_days`` days of transactions and events count
-        (None or 0: all history up to the snapshot).
+        Behaviour, marketing RFM and journey features count only the last
+        ``lookback_days`` days of transactions and events (None or 0: all history up to
+        the snapshot). The BTYD summary and the value models always use each customer's
+        whole history (see ``summary_lookback_days``).
     time_unit
         Unit of the BTYD ``recency`` and ``T`` (and of the value-model fit).
     horizon_days, clv_months, discount_rate
@@ -201,7 +244,23 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         Custom RFM cut points and named-segment cells (see :func:`rfm_scores`,
         :func:`rfm_segments`).
     value_models
-        Fit BG/NBD and Gamma-Gamma (value features) or skip them.
+        Fit a purchase model and Gamma-Gamma (value features) or skip them.
+    value_model
+        ``"auto"``: the candidate (MBG/NBD, Pareto/NBD) with the best holdout fit, see
+        :func:`seglab.features.validate_value_model`; or ``"mbg_nbd"``, ``"pareto_nbd"``,
+        ``"bg_nbd"`` (which holds every one-time buyer alive with probability 1).
+    holdout_days
+        Holdout window of the value-model validation, ending at the snapshot (None: one
+        period, e.g. a quarter). It must be shorter than the history; the error says how
+        long it can be.
+    validate_value_model
+        Run the validation (and choose the model by it); without it, ``value_model="auto"``
+        means MBG/NBD.
+    summary_lookback_days
+        Bound the BTYD summary (and so the value models) to the last this many days
+        too (None: whole history, the default and the models' assumption). When it
+        cuts history, a warning gives how many customers lost purchases and how many
+        dropped out of the summary.
     con
         An Ibis connection (default: in-process DuckDB); e.g. a PySpark one.
     engine_memory
@@ -218,19 +277,25 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         The feature table (one row per customer), its dictionary, the value models.
     """
     check_choice(time_unit, ("days", "weeks"), name="time_unit")
+    check_choice(value_model, ("auto", "bg_nbd", "mbg_nbd", "pareto_nbd"), name="value_model")
     if lookback_days:
         check_range(lookback_days, name="lookback_days", low=1, integer=True)
+    if summary_lookback_days:
+        check_range(summary_lookback_days, name="summary_lookback_days", low=1, integer=True)
+    if holdout_days is not None:
+        check_range(holdout_days, name="holdout_days", low=1, integer=True)
     owned = con is None  # a connection we open, we close as soon as the engine work is done
     con = connect("duckdb", memory_limit=engine_memory) if owned else connect(con)
-    customers, transactions, events, criteria, data_as_of, currency, segment_on = _inputs(data, con)
+    customers, transactions, events, criteria, data_as_of, currency, period, segment_on = _inputs(data, con)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else data_as_of
     if as_of is None and (transactions is not None or events is not None):
         raise InputError("as_of is needed: the data has dates but no snapshot day; pass as_of=…")
     dictionary = FeatureDictionary(meta={
         "as_of": None if as_of is None else as_of.date().isoformat(),
-        "lookback_days": lookback_days or None, "time_unit": time_unit, "currency": currency,
-        "segment_on": segment_on or None})
-    fmt = {"unit": time_unit, "currency": currency or "currency", "horizon": horizon_days,
+        "lookback_days": lookback_days or None, "summary_lookback_days": summary_lookback_days or None,
+        "time_unit": time_unit, "currency": currency, "segment_on": segment_on or None})
+    holdout = period_days(period) if holdout_days is None else int(holdout_days)
+    fmt = {"unit": time_unit, "currency": currency or "currency", "horizon": horizon_days, "model": "",
            "months": clv_months, "rate": discount_rate, "lapsed": lapsed_days,
            "churned": churned_days, "loyal": loyal_orders}
     parts: list[pd.DataFrame] = []
@@ -243,7 +308,11 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         dictionary.skip("rfm, behaviour, value", "the dataset has no transactions table")
     else:
         raw = _transaction_queries(con, transactions, as_of=as_of, lookback_days=lookback_days,
-                                   time_unit=time_unit, top_categories=top_categories)
+                                   summary_lookback_days=summary_lookback_days, time_unit=time_unit,
+                                   top_categories=top_categories,
+                                   holdout_days=holdout if value_models and validate_value_model else 0)
+        if raw.get("cut"):
+            dictionary.meta["summary_cut"] = raw["cut"]
     event_counts = None
     if events is None:
         dictionary.skip("journey events (visits, carts, support, email)", "the dataset has no events table")
@@ -266,11 +335,19 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         orders = rfm.set_index("customer_id")["orders"] if rfm is not None else pd.Series(dtype=float)
         parts.append(_journey.finish_events(event_counts, orders, lookback_days=lookback_days))
     bar.update()
+    validation = None
     if summary is not None and value_models:
         bar.set_postfix_str("value models")
+        if raw.get("calibration") is not None:
+            validation = evaluate_holdout(raw.pop("calibration"), raw.pop("holdout_purchases"),
+                                          holdout_days=holdout, time_unit=time_unit, as_of=as_of)
+            validation.gamma_gamma = gamma_gamma_check(summary["frequency"], summary["net_monetary_value"])
         values, models, diagnostics = value_features(
             summary, time_unit=time_unit, horizon_days=horizon_days, clv_months=clv_months,
-            discount_rate=discount_rate)
+            discount_rate=discount_rate, model=value_model, validation=validation)
+        if validation is not None:
+            diagnostics["validation"] = {"status": validation.status, "chosen": validation.chosen,
+                                         "holdout_days": validation.holdout_days}
         if diagnostics.get("status") != "fitted":
             dictionary.skip("value (CLV, probability alive)", diagnostics.get("status", ""))
         parts.append(values)
@@ -286,6 +363,7 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
     bar.update()
     bar.close()
 
+    fmt["model"] = diagnostics.get("purchase_model", {}).get("label", "")
     features = _assemble(customers["customer_id"], parts, rfm is not None)
     for name, (criterion, description, unit) in _FIXED.items():
         if name in features and name not in dictionary:  # a profile column keeps its own tag
@@ -297,23 +375,68 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
     order = ["customer_id", *[f.name for f in described]]
     features = features[order]
     return FeatureSet(features=features, dictionary=dictionary.restrict(order[1:]), models=models,
-                      diagnostics=diagnostics)
+                      diagnostics=diagnostics, validation=validation)
 
 
-def _transaction_queries(con, transactions, *, as_of, lookback_days, time_unit, top_categories) -> dict:
-    """Every transaction query's per-customer result (behaviour is finished in pandas later)."""
+def _transaction_queries(con, transactions, *, as_of, lookback_days, summary_lookback_days, time_unit,
+                         top_categories, holdout_days) -> dict:
+    """Every transaction query's per-customer result (behaviour is finished in pandas later).
+
+    The BTYD summary (and the value-model validation) read each customer's whole history
+    (or ``summary_lookback_days`` of it); the other features the ``lookback_days`` window.
+    """
+    history = _rfm.window_lines(transactions, as_of=as_of, lookback_days=summary_lookback_days)
     lines = _rfm.window_lines(transactions, as_of=as_of, lookback_days=lookback_days)
     _check_window(con, transactions, lines, as_of, lookback_days)
+    raw: dict = {}
+    if summary_lookback_days:
+        raw["cut"] = _summary_cut(con, transactions, as_of, summary_lookback_days)
     with ExitStack() as shared:
         # the per-order and per-day tables feed several queries: compute each once
         orders = shared.enter_context(materialize(con, _rfm.orders_expr(lines), "orders"))
-        daily = shared.enter_context(materialize(con, _rfm.daily_expr(lines), "daily"))
-        raw = {"summary": execute(con, _rfm.summary_expr(daily, as_of, time_unit)),
-               "rfm": execute(con, _rfm.marketing_expr(orders, as_of))}
+        daily_all = shared.enter_context(materialize(con, _rfm.daily_expr(history), "daily"))
+        daily = daily_all
+        if lookback_days and lookback_days != summary_lookback_days:
+            start = ibis.date((as_of - pd.Timedelta(days=int(lookback_days) - 1)).date())
+            daily = daily_all.filter(daily_all.day >= start)
+        raw["summary"] = execute(con, _rfm.summary_expr(daily_all, as_of, time_unit))
+        raw["rfm"] = execute(con, _rfm.marketing_expr(orders, as_of))
+        if holdout_days and not raw["summary"].empty:
+            unit = 7.0 if time_unit == "weeks" else 1.0
+            check_holdout(holdout_days, float(raw["summary"]["T"].max()) * unit + 1, as_of=as_of)
+            end = as_of - pd.Timedelta(days=int(holdout_days))
+            calibration = calibration_expr(daily_all, calibration_end=end, time_unit=time_unit)
+            raw["calibration"] = execute(con, calibration.order_by("customer_id"))
+            raw["holdout_purchases"] = execute(con, holdout_days_expr(daily_all, calibration,
+                                                                      calibration_end=end))
         table, raw["categories"], raw["channels"], raw["timed"] = _behaviour.behaviour_expr(
             con, lines, orders, daily, top_categories=top_categories)
         raw["behaviour"] = execute(con, table)
     return raw
+
+
+def _summary_cut(con, transactions, as_of, days) -> dict:
+    """What bounding the BTYD summary to the last ``days`` days cuts; warns when it cuts."""
+    everything = _rfm.window_lines(transactions, as_of=as_of)
+    start = ibis.date((as_of - pd.Timedelta(days=int(days) - 1)).date())
+    bought = everything.filter(everything.amount_x >= 0)
+    per = bought.group_by("customer_id").aggregate(first=bought.day.min(), last=bought.day.max(),
+                                                   before=(bought.day < start).sum())
+    counts = execute(con, per.aggregate(
+        customers=per.customer_id.count(), shortened=((per.before > 0) & (per["last"] >= start)).sum(),
+        vanished=(per["last"] < start).sum(), first=per["first"].min(), lines_before=per.before.sum()))
+    row = counts.iloc[0]
+    cut = {"days": int(days), "customers": int(row["customers"]), "shortened": int(row["shortened"] or 0),
+           "vanished": int(row["vanished"] or 0), "purchase_lines_cut": int(row["lines_before"] or 0),
+           "history_days": int((as_of - pd.Timestamp(row["first"])).days) + 1 if not pd.isna(row["first"]) else 0}
+    if cut["shortened"] or cut["vanished"]:
+        warnings.warn(
+            f"summary_lookback_days={days} cuts the BTYD summary: {cut['shortened']:,} of {cut['customers']:,} "
+            f"customers lose purchases made before the window (their frequency and T restart at its "
+            f"start) and {cut['vanished']:,} drop out of it (no purchase in the window); the history "
+            f"is {cut['history_days']:,} days long. The value models assume each customer's whole "
+            "history: leave summary_lookback_days unset", DataQualityWarning, stacklevel=4)
+    return cut
 
 
 def _finish_transactions(raw: dict, *, rfm_cuts, segment_map, dictionary) -> tuple:

@@ -4,7 +4,8 @@ Two RFM definitions live side by side, because two communities use the words:
 
 **BTYD summary** (:func:`btyd_summary`), exactly as the buy-till-you-die literature
 and ``lifetimes.utils.summary_data_from_transaction_data`` define it, on purchase
-lines (``amount > 0``) up to the snapshot:
+lines (``amount ≥ 0``: a zero-value purchase is a purchase; negative lines are returns)
+up to the snapshot, over each customer's whole history:
 
 - ``frequency``: distinct purchase days − 1 (repeat purchases)
 - ``recency``: last purchase day − first purchase day
@@ -19,8 +20,11 @@ window − first-day spend) / frequency; the Gamma-Gamma model uses it.
 (days since the last purchase), ``orders`` (purchase orders), ``net_revenue`` and
 ``avg_order_value``.
 
-**Scores** 1–5 by quintile (or custom cut points) and the **named segments** of
-:data:`RFM_SEGMENT_GRID`.
+Without an ``order_id`` column, an order is a customer-day: every line of a customer
+on one day belongs to one purchase.
+
+**Scores** 1–5 by quantile groups that never split a tie (or custom cut points) and
+the **named segments** of :data:`RFM_SEGMENT_GRID`; see :func:`rfm_scores`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ __all__ = [
     "marketing_rfm",
     "rfm_scores",
     "rfm_segments",
+    "tie_groups",
     "RFM_SEGMENT_GRID",
     "RFM_SEGMENTS",
 ]
@@ -124,19 +129,22 @@ def window_lines(transactions: ibis.Table, *, as_of: pd.Timestamp,
 
 
 def daily_expr(lines: ibis.Table) -> ibis.Table:
-    """One row per customer and day: purchase spend and net spend (scaled integers). A day
-    with purchase spend > 0 is a purchase day."""
-    bought = lines.amount_x > 0
+    """One row per customer and day: purchase lines, purchase spend and net spend (scaled
+    integers). A day with a purchase line (``amount`` ≥ 0, zero-value purchases included)
+    is a purchase day."""
+    bought = lines.amount_x >= 0
     return lines.group_by(["customer_id", "day"]).aggregate(
+        purchases=bought.sum(),
         spend=ibis.cases((bought, lines.amount_x), else_=0).sum(),
         net=lines.amount_x.sum(),
     )
 
 
 def orders_expr(lines: ibis.Table) -> ibis.Table:
-    """One row per order: day, time, net, purchased and returned amounts, purchase lines, and
-    (when the data has them) units, discount and channel. Amounts are scaled integers."""
-    bought = lines.amount_x > 0
+    """One row per order: day, time, net, purchased and returned amounts, purchase lines
+    (``amount`` ≥ 0), and (when the data has them) units, discount and channel. Amounts are
+    scaled integers. Without an ``order_id`` column an order is a customer-day."""
+    bought = lines.amount_x >= 0
     columns = set(lines.columns)
     aggs = {"day": lines.day.min(), "ordered_at": lines.order_date.min(),
             "net": lines.amount_x.sum(),
@@ -149,7 +157,10 @@ def orders_expr(lines: ibis.Table) -> ibis.Table:
         aggs["discount"] = ibis.cases((bought, lines.discount_x), else_=0).sum()
     if "channel" in columns:
         aggs["channel"] = lines.channel.min()
-    return lines.group_by(["customer_id", "order_id"]).aggregate(**aggs)
+    key = "order_id" if "order_id" in columns else "day"
+    if key == "day":
+        del aggs["day"]
+    return lines.group_by(["customer_id", key]).aggregate(**aggs)
 
 
 def summary_expr(daily: ibis.Table, as_of: pd.Timestamp, time_unit: str = "days") -> ibis.Table:
@@ -159,7 +170,7 @@ def summary_expr(daily: ibis.Table, as_of: pd.Timestamp, time_unit: str = "days"
     monetary values included, is computed by the engine: each value is one division of
     exact sums, so DuckDB and Spark agree to the last bit.
     """
-    purchase = daily.spend > 0
+    purchase = daily.purchases > 0
     per_customer = daily.group_by("customer_id").aggregate(
         purchase_days=purchase.sum(),
         first_day=daily.day.min(where=purchase),
@@ -188,8 +199,7 @@ def summary_expr(daily: ibis.Table, as_of: pd.Timestamp, time_unit: str = "days"
 
 def _check_transactions(frame) -> None:
     if isinstance(frame, pd.DataFrame):
-        require_columns(frame, ["customer_id", "order_id", "order_date", "amount"],
-                        table="transactions")
+        require_columns(frame, ["customer_id", "order_date", "amount"], table="transactions")
 
 
 def btyd_summary(transactions, *, as_of: str | pd.Timestamp, lookback_days: int | None = None,
@@ -243,7 +253,7 @@ def btyd_summary(transactions, *, as_of: str | pd.Timestamp, lookback_days: int 
 def marketing_expr(orders: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
     """Marketing RFM of every customer with a line in the window, from :func:`orders_expr`'s
     table; money back in currency units."""
-    bought = orders.gross > 0
+    bought = orders.n_lines > 0
     snapshot = ibis.date(pd.Timestamp(as_of).date())
     agg = orders.group_by("customer_id").aggregate(
         orders=bought.sum(),
@@ -286,11 +296,63 @@ def marketing_rfm(transactions, *, as_of: str | pd.Timestamp, lookback_days: int
     return out
 
 
-def _quintile_score(values: pd.Series, *, higher_is_better: bool) -> pd.Series:
-    """1-5 by quintile of the average rank (ties share a score; missing stays missing)."""
-    ranked = values.rank(method="average", ascending=higher_is_better, na_option="keep")
-    pct = ranked / values.notna().sum()
-    return np.ceil(pct * 5).clip(1, 5).astype("Int64")
+def tie_groups(counts: np.ndarray, groups: int = 5) -> np.ndarray:
+    """Split distinct values (in order, with their customer counts) into at most ``groups``
+    consecutive groups of about equal size; returns each value's group, 0-based.
+
+    Values are taken worst first. Each group takes whole values until it holds its fair
+    share of the customers not yet placed (remaining customers / remaining groups),
+    stopping before the value that crosses the share when that comes closer to it; it
+    takes at least one value and leaves one for every group still to fill. A value
+    holding more than a share (e.g. the 60 % of customers with one order) is a group
+    on its own. Without ties the groups are quintiles (sizes differing by at most one);
+    with fewer distinct values than groups, each value is a group.
+
+    >>> tie_groups(np.array([60, 15, 8, 7, 10])).tolist()
+    [0, 1, 2, 3, 4]
+    >>> tie_groups(np.array([1] * 10)).tolist()
+    [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    """
+    counts = np.asarray(counts, dtype=float)
+    d = len(counts)
+    out = np.zeros(d, dtype=int)
+    cumulative = np.concatenate([[0.0], np.cumsum(counts)])
+    start, total = 0, cumulative[-1]
+    n_groups = min(groups, d)
+    for g in range(n_groups):
+        left = n_groups - g
+        if left == 1:
+            out[start:] = g
+            break
+        target = cumulative[start] + (total - cumulative[start]) / left
+        # first value index whose cumulative count reaches the target
+        end = int(np.searchsorted(cumulative, target, side="left"))  # group = values [start, end)
+        if end > start + 1 and target - cumulative[end - 1] < cumulative[end] - target:
+            end -= 1  # stopping before the crossing value comes closer to the share
+        end = min(max(end, start + 1), d - (left - 1))
+        out[start:end] = g
+        start = end
+    return out
+
+
+def _tie_score(values: pd.Series, *, higher_is_better: bool) -> pd.Series:
+    """1-5 by :func:`tie_groups` on the distinct values (missing stays missing)."""
+    present = values.dropna()
+    if present.empty:
+        return pd.Series(pd.NA, index=values.index, dtype="Int64")
+    distinct, counts = np.unique(present.to_numpy(dtype=float), return_counts=True)
+    # groups are formed worst value first: the smallest, or the largest when lower is better
+    group = tie_groups(counts) if higher_is_better else tie_groups(counts[::-1])[::-1]
+    n_groups = group.max() + 1
+    score = group + 1
+    # with fewer than five groups, spread them over 1..5 so that 5 stays the best score
+    if n_groups < 5:
+        score = np.rint(1 + (score - 1) * 4 / max(n_groups - 1, 1)).astype(int) if n_groups > 1 \
+            else np.ones_like(score)
+    position = np.searchsorted(distinct, values.to_numpy(dtype=float, na_value=np.nan))
+    position = np.clip(position, 0, len(distinct) - 1)
+    out = pd.Series(score[position], index=values.index).where(values.notna())
+    return out.astype("Int64")
 
 
 def _cut_score(values: pd.Series, cuts: Sequence[float], *, higher_is_better: bool) -> pd.Series:
@@ -308,10 +370,14 @@ def rfm_scores(rfm: pd.DataFrame, *, recency: str = "recency_days", frequency: s
                cuts: Mapping[str, Sequence[float]] | None = None) -> pd.DataFrame:
     """R, F and M scores from 1 (worst) to 5 (best), and ``fm_score`` = round((F + M) / 2).
 
-    Scores are quintiles of the average rank (tied customers share a score), or come
-    from custom cut points: ``cuts={"recency": [30, 90, 180, 365]}`` (4 ascending
-    values per score; for recency lower is better). Customers without purchases
-    get no scores.
+    Scores are quantile groups that keep ties together (:func:`tie_groups`): customers
+    with the same value always share a score, and the whole 1–5 range is used whenever
+    the data has five distinct values. So the customers who ordered once (often over
+    half of a retail base) get F = 1, and the next order counts fill F = 2 … 5; without
+    ties the scores are quintiles. With fewer than five distinct values the groups are
+    spread over 1–5 (two values: 1 and 5). Or scores come from custom cut points:
+    ``cuts={"recency": [30, 90, 180, 365]}`` (4 ascending values per score; for recency
+    lower is better). Customers without purchases get no scores.
 
     Returns a new frame: ``customer_id``, ``r_score``, ``f_score``, ``m_score``,
     ``fm_score`` and ``rfm_cell`` (e.g. ``"545"``).
@@ -327,7 +393,7 @@ def rfm_scores(rfm: pd.DataFrame, *, recency: str = "recency_days", frequency: s
     for name, (col, higher, key) in columns.items():
         values = pd.to_numeric(rfm[col], errors="coerce").where(bought)
         out[name] = (_cut_score(values, cuts[key], higher_is_better=higher) if key in cuts
-                     else _quintile_score(values, higher_is_better=higher))
+                     else _tie_score(values, higher_is_better=higher))
     fm = (out["f_score"].astype("Float64") + out["m_score"].astype("Float64")) / 2
     out["fm_score"] = np.floor(fm + 0.5).astype("Int64")
     out["rfm_cell"] = (out["r_score"].astype("string") + out["f_score"].astype("string")

@@ -7,7 +7,8 @@ from seglab.plotting.collect import plot_activity, plot_quality
 from seglab.plotting.personas import plot_all_traits, plot_profile_heatmap, plot_size_value, plot_traits
 from seglab.plotting.report import plot_migration, plot_segment_changes
 from seglab.plotting.features import (plot_clv, plot_correlations, plot_distributions,
-                                      plot_journey_stages, plot_rfm_grid, plot_rfm_segments)
+                                      plot_journey_stages, plot_rfm_grid, plot_rfm_segments,
+                                      plot_value_validation)
 
 __all__ = [
     "plot_quality",
@@ -18,6 +19,7 @@ __all__ = [
     "plot_clv",
     "plot_correlations",
     "plot_journey_stages",
+    "plot_value_validation",
     "plot_k_evidence",
     "plot_segment_map",
     "plot_segment_sizes",

@@ -14,7 +14,7 @@ from seglab.features.rfm import RFM_SEGMENT_GRID, RFM_SEGMENTS
 from seglab.plotting._base import axes, tidy, unavailable
 
 __all__ = ["plot_distributions", "plot_rfm_grid", "plot_rfm_segments", "plot_clv",
-           "plot_correlations", "plot_journey_stages"]
+           "plot_correlations", "plot_journey_stages", "plot_value_validation"]
 
 
 def _long_tailed(values: pd.Series) -> bool:
@@ -187,3 +187,54 @@ def plot_journey_stages(features: pd.DataFrame, *, ax: plt.Axes | None = None) -
     ax.set_ylabel("customers")
     ax.set_title("Customers by journey stage")
     return tidy(ax)
+
+
+def plot_value_validation(validation) -> plt.Figure:
+    """The value models' holdout check: conditional expectations by calibration frequency and
+    the cumulative tracking curve, actual against each model and the naive baseline.
+
+    ``validation`` is a :class:`seglab.features.ValueValidation` (or its dict, or None).
+    Returns the figure; a note instead when the check was skipped.
+    """
+    if validation is None:
+        data = {"status": "the value models were not validated"}
+    else:
+        data = validation if isinstance(validation, dict) else validation.to_dict()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    if data.get("status") != "validated":
+        unavailable(left, data.get("status", "not validated"))
+        right.set_axis_off()
+        return fig
+    labels = {m["name"]: m["label"] for m in data["models"] if m.get("converged")}
+    styles = {"bg_nbd": ("#8c8c8c", ":"), "mbg_nbd": ("#4c72b0", "-"), "pareto_nbd": ("#dd8452", "--")}
+    chosen = data.get("chosen")
+    cond = pd.DataFrame(data["conditional"])
+    x = np.arange(len(cond))
+    left.bar(x, cond["actual"], color="#d9d9d9", label="actual")
+    for name, label in labels.items():
+        color, style = styles.get(name, ("k", "-"))
+        left.plot(x, cond[name], color=color, linestyle=style, marker="o", markersize=3,
+                  linewidth=2.2 if name == chosen else 1.2, label=label + (" (chosen)" if name == chosen else ""))
+    left.plot(x, cond["naive"], color="#55a868", linestyle="-.", linewidth=1, label="naive")
+    left.set_xticks(x)
+    left.set_xticklabels(cond["frequency"])
+    left.set_xlabel("repeat purchases before the holdout window")
+    left.set_ylabel("mean purchases in the holdout")
+    left.set_title("Conditional expectations", fontsize=10)
+    left.legend(fontsize=7, frameon=False)
+    track = pd.DataFrame(data["tracking"])
+    if "actual" in track:
+        right.plot(track["day"], track["actual"], color="k", linewidth=2, label="actual")
+    for name, label in labels.items():
+        color, style = styles.get(name, ("k", "-"))
+        right.plot(track["day"], track[name], color=color, linestyle=style,
+                   linewidth=2.2 if name == chosen else 1.2, label=label)
+    right.plot(track["day"], track["naive"], color="#55a868", linestyle="-.", linewidth=1, label="naive")
+    right.set_xlabel(f"days after {data.get('calibration_end') or 'the cut'}")
+    right.set_ylabel("cumulative repeat purchases")
+    right.set_title(f"Tracking over the {data['holdout_days']}-day holdout", fontsize=10)
+    right.legend(fontsize=7, frameon=False)
+    for ax in (left, right):
+        ax.tick_params(labelsize=8)
+        tidy(ax)
+    return fig

@@ -113,6 +113,9 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         figures["map"] = figure_uri(splot.plot_segment_map(segmentation.segments, names=names))
     if quality is not None:
         figures["quality"] = figure_uri(splot.plot_quality(quality))
+    value_check = _value_validation(run)
+    if value_check is not None and value_check["status"] == "validated":
+        figures["value_validation"] = figure_uri(splot.plot_value_validation(value_check))
     if comparison is not None and not comparison.skipped:
         figures["migration"] = figure_uri(splot.plot_migration(comparison))
         figures["changes"] = figure_uri(splot.plot_segment_changes(comparison))
@@ -125,7 +128,7 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         "overview": personas.profiles.overview.reset_index().to_dict(orient="records"),
         "figures": figures, "comparison": comparison,
         "changes": [] if comparison is None or comparison.skipped else comparison.changes.to_dict(orient="records"),
-        "quality": quality, "features_used": features_used,
+        "quality": quality, "features_used": features_used, "value_check": value_check,
         "dropped": segmentation.columns.dropped, "model": segmentation.params,
         "n_segments": segmentation.model.n_segments_,
         "selection": None if selection is None else {
@@ -136,6 +139,18 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         "inputs": manifest.get("inputs", {}), "timings": manifest.get("timings_s", {}),
         "seed": segmentation.params.get("random_state"),
     }
+
+
+def _value_validation(run: RunFolder) -> dict | None:
+    """The value models' holdout check (``value_validation.json``) with a row per model, or None."""
+    from seglab.features import ValueValidation
+
+    path = run.artifact("value_validation.json")
+    if not path.exists():
+        return None
+    check = ValueValidation.read(path)
+    return {**check.to_dict(), "rows": check.to_frame().to_dict(orient="records"),
+            "chosen_label": next((m["label"] for m in check.models if m["name"] == check.chosen), None)}
 
 
 def _title(dataset: str) -> str:

@@ -1,18 +1,31 @@
-"""What the buy-till-you-die models share: input checks, compression, the optimizer."""
+"""What the buy-till-you-die models share: input checks, grouping, the optimizer.
+
+Speed comes from the structure of the likelihoods. Every term of BG/NBD, MBG/NBD and
+Pareto/NBD depends on the frequency ``x`` alone, on ``(x, T)`` or on ``(x, t_x)``; only
+a cheap final combination needs the whole triple. So a fit groups customers once into
+distinct triples (weighted by how many customers share each) and evaluates the costly
+terms (logarithms, digammas, hypergeometric functions) on the distinct ``x`` values and
+the distinct ``(x, y)`` pairs, a few thousand even for millions of customers. Gradients
+are exact (analytic) and are gathered back onto those levels with weighted counts, so
+one evaluation of the likelihood and its gradient costs a few passes over the distinct
+triples.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import optimize
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
+from threadpoolctl import threadpool_limits
 
 from seglab.exceptions import ConvergenceWarning, InputError
 
-_ADVICE = ("try: more customers with repeat purchases, a longer look-back window, time_unit='weeks', "
+_ADVICE = ("try: more customers with repeat purchases, a longer history, time_unit='weeks', "
            "or a small penalizer (e.g. penalizer=0.001)")
 
 
@@ -48,37 +61,130 @@ def check_rfm(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return x, t_x, T
 
 
+def check_weights(weights, n: int) -> np.ndarray:
+    """Customer counts per row: positive whole numbers (default: one customer per row)."""
+    if weights is None:
+        return np.ones(n)
+    w = as_array(weights, "weights")
+    if len(w) != n:
+        raise InputError(f"weights must have one value per row ({n:,}); got {len(w):,}")
+    if not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise InputError("weights must be positive numbers of customers (rows with 0 customers: "
+                         "leave them out)")
+    return w
+
+
 def unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct (a, b) pairs and, for each row, the index of its pair.
+    """The distinct (a, b) pairs (sorted) and, for each row, the index of its pair."""
+    codes_a, values_a = pd.factorize(a, sort=True)
+    codes_b, values_b = pd.factorize(b, sort=True)
+    nb = max(len(values_b), 1)
+    key = codes_a.astype(np.int64) * nb + codes_b
+    inverse, uniques = pd.factorize(key, sort=True)
+    return np.asarray(values_a)[uniques // nb], np.asarray(values_b)[uniques % nb], inverse
 
-    Hash-based (pandas factorize), so linear in the number of rows; exact for any values.
+
+@dataclass(frozen=True)
+class Grouped:
+    """Customers grouped for the likelihood of a purchase model.
+
+    ``x`` holds the distinct frequencies and ``pair_x``/``pair_y`` the distinct
+    (frequency, time) pairs, where the time is a recency or an age. Each distinct
+    triple (``weight`` customers) points at its frequency (``ix``), its (x, t_x) pair
+    (``itx``) and its (x, T) pair (``iT``); ``row`` gives each input row's triple.
+    Everything is sorted, so sums do not depend on the order of the customers.
     """
-    import pandas as pd
 
-    codes_a, values_a = pd.factorize(a)
-    codes_b, values_b = pd.factorize(b)
-    combined = codes_a.astype(np.int64) * max(len(values_b), 1) + codes_b
-    inverse, uniques = pd.factorize(combined)
-    return (np.asarray(values_a)[uniques // max(len(values_b), 1)],
-            np.asarray(values_b)[uniques % max(len(values_b), 1)], inverse)
+    x: np.ndarray
+    pair_x: np.ndarray
+    pair_y: np.ndarray
+    ix: np.ndarray
+    itx: np.ndarray
+    iT: np.ndarray
+    weight: np.ndarray
+    x_weight: np.ndarray
+    n_customers: float
+    row: np.ndarray
+
+    @classmethod
+    def build(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray) -> Grouped:
+        n = len(x)
+        cx, ux = pd.factorize(x, sort=True)
+        cy, uy = pd.factorize(np.concatenate([t_x, T]), sort=True)
+        ny = max(len(uy), 1)
+        ctx, cT = cy[:n].astype(np.int64), cy[n:].astype(np.int64)
+        key = (cx.astype(np.int64) * ny + ctx) * ny + cT
+        inverse, keys = pd.factorize(key, sort=True)
+        weight = np.bincount(inverse, weights=weights, minlength=len(keys))
+        tx_code, T_code, x_code = (keys // ny) % ny, keys % ny, keys // (ny * ny)
+        pair_keys = np.concatenate([x_code * ny + tx_code, x_code * ny + T_code])
+        pair_inverse, pairs = pd.factorize(pair_keys, sort=True)
+        m = len(keys)
+        ix = x_code.astype(np.intp)
+        return cls(x=np.asarray(ux, dtype=float), pair_x=np.asarray(ux, dtype=float)[pairs // ny],
+                   pair_y=np.asarray(uy, dtype=float)[pairs % ny], ix=ix,
+                   itx=pair_inverse[:m].astype(np.intp), iT=pair_inverse[m:].astype(np.intp),
+                   weight=weight, x_weight=np.bincount(ix, weights=weight, minlength=len(ux)),
+                   n_customers=float(np.sum(weights)), row=inverse.astype(np.intp))
+
+    @property
+    def mean_T(self) -> float:
+        """The customers' mean age T."""
+        return dot(self.weight, self.pair_y[self.iT]) / self.n_customers
+
+    def thin(self, fraction: float, seed: int = 0) -> Grouped:
+        """A smaller, unbiased stand-in: each distinct triple kept with probability
+        min(1, ``fraction`` × its customers), its weight divided by that probability.
+        Seeded and drawn over the sorted triples: the same data give the same draw."""
+        keep_p = np.minimum(1.0, fraction * self.weight)
+        kept = np.random.default_rng(seed).random(len(self.weight)) < keep_p
+        return Grouped.build(self.x[self.ix[kept]], self.pair_y[self.itx[kept]],
+                             self.pair_y[self.iT[kept]], self.weight[kept] / keep_p[kept])
+
+    def at_pairs(self, values: np.ndarray, over: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` (one per triple) over each pair of index ``over``."""
+        return np.bincount(over, weights=values, minlength=len(self.pair_x))
+
+    def at_x(self, values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` (one per triple) over each distinct frequency."""
+        return np.bincount(self.ix, weights=values, minlength=len(self.x))
 
 
-def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Unique rows of the given columns, their counts, and the inverse index.
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Inner product of two vectors, in one thread and in a fixed order (BLAS's ``@`` may use
+    threads, whose start-up dominates at these sizes, and may change the rounding with them)."""
+    return float(np.einsum("i,i->", a, b))
 
-    Customers with the same (frequency, recency, T) have the same likelihood, so the
-    fit evaluates each distinct row once, weighted by how many customers share it.
+
+def log_add_exp(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log(e^a + e^b) and the share e^a / (e^a + e^b); ``b`` may be -inf.
+
+    Twice as fast as ``np.logaddexp`` and gives the share (the derivative) on the way.
     """
-    stacked = np.column_stack(columns)
-    unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float), inverse.ravel()
+    high = np.maximum(a, b)
+    with np.errstate(invalid="ignore"):
+        gap = np.exp(-np.abs(a - b))
+    gap = np.where(np.isnan(gap), 0.0, gap)  # a - b = inf - inf cannot occur (a is finite)
+    total = high + np.log1p(gap)
+    share = np.where(a >= b, 1.0, gap) / (1.0 + gap)
+    return total, share
 
 
 LOG_BOUND = 25.0
 """Fitted parameters are kept between exp(-LOG_BOUND) and exp(LOG_BOUND)."""
 
-POLISH_EVALUATIONS = 1500
-"""At most this many likelihood evaluations polish a fit the quasi-Newton step left unfinished."""
+WARM_START_CUSTOMERS = 200_000
+"""Above this many customers a fit starts from a fit on a thinned sample of about a quarter of
+this many: the full fit then needs a few steps only."""
+
+GRADIENT_TOLERANCE = 1e-4
+"""A fit is converged when the largest gradient component of the log-likelihood per customer,
+in log parameters, is below this (besides the optimizer's own criteria)."""
+
+RESTARTS = 3
+"""The quasi-Newton search is restarted (with a fresh curvature estimate) at most this many
+times when it stops short of a small gradient, e.g. after a step into a region where the
+likelihood overflows."""
 
 
 def _on_bound(log_params: np.ndarray) -> bool:
@@ -88,56 +194,96 @@ def _on_bound(log_params: np.ndarray) -> bool:
 class BTYDModel(BaseEstimator):
     """Base of the maximum-likelihood models: fit in log-parameter space, then check.
 
-    Subclasses define ``_param_names`` and ``_log_likelihood(params, *data)`` (one
-    value per row) and call :meth:`_fit`.
+    Subclasses define ``_param_names``, ``_initial`` and ``_loglik(params, data)``,
+    which returns the weighted log-likelihood and its gradient with respect to the
+    parameters, and call :meth:`_fit`.
     """
 
     _param_names: tuple[str, ...] = ()
     _initial: tuple[float, ...] = ()
+    _scale_params: tuple[str, ...] = ()
 
     def __init__(self, penalizer: float = 0.0, max_iter: int = 2000, tol: float = 1e-12):
         self.penalizer = penalizer
         self.max_iter = max_iter
         self.tol = tol
 
-    def _fit(self, data: list[np.ndarray], weights: np.ndarray, n_customers: int):
-        def objective(log_params: np.ndarray) -> float:
-            params = np.exp(log_params)
-            with np.errstate(all="ignore"):
-                ll = self._log_likelihood(params, *data)
-            if not np.all(np.isfinite(ll)):
-                return 1e300
-            return -(weights @ ll) / n_customers + self.penalizer * float(params @ params)
+    def _loglik(self, params: np.ndarray, data) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
 
-        start = np.log(np.asarray(self._initial, dtype=float))
+    def _objective(self, log_params: np.ndarray, data, n: float) -> tuple[float, np.ndarray]:
+        """Penalized negative log-likelihood per customer and its gradient in log parameters."""
+        params = np.exp(log_params)
+        with np.errstate(all="ignore"):
+            ll, grad = self._loglik(params, data)
+        if not (np.isfinite(ll) and np.all(np.isfinite(grad))):
+            return 1e300, np.zeros_like(log_params)
+        value = -ll / n + self.penalizer * float(params @ params)
+        return value, -grad * params / n + 2 * self.penalizer * params * params
+
+    def _minimize(self, start, data, n, *, ftol, gtol):
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+        return optimize.minimize(self._objective, start, args=(data, n), jac=True, method="L-BFGS-B",
+                                 bounds=bounds, options={"maxiter": self.max_iter, "ftol": ftol, "gtol": gtol})
+
+    def _start(self, data) -> np.ndarray:
+        """Where the search starts: ``_initial``, with time-scale parameters (``_scale_params``)
+        at the customers' mean age, so that the search does not depend on the time unit."""
+        start = np.asarray(self._initial, dtype=float)
+        scale = getattr(data, "mean_T", 0.0)
+        if scale > 0:
+            start = np.where([p in self._scale_params for p in self._param_names], scale, start)
+        return np.log(start)
+
+    def _search(self, start, data, n, *, ftol, gtol):
+        """L-BFGS-B from ``start``, restarted while it stops short of a small gradient."""
+        best = self._minimize(start, data, n, ftol=ftol, gtol=gtol)
+        iterations = best.nit
+        for _ in range(RESTARTS):
+            if self._gradient_small(best.x, data, n) or _on_bound(best.x):
+                break
+            again = self._minimize(best.x, data, n, ftol=ftol, gtol=gtol)
+            iterations += again.nit
+            if not again.fun < best.fun:
+                break
+            best = again
+        return best, iterations
+
+    def _fit(self, data, n_customers: float):
+        # L-BFGS-B's own linear algebra is on 4-vectors: BLAS threads only cost their wake-ups
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit_in_one_thread(data, n_customers)
+
+    def _fit_in_one_thread(self, data, n_customers: float):
+        start = self._start(data)
+        if hasattr(data, "thin") and n_customers > WARM_START_CUSTOMERS:
+            sample = data.thin(WARM_START_CUSTOMERS / 4 / n_customers)
+            warm, _ = self._search(start, sample, sample.n_customers, ftol=1e-10, gtol=1e-7)
+            if warm.fun < 1e299 and not _on_bound(warm.x):
+                start = warm.x
         # parameters between e**-LOG_BOUND and e**LOG_BOUND: data the model does not describe
         # (e.g. nobody ever drops out) push them towards infinity, where the likelihood loses
         # all precision; a fit that ends on a bound is reported as not converged
-        bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
-        result = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds,
-                                   options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": 1e-9})
-        best, polished_iterations = result, 0
-        if not result.success and not _on_bound(result.x):
-            # Nelder-Mead carries on where the quasi-Newton step stalls (e.g. on a flat ridge);
-            # its evaluations are capped: each one is a pass over the customers
-            polished = optimize.minimize(objective, result.x, method="Nelder-Mead", bounds=bounds,
-                                         options={"maxiter": self.max_iter * 2, "maxfev": POLISH_EVALUATIONS,
-                                                  "xatol": 1e-10, "fatol": 1e-14})
-            polished_iterations = polished.nit
-            if polished.fun <= result.fun:
-                best = polished
-        self.params_ = dict(zip(self._param_names, np.exp(best.x).tolist()))
-        self.log_likelihood_ = float(-best.fun * n_customers
-                                     + self.penalizer * n_customers * float(np.exp(best.x) @ np.exp(best.x)))
-        self.n_customers_ = int(n_customers)
-        self.n_iter_ = int(result.nit + polished_iterations)
-        self.converged_ = bool(np.isfinite(best.fun) and best.fun < 1e299 and best.success
-                               and not _on_bound(best.x))
+        best, iterations = self._search(start, data, n_customers, ftol=self.tol, gtol=1e-9)
+        params = np.exp(best.x)
+        self.params_ = dict(zip(self._param_names, params.tolist()))
+        self.log_likelihood_ = float(-(best.fun - self.penalizer * float(params @ params)) * n_customers)
+        self.n_customers_ = int(round(n_customers))
+        self.n_iter_ = int(iterations)
+        self.converged_ = bool(best.fun < 1e299 and not _on_bound(best.x)
+                               and self._gradient_small(best.x, data, n_customers))
         if not self.converged_:
             warnings.warn(f"{type(self).__name__} did not converge (parameters "
                           f"{ {k: round(v, 4) for k, v in self.params_.items()} }); its predictions "
-                          f"are unreliable. {_ADVICE}", ConvergenceWarning, stacklevel=3)
+                          f"are unreliable. {_ADVICE}", ConvergenceWarning, stacklevel=5)
         return self
+
+    def _gradient_small(self, log_params, data, n) -> bool:
+        value, grad = self._objective(log_params, data, n)
+        if value >= 1e299:
+            return False
+        # a penalized fit is judged on the penalized objective: its gradient is what vanishes
+        return bool(np.max(np.abs(grad)) < GRADIENT_TOLERANCE)
 
     @property
     def aic_(self) -> float:
@@ -160,4 +306,35 @@ class BTYDModel(BaseEstimator):
                 "log_likelihood": self.log_likelihood_, "aic": self.aic_,
                 "n_customers": self.n_customers_, "converged": self.converged_}
 
-    _log_likelihood: Callable[..., np.ndarray]
+
+class PurchaseModel(BTYDModel):
+    """A model of purchases and dropout, fitted on a BTYD summary (frequency, recency, T).
+
+    Subclasses provide ``_loglik(params, grouped)``, ``predict_alive`` and
+    ``predict_purchases``.
+    """
+
+    label = ""
+    """The model's name in reports (e.g. ``"BG/NBD"``)."""
+
+    def fit(self, frequency, recency, T, weights=None):
+        """Fit to a BTYD summary (see :func:`seglab.features.btyd_summary`).
+
+        ``weights`` (optional) counts the customers each row stands for, for a summary
+        already condensed to distinct (frequency, recency, T) rows.
+        """
+        x, t_x, T = check_rfm(frequency, recency, T)
+        w = check_weights(weights, len(x))
+        grouped = Grouped.build(x, t_x, T, w)
+        return self._fit(grouped, grouped.n_customers)
+
+    def predict_alive(self, frequency, recency, T) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def predict_purchases(self, t: float, frequency, recency, T) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def predict_purchase_curve(self, times, frequency, recency, T) -> np.ndarray:
+        """Expected purchases of each customer in the next ``t`` time units, for each of
+        ``times``: an array of shape (len(times), customers)."""
+        return np.array([self.predict_purchases(t, frequency, recency, T) for t in as_array(times, "times")])

@@ -26,7 +26,7 @@ def customer_lifetime_value(purchase_model, frequency, recency, T, spend, *,
     Parameters
     ----------
     purchase_model
-        A fitted :class:`BetaGeo` or :class:`ParetoNBD`.
+        A fitted :class:`BetaGeo`, :class:`ModifiedBetaGeo` or :class:`ParetoNBD`.
     spend
         Expected spend per purchase, one value per customer.
     discount_rate
@@ -37,10 +37,8 @@ def customer_lifetime_value(purchase_model, frequency, recency, T, spend, *,
     check_range(discount_rate, name="discount_rate", low=0, high=1)
     spend = as_array(spend, "spend")
     per_month = _UNITS_PER_MONTH[time_unit]
-    value = np.zeros_like(spend)
-    previous = np.zeros_like(spend)
-    for month in range(1, int(horizon_months) + 1):  # a loop over months, not customers
-        cumulative = purchase_model.predict_purchases(month * per_month, frequency, recency, T)
-        value += spend * (cumulative - previous) / (1 + discount_rate) ** month
-        previous = cumulative
-    return value
+    months = np.arange(1, int(horizon_months) + 1)
+    cumulative = purchase_model.predict_purchase_curve(months * per_month, frequency, recency, T)
+    per_month_purchases = np.diff(cumulative, axis=0, prepend=0.0)
+    discount = (1 + discount_rate) ** -months.astype(float)
+    return spend * np.einsum("m,mn->n", discount, per_month_purchases)  # fixed order, one thread

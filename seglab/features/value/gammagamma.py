@@ -9,10 +9,10 @@ spend is independent of purchase frequency; check it on your data.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from seglab.exceptions import InputError
-from seglab.features.value._base import BTYDModel, as_array, compress
+from seglab.features.value._base import dot, BTYDModel, as_array, check_weights, unique_pairs
 
 __all__ = ["GammaGamma"]
 
@@ -49,17 +49,29 @@ class GammaGamma(BTYDModel):
     _param_names = ("p", "q", "v")
     _initial = (1.0, 1.0, 1.0)
 
-    def fit(self, frequency, monetary_value) -> GammaGamma:
-        """Fit to repeat customers: ``frequency`` > 0 and mean repeat spend ``monetary_value`` > 0."""
-        x, m = _check(frequency, monetary_value, fitting=True)
-        data, weights, _ = compress(x, m)
-        return self._fit(data, weights, len(x))
+    def fit(self, frequency, monetary_value, weights=None) -> GammaGamma:
+        """Fit to repeat customers: ``frequency`` > 0 and mean repeat spend ``monetary_value`` > 0.
 
-    @staticmethod
-    def _log_likelihood(params, x, m) -> np.ndarray:
+        ``weights`` (optional) counts the customers each row stands for.
+        """
+        x, m = _check(frequency, monetary_value, fitting=True)
+        w = check_weights(weights, len(x))
+        ux, um, inverse = unique_pairs(x, m)
+        counts = np.bincount(inverse, weights=w, minlength=len(ux))
+        return self._fit((ux, um, counts), float(w.sum()))
+
+    def _loglik(self, params, data) -> tuple[float, np.ndarray]:
         p, q, v = params
-        return (gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(v)
-                + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(x * m + v))
+        x, m, w = data
+        px = p * x
+        log_xm_v = np.log(x * m + v)
+        ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
+              + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * log_xm_v)
+        psi = digamma(px + q)
+        grad = np.array([dot(w, x * (psi - digamma(px) + np.log(m) + np.log(x) - log_xm_v)),
+                         dot(w, psi - digamma(q) + np.log(v) - log_xm_v),
+                         dot(w, q / v - (px + q) / (x * m + v))])
+        return float(dot(w, ll)), grad
 
     def predict_spend(self, frequency, monetary_value) -> np.ndarray:
         """Expected spend per future transaction, shrunk from each customer's mean to the population's.
