@@ -29,6 +29,7 @@ names; e.g. Mall Customers' income and spending score); explicit ``criteria`` or
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ from seglab.exceptions import DataQualityWarning, InputError, ParameterError
 
 __all__ = ["SegmentationColumns", "select_columns", "segmentation_group", "MAX_LEVELS", "RESTATED",
            "GROUPS", "NEAR_CONSTANT", "MOSTLY_MISSING", "REDUNDANT"]
+
+logger = logging.getLogger(__name__)
 
 MAX_LEVELS = 30
 """A categorical column with more levels than this is used only when its :data:`TOP_LEVELS`
@@ -254,7 +257,8 @@ def select_columns(features: pd.DataFrame, dictionary=None, *, criteria: Sequenc
 
     With neither ``criteria``, ``names`` nor ``segment_on``: the default basis. Columns
     that cannot be used are dropped with a :class:`DataQualityWarning` naming them; a
-    segmentation that rests on one column says so (a warning and a note).
+    segmentation that rests on one column says so (a warning and a note). Redundant columns
+    are left out quietly: ``dropped`` says which column each restates.
 
     Raises
     ------
@@ -302,9 +306,12 @@ def select_columns(features: pd.DataFrame, dictionary=None, *, criteria: Sequenc
         rank = {c: (c not in explicit, order.get(groups[c], len(order)), i) for i, c in enumerate(chosen)}
         numeric, categorical = _collapse(features, sorted(numeric, key=rank.get),
                                          sorted(categorical, key=rank.get), dropped, set(explicit))
-    if dropped:
-        warnings.warn("not used for segmentation: " + "; ".join(f"{c} {why}" for c, why in dropped.items()),
+    unusable = {c: why for c, why in dropped.items() if not why.startswith("restates ")}
+    if unusable:  # a data problem; redundant columns are a choice, recorded in ``dropped``
+        warnings.warn("not used for segmentation: " + "; ".join(f"{c} {why}" for c, why in unusable.items()),
                       DataQualityWarning, stacklevel=2)
+    if len(dropped) > len(unusable):
+        logger.info("counted once: %s", "; ".join(f"{c} {why}" for c, why in dropped.items() if c not in unusable))
     if not numeric and not categorical:
         raise InputError(f"no usable feature to segment on among {show_list(chosen)}"
                          + (f" ({'; '.join(f'{c} {w}' for c, w in dropped.items())})" if dropped else "")
