@@ -1,7 +1,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_rand_score
 
 from seglab.cluster import KSelection, SelectionRule, choose_k, prediction_strength, segment
 from seglab.cluster.selection import _jaccard, _strength, bootstrap_stability

@@ -310,7 +310,8 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         raw = _transaction_queries(con, transactions, as_of=as_of, lookback_days=lookback_days,
                                    summary_lookback_days=summary_lookback_days, time_unit=time_unit,
                                    top_categories=top_categories,
-                                   holdout_days=holdout if value_models and validate_value_model else 0)
+                                   holdout_days=holdout if value_models and validate_value_model else 0,
+                                   holdout_given=holdout_days is not None)
         if raw.get("cut"):
             dictionary.meta["summary_cut"] = raw["cut"]
     event_counts = None
@@ -379,11 +380,13 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
 
 
 def _transaction_queries(con, transactions, *, as_of, lookback_days, summary_lookback_days, time_unit,
-                         top_categories, holdout_days) -> dict:
+                         top_categories, holdout_days, holdout_given=True) -> dict:
     """Every transaction query's per-customer result (behaviour is finished in pandas later).
 
     The BTYD summary (and the value-model validation) read each customer's whole history
     (or ``summary_lookback_days`` of it); the other features the ``lookback_days`` window.
+    A history too short for the holdout window is an error when the window was asked for
+    (``holdout_given``), else the validation is skipped with a warning.
     """
     history = _rfm.window_lines(transactions, as_of=as_of, lookback_days=summary_lookback_days)
     lines = _rfm.window_lines(transactions, as_of=as_of, lookback_days=lookback_days)
@@ -401,9 +404,16 @@ def _transaction_queries(con, transactions, *, as_of, lookback_days, summary_loo
             daily = daily_all.filter(daily_all.day >= start)
         raw["summary"] = execute(con, _rfm.summary_expr(daily_all, as_of, time_unit))
         raw["rfm"] = execute(con, _rfm.marketing_expr(orders, as_of))
+        history_days = float(raw["summary"]["T"].max()) * (7.0 if time_unit == "weeks" else 1.0) + 1 \
+            if not raw["summary"].empty else 0.0
+        if holdout_days and not holdout_given and holdout_days >= history_days:
+            warnings.warn(f"the purchase history ({int(history_days)} days) is not longer than the value "
+                          f"models' holdout window (one period, {holdout_days} days): the value models are "
+                          "not checked against a holdout; set holdout_days shorter to check them",
+                          DataQualityWarning, stacklevel=3)
+            holdout_days = 0
         if holdout_days and not raw["summary"].empty:
-            unit = 7.0 if time_unit == "weeks" else 1.0
-            check_holdout(holdout_days, float(raw["summary"]["T"].max()) * unit + 1, as_of=as_of)
+            check_holdout(holdout_days, history_days, as_of=as_of)
             end = as_of - pd.Timedelta(days=int(holdout_days))
             calibration = calibration_expr(daily_all, calibration_end=end, time_unit=time_unit)
             raw["calibration"] = execute(con, calibration.order_by("customer_id"))
