@@ -528,7 +528,19 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
             result.timings[stage] = time.perf_counter() - started
             write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings,
                            environment=environment, salt_fingerprint=fingerprint)
+            _warn_stage_notes(building, stage)
     return result
+
+
+def _warn_stage_notes(folder: RunFolder, stage: str) -> None:
+    """What a stage noted for the reader (e.g. a segmentation that rests on one variable), as
+    warnings: the command line prints them, not only the executed notebook."""
+    from seglab.exceptions import DataQualityWarning
+
+    path = folder.artifact("segmentation.json")
+    if stage == "cluster" and path.exists():
+        for note in read_json(path).get("notes", []):
+            warnings.warn(note, DataQualityWarning, stacklevel=2)
 
 
 def _project_fingerprint(*, create: bool) -> str | None:

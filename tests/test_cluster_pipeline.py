@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab.cluster import Segmentation, cross_segments, default_columns, embed, segment
+from seglab.cluster import GROUPS, RESTATED, Segmentation, SelectionRule, cross_segments, embed, segment
 from seglab.cluster import embedding as embedding_module
 from seglab.collect import collect
-from seglab.features import build_features
+from seglab.features import FeatureDictionary, build_features
 
 
 @pytest.fixture(scope="module")
@@ -13,21 +13,39 @@ def features():
     return build_features(collect("sample", "2025Q4"), value_models=True)
 
 
-def test_default_columns_are_the_key_computed_features(features):
-    columns = default_columns(features.features, features.dictionary)
-    assert "clv" in columns and "orders" in columns and "age" not in columns
-    mall = build_features(collect("mall_customers"))
-    assert default_columns(mall.features, mall.dictionary) == ["spending_score", "age", "annual_income_k"]
+QUICK = SelectionRule(n_bootstrap=3, n_splits=2)
+
+
+def test_by_default_segments_rest_on_every_criterion_the_data_has(features):
+    seg = segment(features, k=4)
+    groups = seg.columns.by_group()
+    assert list(groups) == [g for g in GROUPS if g != "firmographic"]  # the sample is B2C
+    assert "orders" in groups["value"] and "price_sensitivity" in groups["psychographic"]
+    assert not RESTATED & set(seg.columns.all)
+    assert seg.params["segment_on"] is None
+    written = seg.columns.groups
+    assert all(written[c] == g for g, cols in groups.items() for c in cols)
+
+
+def test_a_customer_table_is_segmented_on_all_its_attributes():
+    fs = build_features(collect("customer_personality"))
+    seg = segment(fs, k=3)
+    groups = seg.columns.by_group()
+    assert {"income", "kids_at_home"} <= set(groups["demographic"])
+    assert {"spend_wines", "spend_meat"} <= set(groups["value"])
+    assert {"web_purchases", "store_purchases"} <= set(groups["behaviour"])
 
 
 def test_segment_writes_and_reads_back(features, tmp_path):
-    seg = segment(features, criteria=["psychographic"], n_bootstrap=3)
+    seg = segment(features, criteria=["psychographic"], rule=QUICK)
     assert seg.params["ordered_by"] == "clv" and seg.params["chosen_automatically"]
     seg.add_map(features.features, method="pca")
     seg.write(tmp_path)
     again = Segmentation.read(tmp_path)
     pd.testing.assert_frame_equal(again.segments, seg.segments)
     assert again.selection.k == seg.selection.k and list(again.columns.numeric) == list(seg.columns.numeric)
+    assert again.columns.groups == seg.columns.groups
+    pd.testing.assert_series_equal(again.selection.segment_stability(), seg.selection.segment_stability())
     assert np.array_equal(again.model.predict(features.features[list(seg.columns.all)]), seg.segments["segment"])
 
 
@@ -39,9 +57,24 @@ def test_segments_are_numbered_by_value(features):
 
 
 def test_the_same_parameters_give_the_same_labels(features):
-    a = segment(features, criteria=["psychographic"], n_bootstrap=3).segments
-    b = segment(features, criteria=["psychographic"], n_bootstrap=3).segments
+    a = segment(features, criteria=["psychographic"], rule=QUICK).segments
+    b = segment(features, criteria=["psychographic"], rule=QUICK).segments
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_the_segments_do_not_depend_on_the_order_of_the_customers(features):
+    table = features.features
+    shuffled = table.sample(frac=1, random_state=3).reset_index(drop=True)
+    a = segment(table, features.dictionary, criteria=["psychographic", "value"], rule=QUICK).labels
+    b = segment(shuffled, features.dictionary, criteria=["psychographic", "value"], rule=QUICK).labels
+    pd.testing.assert_series_equal(a.sort_index(), b.sort_index())
+
+
+def test_the_stability_of_each_segment_is_reported_under_its_final_number(features):
+    seg = segment(features, criteria=["psychographic"], rule=QUICK)
+    stability = seg.selection.segment_stability()
+    assert sorted(stability.index) == sorted(seg.segments["segment"].unique())
+    assert stability.between(0, 1).all()
 
 
 def test_segments_keep_last_periods_numbers(features):
@@ -89,5 +122,16 @@ def test_too_few_customers_to_choose_k_is_a_parameter_error():
     rng = np.random.default_rng(0)
     features = pd.DataFrame({"customer_id": [f"{i:016x}" for i in range(6)], "net_revenue": rng.random(6),
                              "orders": rng.random(6)})
-    with pytest.raises(ParameterError, match="needs more than 8 customers; found 6. Set k_max"):
+    with pytest.raises(ParameterError, match=r"needs at least 16 customers .*found 6: set k_max to at most 3"):
         segment(features, names=["net_revenue", "orders"], k_values=range(2, 9))
+
+
+def test_next_period_segments_on_last_periods_columns(features):
+    last = segment(features, k=4)
+    rng = np.random.default_rng(0)
+    table = features.features.assign(new_survey_item=rng.integers(1, 8, len(features.features)).astype(float))
+    dictionary = FeatureDictionary(list(features.dictionary.features), meta=dict(features.dictionary.meta))
+    dictionary.add("new_survey_item", "psychographic", "a survey question added this quarter", source="customers")
+    assert "new_survey_item" in segment(table, dictionary, k=4).columns.all  # chosen afresh: used
+    again = segment(table, dictionary, k=4, previous=last.model)
+    assert again.columns.all == last.columns.all and again.alignment is not None

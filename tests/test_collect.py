@@ -190,7 +190,6 @@ def test_untagged_personal_columns_are_hashed_with_a_warning(tmp_path):
     assert data.criteria == {"email_address": "pii", "age": "other"}
 
 
-<<<<<<< HEAD
 def test_no_infinite_value_reaches_the_features(tmp_path):
     import numpy as np
 
@@ -256,7 +255,8 @@ def test_the_salt_fingerprint_is_recorded_with_the_tables(tmp_path):
     assert schema["salt_fingerprint"] == salt_fingerprint(TEST_SALT) == data.salt_fingerprint
     assert TEST_SALT not in (tmp_path / "out" / "schema.json").read_text()
     assert CanonicalData.read(tmp_path / "out").salt_fingerprint == data.salt_fingerprint
-=======
+
+
 def test_a_log_without_order_ids_keeps_every_purchase(tmp_path):
     """One line per purchase, no order id, no price (CDNOW-style): a purchase is a customer-day,
     same-day identical purchases and zero-value purchases are all kept."""
@@ -275,4 +275,3 @@ def test_a_log_without_order_ids_keeps_every_purchase(tmp_path):
     # customer 3 bought only a $0 item: still a buyer; customer 1 has two orders (two days)
     assert f["orders"].tolist() == [1, 1, 2] and f["frequency"].tolist() == [0, 0, 1]
     assert f["net_revenue"].tolist() == [0.0, 5.0, 24.0]
->>>>>>> issue-13

@@ -145,6 +145,14 @@ def test_build_features_refuses_an_impossible_holdout(log):
         build_features(_canonical(log), holdout_days=5000)
 
 
+def test_a_history_shorter_than_the_default_holdout_skips_the_check_with_a_warning(log):
+    recent = log[log["order_date"] > AS_OF - pd.Timedelta(days=80)]
+    with pytest.warns(DataQualityWarning, match=r"history \(\d+ days\) is not longer than the value models' "
+                                                r"holdout window \(one period, 92 days\)"):
+        fs = build_features(_canonical(recent))
+    assert fs.validation is None and fs.features["prob_alive"].notna().any()
+
+
 def test_build_features_without_repeat_buyers_leaves_value_empty_and_the_rest_built():
     tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(30)],
                        "order_date": pd.date_range("2025-01-01", periods=30, freq="5D"), "amount": 10.0})

@@ -297,7 +297,8 @@ def test_too_few_customers_for_k_exits_2(tmp_path, capsys):
     spec = make_dataset(tmp_path / "data", {"orders.csv": orders_text(customers=3)})
     code, err = run_cli(capsys, ["run", "--dataset", str(spec), "--period", "2021Q2",
                                  "--out", str(tmp_path / "reports"), "--no-progress"])
-    assert_clean_error(code, err, "needs more than 8 customers; found 3. Set k_max (or k) to at most 2")
+    assert_clean_error(code, err, "needs at least 16 customers (half of them must still hold 8 segments); "
+                                  "found 3: set k to the number of segments you want (at most 3)")
 
 
 @pytest.mark.slow

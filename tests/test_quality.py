@@ -134,7 +134,6 @@ def test_report_round_trips_and_reads_well(tmp_path, lines):
     assert set(report.to_frame()["check"]) <= set(CHECKS)
 
 
-<<<<<<< HEAD
 def test_infinite_amounts_and_quantities_are_counted_and_dropped(lines):
     import numpy as np
 
@@ -172,7 +171,8 @@ def test_notes_are_kept_in_the_quality_report(tmp_path):
     report.write(tmp_path)
     assert QualityReport.read(tmp_path / "quality.json").notes == ["dates converted to <UTC>"]
     assert "- dates converted to &lt;UTC>" in (tmp_path / "quality.md").read_text()
-=======
+
+
 def test_without_an_order_id_identical_lines_are_separate_purchases():
     # a CDNOW-style log: one line per purchase, no order id, no price
     frame = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
@@ -198,4 +198,3 @@ def test_a_cancellation_pattern_needs_an_order_id():
     frame = pd.DataFrame({"customer_id": ["a"], "order_date": pd.to_datetime(["2021-01-05"]), "amount": [1.0]})
     with pytest.raises(SchemaError, match="no order_id column"):
         check_transactions(frame, snapshot=None, policies={}, cancellation_pattern="^C")
->>>>>>> issue-13

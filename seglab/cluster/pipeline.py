@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +17,12 @@ from seglab.cluster.alignment import Alignment, align_segments
 from seglab.cluster.columns import SegmentationColumns, select_columns
 from seglab.cluster.embedding import cached_embedding, embed
 from seglab.cluster.segmenter import Segmenter, load_segmenter
-from seglab.cluster.selection import KSelection, choose_k
+from seglab.cluster.selection import KSelection, SelectionRule, choose_k
 from seglab.exceptions import InputError, ParameterError
 
-__all__ = ["Segmentation", "segment", "default_columns", "ORDER_COLUMNS"]
+__all__ = ["Segmentation", "segment", "ORDER_COLUMNS"]
+
+logger = logging.getLogger(__name__)
 
 ORDER_COLUMNS = ("clv", "net_revenue", "total_spend")
 """With ``order_by="auto"``, segments are numbered by the first of these the table has
@@ -77,7 +81,8 @@ class Segmentation:
         written = {"segments": write_parquet(self.segments, folder / "segments.parquet"),
                    "model": self.model.save(folder / "model.joblib")}
         meta = {"params": self.params, "numeric": list(self.columns.numeric),
-                "categorical": list(self.columns.categorical), "dropped": self.columns.dropped,
+                "categorical": list(self.columns.categorical), "groups": self.columns.groups,
+                "notes": list(self.columns.notes), "dropped": self.columns.dropped,
                 "algorithm": self.model.algorithm, "n_segments": int(self.model.n_segments_),
                 "sizes": {int(k): int(v) for k, v in self.model.sizes_.items()},
                 "alignment": None if self.alignment is None else {
@@ -105,7 +110,8 @@ class Segmentation:
         return cls(segments=pd.read_parquet(folder / "segments.parquet"),
                    model=load_segmenter(folder / "model.joblib"),
                    columns=SegmentationColumns(tuple(meta["numeric"]), tuple(meta["categorical"]),
-                                               meta.get("dropped", {})),
+                                               meta.get("dropped", {}), meta.get("groups", {}),
+                                               tuple(meta.get("notes", ()))),
                    selection=selection, alignment=alignment, params=meta.get("params", {}))
 
 
@@ -121,29 +127,32 @@ def _order_values(features: pd.DataFrame, order_by: str | None):
     return features[order_by].fillna(0).to_numpy(dtype=float), order_by
 
 
-def default_columns(features: pd.DataFrame, dictionary=None) -> list[str] | None:
-    """What to segment on when nothing is said: the key computed features (value, RFM,
-    behaviour, journey) when the data has transactions; else the customer table's numeric
-    attributes; else everything."""
-    from seglab.features.build import KEY_FEATURES
-
-    computed = [c for c in KEY_FEATURES if c in features]
-    if computed:
-        return computed
-    if dictionary is not None:
-        return [f.name for f in dictionary.features
-                if f.source == "customers" and f.type == "number" and f.name in features] or None
-    return None
+def _columns(table, dictionary, *, criteria, names, exclude, segment_on, previous) -> SegmentationColumns:
+    """What to segment on; with last period's model and nothing chosen by hand, last period's
+    columns (so that this period's segments are comparable with them), when they are all
+    still there and usable."""
+    if previous is not None and criteria is None and names is None:
+        before = [c for c in (*previous.numeric_, *previous.categorical_) if c not in set(exclude)]
+        if before and set(before) <= set(table.columns):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                kept = select_columns(table, dictionary, names=before)
+            if kept.all and not kept.dropped:
+                for warning in caught:
+                    warnings.warn(warning.message, warning.category, stacklevel=3)
+                return kept
+            logger.info("last period's columns cannot all be used now; choosing the columns afresh")
+    return select_columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
+                          segment_on=segment_on)
 
 
 def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
             names: Sequence[str] | None = None, exclude: Sequence[str] = (), k: int | None = None,
-            algorithms: Sequence[str] = ("kmeans",), k_values: Sequence[int] = range(2, 11),
-            min_share: float = 0.05, min_stability: float = 0.6, n_bootstrap: int = 10,
-            skew: str = "auto", scaling: str = "robust", clip: float | None = 5.0,
-            pca: float | int | None = None,
-            order_by: str | None = "auto", previous: Segmenter | str | Path | None = None,
-            align: str = "centroids", previous_labels: pd.Series | None = None, random_state: int = 0,
+            algorithms: Sequence[str] = ("kmeans",), k_values: Sequence[int] = range(2, 9),
+            rule: SelectionRule | None = None, skew: str = "auto", scaling: str = "robust",
+            clip: float | None = 5.0, pca: float | int | None = None, order_by: str | None = "auto",
+            previous: Segmenter | str | Path | None = None, align: str = "centroids",
+            previous_labels: pd.Series | None = None, random_state: int = 0,
             progress: bool = False) -> Segmentation:
     """Segment customers: choose the columns, choose k (unless given), fit, number, align.
 
@@ -153,13 +162,16 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
         A :class:`~seglab.features.FeatureSet`, or a feature table (then pass ``dictionary``
         to select by criterion).
     criteria, names, exclude
-        What to segment on (see :func:`select_columns`). Neither criteria nor names:
-        :func:`default_columns`.
+        What to segment on (see :func:`select_columns`). Neither criteria nor names: what
+        the dataset spec says (``segment_on``, carried by the feature dictionary), else the
+        default basis (every criterion the data has, each group weighing the same).
     k
         Number of segments, or None to choose it with :func:`choose_k` among ``k_values``
-        and ``algorithms`` (with ``min_share``, ``min_stability``, ``n_bootstrap``).
+        and ``algorithms`` by ``rule``.
     algorithms
         Candidate algorithms (the first is used when ``k`` is given).
+    rule
+        The thresholds of the rule that picks k (:class:`SelectionRule`).
     skew, scaling, clip, pca
         Preprocessing (see :class:`~seglab.cluster.Preprocessor`).
     order_by
@@ -168,44 +180,49 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
     previous, align, previous_labels
         Last period's segmenter (or its ``model.joblib``): segments are renumbered to match
         it (``align="centroids"`` or ``"overlap"``, which needs ``previous_labels``).
+    random_state
+        Seed of every random step; the same data, parameters and seed give the same
+        segments, whatever the row order or the salt of the pseudonyms.
     """
     table = getattr(features, "features", features)
     dictionary = dictionary if dictionary is not None else getattr(features, "dictionary", None)
     require_columns(table, ["customer_id"], table="features")
-    if criteria is None and names is None:
-        names = default_columns(table, dictionary)
-    columns = select_columns(table, dictionary, criteria=criteria, names=names, exclude=exclude)
+    segment_on = (dictionary.meta.get("segment_on") if dictionary is not None else None) or None
+    previous_model = load_segmenter(previous) if isinstance(previous, str | Path) else previous
+    columns = _columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
+                       segment_on=segment_on, previous=previous_model)
     X = table[columns.all].reset_index(drop=True)
+    if k is not None and len(X) < int(k):
+        raise ParameterError(f"k={k} segments but there are only {len(X)} customers; choose a smaller k "
+                             "(or k=0 to choose it from the data)")
+    preprocessing = {"groups": columns.groups, "skew": skew, "scaling": scaling, "clip": clip, "pca": pca}
     selection = None
     algorithm = list(algorithms)[0]
     if k is None:
-        if len(X) <= max(k_values):  # scikit-learn's own message would say "labels", not customers
-            raise ParameterError(f"choosing k among {min(k_values)}..{max(k_values)} needs more than "
-                                 f"{max(k_values)} customers; found {len(X):,}. Set k_max (or k) to at "
-                                 f"most {max(len(X) - 1, 1)}, or use more data")
         selection = choose_k(X, k_values=k_values, algorithms=algorithms, numeric=columns.numeric,
-                             categorical=columns.categorical, skew=skew, scaling=scaling, clip=clip, pca=pca,
-                             min_share=min_share, min_stability=min_stability, n_bootstrap=n_bootstrap,
-                             random_state=random_state, progress=progress)
+                             categorical=columns.categorical, rule=rule, random_state=random_state,
+                             progress=progress, **preprocessing)
         algorithm, k = selection.algorithm, selection.k
     order_values, ordered_by = _order_values(table, order_by)
     model = Segmenter(int(k), algorithm, numeric=columns.numeric, categorical=columns.categorical,
-                      skew=skew, scaling=scaling, clip=clip, pca=pca, random_state=random_state)
+                      random_state=random_state, **preprocessing)
     model.fit(X, order_values=order_values)
     alignment = None
-    if previous is not None or previous_labels is not None:
-        previous_model = load_segmenter(previous) if isinstance(previous, str | Path) else previous
+    if previous_model is not None or previous_labels is not None:
         current_labels = pd.Series(model.labels_, index=table["customer_id"].to_numpy())
         alignment = align_segments(model, previous_model, method=align, current_labels=current_labels,
                                    previous_labels=previous_labels)
         model.relabel(alignment.mapping)
+    if selection is not None:
+        selection = selection.matched_to(model.labels_)
     segments = pd.DataFrame({"customer_id": table["customer_id"].to_numpy(),
                              "segment": np.asarray(model.labels_, dtype=np.int64)})
     params = {"criteria": list(criteria) if criteria is not None else None,
               "names": list(names) if names is not None else None, "exclude": list(exclude),
+              "segment_on": list(segment_on) if segment_on else None,
               "k": int(k), "chosen_automatically": selection is not None, "algorithm": algorithm,
-              "algorithms": list(algorithms), "k_values": [int(v) for v in k_values], "min_share": min_share,
-              "min_stability": min_stability, "n_bootstrap": n_bootstrap, "skew": skew, "clip": clip,
+              "algorithms": list(algorithms), "k_values": [int(v) for v in k_values],
+              "rule": asdict(rule if rule is not None else SelectionRule()), "skew": skew, "clip": clip,
               "scaling": scaling, "pca": pca, "ordered_by": ordered_by, "align": align if alignment else None,
               "random_state": random_state}
     return Segmentation(segments=segments, model=model, columns=columns, selection=selection,

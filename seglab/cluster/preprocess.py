@@ -1,35 +1,56 @@
-"""Preprocessing for segmentation: tame skew, scale, encode categories, optionally reduce.
+"""Preprocessing for segmentation: tame skew, put every column on one scale, weigh groups equally.
 
 Per numeric column (decided on the training data, with ``skew="auto"``):
 non-negative and skewed (skewness > 1, e.g. money, counts) → ``log1p``; skewed with
-negative values → Yeo-Johnson; otherwise unchanged. Then robust (median/IQR) or
-standard scaling, and scaled values are clipped to ±``clip`` (5 by default) so that a few
-extreme customers (a wholesaler among shoppers) cannot form segments of their own.
-Missing values are imputed (median; ``"missing"`` for categories).
-Categories are one-hot encoded, rare levels grouped. An optional PCA comes last.
-Everything is a scikit-learn pipeline with pandas output.
+negative values → Yeo-Johnson; otherwise unchanged. Then each column is centred and
+scaled (``robust``: median and IQR, so that outliers do not set the scale; ``standard``:
+mean and standard deviation), clipped to ±``clip`` so that a few extreme customers (a
+wholesaler among shoppers) cannot form segments of their own, and rescaled to unit
+variance: every numeric column starts with the same weight.
+
+**Missing for a reason is not average.** A numeric column missing for some customers
+(``mean_interpurchase_days`` of one-time buyers) gets a 0/1 *missing* indicator beside
+it, and its missing values sit at the column's median, where they add nothing to the
+distances: customers it does not apply to are told apart by the indicator, not by an
+invented value.
+
+Categorical columns (and numeric columns with two values, such as yes/no flags) are
+one-hot encoded, rare levels grouped; two customers in different categories are as far
+apart as two customers one standard deviation apart on two numeric columns, and a
+category most customers share carries little weight.
+
+**Groups weigh the same.** With ``groups`` (column → group, e.g. its criterion), every
+column of a group of ``n`` columns is weighted by 1/√n, so that every group contributes
+the same at most, whatever its number of columns; without it, every column is its own
+group. An optional PCA comes last. Everything is a scikit-learn pipeline with pandas
+output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import (FunctionTransformer, OneHotEncoder, PowerTransformer, RobustScaler,
-                                   StandardScaler)
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, PowerTransformer
 from sklearn.utils.validation import check_is_fitted
 
 from seglab._validation import check_choice, require_columns, require_frame
 
-__all__ = ["Preprocessor", "skew_plan"]
+__all__ = ["Preprocessor", "skew_plan", "SKEWS", "SCALINGS", "MISSING_INDICATOR"]
 
 SKEW_THRESHOLD = 1.0
+SKEWS = ("auto", "log", "yeo-johnson", "none")
+"""The skew transforms :class:`Preprocessor` knows."""
+SCALINGS = ("robust", "standard")
+"""The scalings :class:`Preprocessor` knows."""
+MISSING_INDICATOR = 0.01
+"""A numeric column missing for at least this share of the training customers gets an indicator."""
 
 
 def skew_plan(frame: pd.DataFrame, numeric: Sequence[str], skew: str = "auto") -> dict[str, str]:
@@ -42,7 +63,7 @@ def skew_plan(frame: pd.DataFrame, numeric: Sequence[str], skew: str = "auto") -
     ...           ["spend", "score"])
     {'spend': 'log', 'score': 'none'}
     """
-    check_choice(skew, ("auto", "log", "yeo-johnson", "none"), name="skew")
+    check_choice(skew, SKEWS, name="skew")
     plan = {}
     for col in numeric:
         values = pd.to_numeric(frame[col], errors="coerce").astype(float).dropna()
@@ -62,20 +83,66 @@ def _log1p(x):
     return np.log1p(np.clip(x, 0, None))
 
 
+def _scale(frame, factors):
+    return frame * factors
+
+
+class _UnitScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Centre and scale (robust or standard), clip to ±clip, then rescale to unit variance."""
+
+    def __init__(self, robust: bool = True, clip: float | None = 5.0):
+        self.robust = robust
+        self.clip = clip
+
+    def fit(self, X, y=None):
+        data = np.asarray(X, dtype=float)
+        if self.robust:
+            q1, center, q3 = np.percentile(data, [25, 50, 75], axis=0)
+            scale = (q3 - q1) / 1.349  # the IQR of a normal distribution, in standard deviations
+            spread = data.std(axis=0)
+            scale = np.where(scale > 0, scale, np.where(spread > 0, spread, 1.0))
+        else:
+            center, scale = data.mean(axis=0), data.std(axis=0)
+            scale = np.where(scale > 0, scale, 1.0)
+        self.center_, self.scale_ = center, scale
+        self.n_features_in_ = data.shape[1]
+        unit = self._clipped(data).std(axis=0)
+        self.unit_ = np.where(unit > 0, unit, 1.0)
+        return self
+
+    def _clipped(self, data):
+        z = (data - self.center_) / self.scale_
+        return np.clip(z, -self.clip, self.clip) if self.clip else z
+
+    def transform(self, X):
+        check_is_fitted(self, "unit_")
+        return self._clipped(np.asarray(X, dtype=float)) / self.unit_
+
+
+def _is_flag(values: pd.Series) -> bool:
+    """Numeric with at most two distinct values: a yes/no flag, encoded like a category."""
+    return values.dropna().nunique() <= 2
+
+
 class Preprocessor(TransformerMixin, BaseEstimator):
-    """Skew transforms, scaling, one-hot encoding and optional PCA, decided on ``fit``.
+    """Skew transforms, unit scaling, missing indicators, one-hot encoding, group weights and
+    optional PCA, decided on ``fit`` (see the module docstring).
 
     Parameters
     ----------
     numeric, categorical
         Column names (default: numeric and non-numeric columns of the training frame).
+    groups
+        Column → group (e.g. its criterion): each group weighs the same. None: each
+        column is its own group.
     skew
-        ``"auto"`` (per column, see the module docstring), ``"log"``, ``"yeo-johnson"``
-        or ``"none"``.
+        ``"auto"`` (per column), ``"log"``, ``"yeo-johnson"`` or ``"none"``.
     scaling
-        ``"robust"`` (median and IQR, the default: money has outliers) or ``"standard"``.
+        ``"robust"`` (median and IQR decide what is extreme; the default: money has
+        outliers) or ``"standard"`` (mean and standard deviation).
     clip
-        Scaled numeric values are clipped to [-clip, clip] (None: no clipping).
+        Scaled numeric values are clipped to [-clip, clip] before the rescaling to unit
+        variance (None: no clipping).
     pca
         None, a number of components, or a share of variance to keep (e.g. 0.9).
     max_categories
@@ -87,18 +154,26 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     ----------
     plan_ : dict
         The transform chosen for each numeric column.
+    flags_ : list of str
+        Numeric columns with two values, encoded like categories.
+    indicators_ : list of str
+        Numeric columns that got a missing indicator.
+    weights_ : dict
+        The weight of each used column (1/√n for a group of n columns).
     transformer_ : sklearn Pipeline
     feature_names_out_ : list of str
     """
 
     def __init__(self, numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
-                 skew: str = "auto", scaling: str = "robust", clip: float | None = 5.0,
-                 pca: float | int | None = None, max_categories: int = 12, random_state: int = 0):
-        self.clip = clip
+                 groups: Mapping[str, str] | None = None, skew: str = "auto", scaling: str = "robust",
+                 clip: float | None = 5.0, pca: float | int | None = None, max_categories: int = 12,
+                 random_state: int = 0):
         self.numeric = numeric
         self.categorical = categorical
+        self.groups = groups
         self.skew = skew
         self.scaling = scaling
+        self.clip = clip
         self.pca = pca
         self.max_categories = max_categories
         self.random_state = random_state
@@ -112,41 +187,66 @@ class Preprocessor(TransformerMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y=None) -> Preprocessor:
         require_frame(X, "X")
-        check_choice(self.scaling, ("robust", "standard"), name="scaling")
+        check_choice(self.scaling, SCALINGS, name="scaling")
         numeric, categorical = self._columns(X)
         require_columns(X, [*numeric, *categorical], table="X")
         self.numeric_, self.categorical_ = numeric, categorical
-        self.plan_ = skew_plan(X, numeric, self.skew)
-        scaler = RobustScaler if self.scaling == "robust" else StandardScaler
+        self.flags_ = [c for c in numeric if _is_flag(pd.to_numeric(X[c], errors="coerce"))]
+        prepared = self._prepare(X)
+        scaled = [c for c in numeric if c not in self.flags_]
+        self.plan_ = skew_plan(prepared, scaled, self.skew)
+        missing = prepared[scaled].isna().mean() if scaled else pd.Series(dtype=float)
+        self.indicators_ = [c for c in scaled if missing[c] >= MISSING_INDICATOR]
         branches = []
         for kind, step in (("log", FunctionTransformer(_log1p, feature_names_out="one-to-one")),
                            ("yeo-johnson", PowerTransformer(method="yeo-johnson", standardize=False)),
-                           ("none", "passthrough")):
-            cols = [c for c in numeric if self.plan_[c] == kind]
+                           ("none", None)):
+            cols = [c for c in scaled if self.plan_[c] == kind]
             if cols:
-                steps = [SimpleImputer(strategy="median")] + ([step] if step != "passthrough" else [])
-                steps.append(scaler())
-                if self.clip:
-                    steps.append(FunctionTransformer(np.clip, kw_args={"a_min": -self.clip, "a_max": self.clip},
-                                                     feature_names_out="one-to-one"))
+                steps = [SimpleImputer(strategy="median"), *([step] if step is not None else []),
+                         _UnitScaler(robust=self.scaling == "robust", clip=self.clip)]
                 branches.append((kind, make_pipeline(*steps), cols))
-        if categorical:
-            branches.append(("categories", make_pipeline(
+        if self.indicators_:
+            branches.append(("missing", MissingIndicator(features="all"), self.indicators_))
+        for col in [*self.flags_, *categorical]:  # one encoder per column: its outputs are its own
+            branches.append((f"category:{col}", make_pipeline(
                 SimpleImputer(strategy="constant", fill_value="missing"),
                 OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=self.max_categories,
-                              sparse_output=False)), categorical))
-        steps = [("columns", ColumnTransformer(branches, verbose_feature_names_out=False))]
+                              sparse_output=False)), [col]))
+        columns = ColumnTransformer(branches, verbose_feature_names_out=False).set_output(transform="pandas")
+        encoded = columns.fit_transform(prepared)
+        weights = FunctionTransformer(_scale, kw_args={"factors": self._factors(columns)},
+                                      feature_names_out="one-to-one").set_output(transform="pandas")
+        weighted = weights.fit_transform(encoded)
+        steps = [("columns", columns), ("weights", weights)]
         if self.pca:
-            steps.append(("pca", PCA(n_components=self.pca, random_state=self.random_state)))
-        self.transformer_ = Pipeline(steps).set_output(transform="pandas")
-        self.transformer_.fit(self._prepare(X))
+            pca = PCA(n_components=self.pca, random_state=self.random_state).set_output(transform="pandas")
+            steps.append(("pca", pca.fit(weighted)))
+        self.transformer_ = Pipeline(steps)
         self.feature_names_out_ = list(self.transformer_.get_feature_names_out())
         return self
+
+    def _factors(self, columns: ColumnTransformer) -> np.ndarray:
+        """The weight of each output column: 1/√(columns in its group)."""
+        used = [*self.numeric_, *self.categorical_]
+        group = {c: (self.groups or {}).get(c, c) for c in used}
+        sizes = pd.Series(group).value_counts()
+        self.weights_ = {c: float(1 / np.sqrt(sizes[group[c]])) for c in used}
+        factors = np.ones(len(columns.get_feature_names_out()))
+        for name, _, cols in columns.transformers_:
+            if name == "remainder":
+                continue
+            where = columns.output_indices_[name]
+            sources = cols if where.stop - where.start == len(cols) else [cols[0]] * (where.stop - where.start)
+            factors[where] = [self.weights_[c] for c in sources]
+        return factors
 
     def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
         out = X[[*self.numeric_, *self.categorical_]].copy()
         for col in self.numeric_:
             out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+        for col in self.flags_:  # encoded as categories: "0", "1"
+            out[col] = out[col].map(lambda v: f"{v:g}", na_action="ignore").astype("object")
         for col in self.categorical_:
             out[col] = out[col].astype("object").where(out[col].notna(), np.nan)
         return out

@@ -14,12 +14,17 @@ unassigned when farther from every centre than that segment's own customers are)
 Segments are numbered canonically: by decreasing mean of ``order_values`` (e.g. CLV)
 when given to :meth:`Segmenter.fit`, else by decreasing size; so the same input and
 parameters always give the same labels.
+
+**Independent of row order.** Every random step (k-means++ seeds, samples, bootstrap
+resamples) draws rows by position, so customers are first put in a canonical order
+that depends only on their feature values (:func:`canonical_order`), never on their
+ids (pseudonyms change with the salt) or on the order the rows came in.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import joblib
@@ -36,7 +41,7 @@ from seglab.cluster.kprototypes import KPrototypes
 from seglab.cluster.preprocess import Preprocessor
 from seglab.exceptions import InputError
 
-__all__ = ["Segmenter", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "fit_labels"]
+__all__ = ["Segmenter", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "fit_labels", "canonical_order"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,30 @@ def _lookup(mapping: dict[int, int], values: np.ndarray) -> np.ndarray:
     targets = np.array([mapping[k] for k in keys], dtype=np.int64)
     where = np.clip(np.searchsorted(keys, values), 0, len(keys) - 1)
     return np.where(keys[where] == values, targets[where], UNASSIGNED)
+
+
+def canonical_order(X: pd.DataFrame) -> np.ndarray:
+    """Row positions that sort ``X`` by its values (numbers to single precision, missing last).
+
+    The same customers in any order, under any pseudonyms, get the same sequence of
+    rows; rows with identical values are interchangeable.
+
+    >>> X = pd.DataFrame({"spend": [3.0, 1.0, 2.0], "plan": ["b", "a", "a"]})
+    >>> canonical_order(X).tolist()
+    [1, 2, 0]
+    """
+    keys = []
+    for col in X.columns:
+        values = X[col]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            data = values.to_numpy(dtype=float, na_value=np.nan).astype(np.float32)
+            keys.append(np.where(np.isnan(data), np.inf, data))
+        else:
+            keys.append(pd.Series(values.astype("str").where(values.notna())).rank(
+                method="dense", na_option="bottom").to_numpy())
+    if not keys:
+        return np.arange(len(X))
+    return np.lexsort(keys[::-1])
 
 
 def _distances(data: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -112,6 +141,8 @@ class Segmenter(ClusterMixin, BaseEstimator):
         One of :data:`ALGORITHMS`.
     numeric, categorical
         Columns to use (default: every numeric / non-numeric column of ``X``).
+    groups
+        Column → group: each group weighs the same (see :class:`~seglab.cluster.Preprocessor`).
     skew, scaling, clip, pca
         Preprocessing (see :class:`~seglab.cluster.Preprocessor`).
     min_cluster_size
@@ -146,6 +177,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
 
     def __init__(self, n_segments: int = 5, algorithm: str = "kmeans", *,
                  numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
+                 groups: Mapping[str, str] | None = None,
                  skew: str = "auto", scaling: str = "robust", clip: float | None = 5.0,
                  pca: float | int | None = None, min_cluster_size: int | None = None,
                  max_fit_rows: int = 20_000, n_init: int = 10, random_state: int = 0):
@@ -154,6 +186,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         self.algorithm = algorithm
         self.numeric = numeric
         self.categorical = categorical
+        self.groups = groups
         self.skew = skew
         self.scaling = scaling
         self.pca = pca
@@ -179,10 +212,6 @@ class Segmenter(ClusterMixin, BaseEstimator):
                                                            or pd.api.types.is_bool_dtype(X[c]))]
         categorical = list(self.categorical) if self.categorical is not None else [
             c for c in X.columns if c != "customer_id" and c not in numeric]
-        if not numeric and categorical and self.algorithm != "kprototypes":
-            raise InputError(f"algorithm {self.algorithm!r} needs numeric features but only categorical "
-                             f"ones were given ({categorical}); use algorithm='kprototypes', which "
-                             "clusters categories directly")
         if not numeric and not categorical:
             raise InputError("no features to segment on")
         return numeric, categorical
@@ -191,10 +220,17 @@ class Segmenter(ClusterMixin, BaseEstimator):
         """Fit on one row per customer. ``order_values`` (e.g. CLV) numbers segments by value."""
         numeric, categorical = self._check(X)
         X = X.reset_index(drop=True)  # positions, not labels: any index (even duplicated) works
+        order = canonical_order(X[[*numeric, *categorical]])
+        X = X.iloc[order].reset_index(drop=True)
+        if order_values is not None:
+            order_values = np.asarray(order_values, dtype=float)
+            if len(order_values) != len(X):
+                raise InputError(f"order_values has {len(order_values)} values for {len(X)} customers")
+            order_values = order_values[order]
         kproto = self.algorithm == "kprototypes"
         self.numeric_, self.categorical_ = numeric, categorical
-        self.preprocessor_ = Preprocessor(numeric, [] if kproto else categorical, skew=self.skew,
-                                          scaling=self.scaling, clip=self.clip, pca=self.pca,
+        self.preprocessor_ = Preprocessor(numeric, [] if kproto else categorical, groups=self.groups,
+                                          skew=self.skew, scaling=self.scaling, clip=self.clip, pca=self.pca,
                                           random_state=self.random_state).fit(X)
         Z = self._matrix(X)
         fit_rows = np.arange(len(Z))
@@ -208,10 +244,12 @@ class Segmenter(ClusterMixin, BaseEstimator):
         if len(fit_rows) < len(Z):
             raw = self._nearest(Z, raw, fit_rows)
         self._set_mapping(raw, order_values)
-        self.labels_ = self._map(raw)
-        self._fit_summary(X, Z)
+        self._fit_summary(X, Z, self._map(raw))
         if self.algorithm == "gmm":
             self._bic = float(self.model_.bic(Z.iloc[fit_rows].to_numpy(dtype=float)))
+        labels = np.empty(len(order), dtype=np.int64)
+        labels[order] = self._map(raw)
+        self.labels_ = labels  # in the caller's row order
         return self
 
     def _matrix(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -267,8 +305,8 @@ class Segmenter(ClusterMixin, BaseEstimator):
     def _map(self, raw: np.ndarray) -> np.ndarray:
         return _lookup(self._mapping, raw)
 
-    def _fit_summary(self, X: pd.DataFrame, Z: pd.DataFrame) -> None:
-        labels = pd.Series(self.labels_, index=X.index)
+    def _fit_summary(self, X: pd.DataFrame, Z: pd.DataFrame, labels: np.ndarray) -> None:
+        labels = pd.Series(labels, index=X.index)
         assigned = labels[labels != UNASSIGNED]
         self.n_segments_ = int(assigned.nunique())
         self.sizes_ = labels.value_counts().sort_index().rename("customers")

@@ -70,6 +70,7 @@ class CanonicalData:
     currency: str = ""
     sources: list[str] = field(default_factory=list)
     salt_fingerprint: str | None = None
+    segment_on: list[str] = field(default_factory=list)
 
     def schema(self) -> dict:
         """The content of ``schema.json``."""
@@ -88,7 +89,7 @@ class CanonicalData:
         return {"dataset": self.dataset, "period": self.period,
                 "as_of": None if self.as_of is None else self.as_of.date().isoformat(),
                 "currency": self.currency, "salt_fingerprint": self.salt_fingerprint,
-                "sources": self.sources, "tables": tables}
+                "sources": self.sources, "segment_on": list(self.segment_on), "tables": tables}
 
     def summary(self) -> pd.DataFrame:
         """One row per table: rows, customers, columns, first and last date."""
@@ -148,4 +149,5 @@ class CanonicalData:
                    customers=tables["customers"], transactions=tables["transactions"],
                    events=tables["events"], criteria=criteria, quality=quality,
                    currency=schema.get("currency", ""), sources=schema.get("sources", []),
-                   salt_fingerprint=schema.get("salt_fingerprint"))
+                   salt_fingerprint=schema.get("salt_fingerprint"),
+                   segment_on=list(schema.get("segment_on") or []))

@@ -342,7 +342,7 @@ def _collect(dataset, period, *, policies, salt, project_dir, run_dir, progress,
         events=_pseudo(events, tuple(EVENT_COLUMNS)),
         criteria={c: t for c, t in criteria.items() if t in CRITERIA or t in ("pii", "email")},
         quality=report, currency=spec.currency, sources=sources,
-        salt_fingerprint=salt_fingerprint(salt))
+        salt_fingerprint=salt_fingerprint(salt), segment_on=list(spec.segment_on))
 
 
 def _report(spec: DatasetSpec, chosen: Period, tables: dict, checks: list, caught: list) -> QualityReport:

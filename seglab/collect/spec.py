@@ -146,6 +146,7 @@ class DatasetSpec:
     customers: TableSpec | None = None
     events: TableSpec | None = None
     quality: QualitySpec = field(default_factory=QualitySpec)
+    segment_on: tuple[str, ...] = ()
     base_dir: Path = field(default_factory=Path.cwd)
     origin: Path | None = None
 
@@ -188,7 +189,7 @@ _TABLE_KEYS = {"sources", "columns", "derive", "dates", "criteria", "overlap_key
 _QUALITY_KEYS = {"cancellation_pattern", "product_pattern", "non_product_codes", "outlier_fence",
                  "policies"}
 _TOP_KEYS = {"name", "title", "description", "licence", "license", "attribution", "currency",
-             "periods", "as_of", "transactions", "customers", "events", "quality"}
+             "periods", "as_of", "transactions", "customers", "events", "quality", "segment_on"}
 
 
 def _check_keys(mapping: Any, allowed: set[str], where: str) -> dict:
@@ -317,6 +318,12 @@ def spec_from_dict(raw: dict, *, base_dir: str | Path | None = None,
                 re.compile(quality[key])
             except re.error as err:
                 raise SpecError(f"quality.{key} is not a valid regular expression: {err}") from None
+    segment_on = raw.get("segment_on") or []
+    if isinstance(segment_on, str):
+        segment_on = [segment_on]
+    if not isinstance(segment_on, list) or not all(isinstance(v, str) and v for v in segment_on):
+        raise SpecError("segment_on must be a list of criteria and/or feature names, like "
+                        f"[annual_income_k, spending_score] or [value, behaviour]; got {segment_on!r}")
     period_kind = raw.get("periods", "quarter")
     if period_kind not in ("quarter", "month", "year"):
         raise SpecError(f"periods must be quarter, month or year; got {period_kind!r}")
@@ -339,6 +346,7 @@ def spec_from_dict(raw: dict, *, base_dir: str | Path | None = None,
             outlier_fence=float(quality.get("outlier_fence", 3.0)),
             policies=policies,
         ),
+        segment_on=tuple(segment_on),
         base_dir=Path(base_dir) if base_dir is not None else Path.cwd(),
         origin=Path(origin) if origin is not None else None,
     )

@@ -23,7 +23,8 @@ import yaml
 from seglab._io import write_parquet, write_text
 from seglab.collect.spec import builtin_specs, load_spec
 from seglab.config import data_dir
-from seglab.datasets.synthetic import ARCHETYPES, SURVEY_ITEMS, Archetype, SyntheticCustomers, make_customers
+from seglab.datasets.synthetic import (ARCHETYPES, FIRMOGRAPHIC, SURVEY_ITEMS, Archetype, SyntheticCustomers,
+                                      make_customers)
 
 __all__ = [
     "make_customers",
@@ -77,6 +78,10 @@ def write_sample(folder: str | Path, **kwargs) -> Path:
                            f"{', '.join(f'{k}={v!r}' for k, v in args.items())}).")
     for table in ("customers", "transactions", "events"):
         spec[table]["sources"] = [{"path": f"{table}.parquet"}]
+    if args.get("b2b"):  # business customers: firmographic attributes instead of demographic ones
+        criteria = spec["customers"]["criteria"]
+        criteria.pop("demographic", None)
+        criteria["firmographic"] = list(FIRMOGRAPHIC)
     return write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), folder / "dataset.yaml")
 
 

@@ -20,10 +20,15 @@ import pandas as pd
 from seglab._validation import check_range
 from seglab.exceptions import ParameterError
 
-__all__ = ["Archetype", "ARCHETYPES", "SyntheticCustomers", "make_customers", "SURVEY_ITEMS"]
+__all__ = ["Archetype", "ARCHETYPES", "SyntheticCustomers", "make_customers", "SURVEY_ITEMS", "FIRMOGRAPHIC"]
 
 CATEGORIES = ("home", "kitchen", "garden", "fashion", "toys", "stationery")
 CHANNELS = ("web", "app", "store")
+FIRMOGRAPHIC = ("industry", "employees", "annual_revenue_m", "company_age_years")
+"""The firmographic columns of business (``b2b=True``) customers."""
+SURVEY_NOISE = 1.0
+"""Spread of a customer's survey answer around their segment's (1–7 scale): enough that
+no single item, nor the survey alone, tells the segments apart."""
 SURVEY_ITEMS = ("price_sensitivity", "brand_loyalty", "sustainability", "novelty_seeking",
                 "convenience_focus", "social_influence")
 """Psychographic survey items, answered on a 1–7 scale."""
@@ -86,41 +91,74 @@ class Archetype:
     cart_abandon: float
     employees: float
     industries: tuple[float, ...]
+    weekend: float = 2 / 7
+    times: tuple[float, float, float] = (0.35, 0.4, 0.25)
 
 
 ARCHETYPES: tuple[Archetype, ...] = (
-    Archetype("Loyal high spenders", 0.22, 12.0, 0.03, 140.0, 3.0, (3, 3, 1, 2, 1, 1),
-              (0.45, 0.25, 0.30), 0.05, 0.04, False, 49, 88, 0.55, (1, 1, 3, 3, 1), 2.6, 0.7,
-              (3, 2, 2, 1, 4), (2.5, 6.3, 4.5, 3.0, 4.5, 3.0), (1, 6, 2, 1, 2),
-              0.55, 0.25, 1.0, 10, 0.15, 180, (3, 1, 1, 1, 2, 3)),
-    Archetype("Bargain hunters", 0.30, 7.0, 0.08, 38.0, 2.0, (2, 2, 1, 3, 2, 1),
-              (0.55, 0.30, 0.15), 0.60, 0.10, False, 35, 38, 0.60, (3, 3, 2, 1, 0.2), 3.2, 0.6,
-              (2, 2, 2, 3, 2), (6.4, 2.2, 3.0, 4.0, 3.8, 4.6), (6, 1, 1, 1, 1),
-              0.35, 0.15, 0.6, 22, 0.45, 25, (4, 2, 1, 1, 1, 1)),
-    Archetype("Occasional gift buyers", 0.28, 1.6, 0.25, 85.0, 1.6, (2, 1, 1, 2, 3, 3),
-              (0.35, 0.10, 0.55), 0.15, 0.03, False, 58, 60, 0.50, (2, 2, 2, 2, 0.5), 2.1, 0.4,
-              (1, 3, 1, 2, 3), (3.8, 3.8, 3.5, 2.2, 2.6, 2.6), (1, 2, 1, 6, 1),
-              0.20, 0.05, 0.3, 3, 0.30, 60, (1, 3, 1, 2, 1, 1)),
-    Archetype("New digital natives", 0.20, 6.0, 0.15, 55.0, 1.8, (1, 1, 1, 4, 2, 2),
-              (0.25, 0.65, 0.10), 0.20, 0.08, True, 26, 34, 0.50, (1, 2, 4, 2, 0.2), 1.6, 0.9,
-              (2, 2, 4, 2, 2), (4.2, 2.8, 6.2, 6.4, 5.4, 5.8), (1, 1, 3, 4, 1),
-              0.45, 0.30, 0.8, 30, 0.50, 15, (1, 1, 1, 1, 1, 5)),
-    Archetype("Premium connoisseurs", 0.10, 3.5, 0.06, 260.0, 2.2, (3, 4, 2, 1, 0.5, 0.5),
-              (0.30, 0.10, 0.60), 0.02, 0.02, False, 52, 130, 0.45, (0.2, 1, 3, 4, 2), 2.2, 0.8,
-              (3, 4, 1, 1, 2), (1.2, 4.2, 6.6, 4.4, 1.4, 1.2), (0, 6, 1, 2, 2),
-              0.40, 0.20, 0.4, 8, 0.10, 400, (1, 1, 3, 1, 4, 2)),
-    Archetype("Convenience seekers", 0.15, 10.0, 0.10, 60.0, 2.5, (3, 3, 2, 1, 1, 1),
-              (0.70, 0.25, 0.05), 0.10, 0.05, False, 40, 70, 0.45, (1, 2, 3, 2, 0.5), 2.8, 0.8,
-              (2, 2, 3, 1, 2), (3.0, 4.0, 2.6, 3.0, 6.6, 3.4), (1, 1, 6, 1, 2),
-              0.30, 0.10, 0.7, 12, 0.25, 90, (2, 2, 2, 2, 2, 2)),
-    Archetype("Service-heavy families", 0.15, 5.0, 0.10, 75.0, 3.5, (2, 2, 2, 2, 4, 1),
-              (0.40, 0.20, 0.40), 0.25, 0.15, False, 41, 58, 0.65, (2, 3, 2, 1, 0.2), 4.3, 0.5,
-              (2, 2, 2, 2, 2), (4.8, 4.6, 3.6, 2.6, 4.6, 4.0), (2, 1, 2, 1, 6),
-              0.30, 0.10, 3.0, 10, 0.35, 50, (2, 2, 2, 2, 1, 1)),
-    Archetype("Lapsed one-timers", 0.12, 2.5, 0.60, 42.0, 1.5, (1, 1, 1, 2, 2, 2),
-              (0.60, 0.20, 0.20), 0.30, 0.12, False, 33, 45, 0.50, (3, 2, 2, 1, 0.2), 2.5, 0.6,
-              (2, 2, 2, 2, 2), (5.0, 1.6, 2.6, 4.6, 2.6, 3.4), (3, 1, 2, 2, 1),
-              0.10, 0.02, 0.5, 4, 0.40, 20, (2, 1, 1, 1, 1, 2)),
+    # categories: home, kitchen, garden, fashion, toys, stationery; channels: web, app, store;
+    # education: secondary … doctorate; countries: Germany, France, Netherlands, Spain, UK;
+    # survey: price sensitivity, brand loyalty, sustainability, novelty seeking, convenience
+    # focus, social influence; needs: low prices, quality, convenience, inspiration, service
+    # (B2B: bulk pricing, reliability, fast delivery, product range, account support);
+    # industries: retail, hospitality, healthcare, education, manufacturing, professional services;
+    # times: shares of orders in the morning, the day and the evening
+    Archetype("Loyal high spenders", weight=0.22, orders_per_year=12.0, dropout=0.02, order_value=140.0,
+              basket_lines=3.0, categories=(5, 3, 2, 1, 1, 1), channels=(0.45, 0.25, 0.30),
+              discount_rate=0.05, return_rate=0.04, recent=False, age=50, income=75, female=0.55,
+              education=(1, 2, 4, 2, 0.5), household=2.8, urban=0.55, countries=(2, 1, 1, 1, 6),
+              survey=(2.5, 6.3, 4.5, 3.0, 4.5, 3.0), needs=(1, 3, 2, 1, 8), email_open=0.55,
+              email_click=0.25, support_per_year=1.0, browse_per_year=10, cart_abandon=0.15,
+              employees=180, industries=(3, 1, 1, 1, 2, 3), weekend=0.35, times=(0.55, 0.35, 0.10)),
+    Archetype("Bargain hunters", weight=0.30, orders_per_year=7.0, dropout=0.04, order_value=38.0,
+              basket_lines=2.0, categories=(1, 1, 1, 5, 2, 1), channels=(0.55, 0.30, 0.15),
+              discount_rate=0.60, return_rate=0.10, recent=False, age=35, income=38, female=0.60,
+              education=(3, 3, 2, 1, 0.2), household=3.2, urban=0.55, countries=(1, 1, 1, 5, 2),
+              survey=(6.4, 2.2, 3.0, 4.0, 3.8, 4.6), needs=(12, 1, 1, 1, 1), email_open=0.35,
+              email_click=0.15, support_per_year=0.6, browse_per_year=22, cart_abandon=0.45,
+              employees=25, industries=(4, 2, 1, 1, 1, 1), weekend=0.35, times=(0.20, 0.35, 0.45)),
+    Archetype("Occasional gift buyers", weight=0.28, orders_per_year=1.6, dropout=0.25, order_value=85.0,
+              basket_lines=1.6, categories=(1, 1, 1, 1, 4, 4), channels=(0.35, 0.10, 0.55),
+              discount_rate=0.15, return_rate=0.03, recent=False, age=58, income=60, female=0.50,
+              education=(2, 2, 2, 2, 0.5), household=2.1, urban=0.3, countries=(2, 5, 1, 1, 2),
+              survey=(3.8, 3.8, 3.5, 2.2, 2.6, 2.6), needs=(1, 2, 1, 12, 1), email_open=0.20,
+              email_click=0.05, support_per_year=0.3, browse_per_year=3, cart_abandon=0.30,
+              employees=60, industries=(1, 3, 1, 2, 1, 1), weekend=0.55, times=(0.35, 0.50, 0.15)),
+    Archetype("New digital natives", weight=0.20, orders_per_year=6.0, dropout=0.08, order_value=55.0,
+              basket_lines=1.8, categories=(1, 1, 0.5, 5, 2, 2), channels=(0.15, 0.80, 0.05),
+              discount_rate=0.20, return_rate=0.08, recent=True, age=26, income=34, female=0.50,
+              education=(1, 2, 4, 2, 0.2), household=1.6, urban=0.95, countries=(2, 1, 5, 1, 2),
+              survey=(4.2, 2.8, 6.2, 6.4, 5.4, 5.8), needs=(1, 1, 5, 8, 1), email_open=0.45,
+              email_click=0.30, support_per_year=0.8, browse_per_year=30, cart_abandon=0.50,
+              employees=15, industries=(1, 1, 1, 1, 1, 5), weekend=0.30, times=(0.10, 0.30, 0.60)),
+    Archetype("Premium connoisseurs", weight=0.13, orders_per_year=3.5, dropout=0.04, order_value=260.0,
+              basket_lines=2.2, categories=(1, 4, 5, 0.5, 0.5, 0.5), channels=(0.25, 0.05, 0.70),
+              discount_rate=0.02, return_rate=0.02, recent=False, age=56, income=150, female=0.45,
+              education=(0.2, 1, 3, 4, 2), household=2.2, urban=0.85, countries=(5, 2, 1, 1, 2),
+              survey=(1.2, 4.2, 6.6, 4.4, 1.4, 1.2), needs=(0, 12, 1, 3, 2), email_open=0.40,
+              email_click=0.20, support_per_year=0.4, browse_per_year=20, cart_abandon=0.05,
+              employees=400, industries=(1, 1, 3, 1, 4, 2), weekend=0.60, times=(0.15, 0.35, 0.50)),
+    Archetype("Convenience seekers", weight=0.15, orders_per_year=10.0, dropout=0.05, order_value=60.0,
+              basket_lines=2.5, categories=(2, 5, 0.5, 1, 0.5, 1), channels=(0.75, 0.20, 0.05),
+              discount_rate=0.10, return_rate=0.05, recent=False, age=36, income=95, female=0.45,
+              education=(0.5, 1, 3, 4, 1), household=1.8, urban=0.9, countries=(3, 3, 3, 1, 1),
+              survey=(3.0, 4.0, 2.6, 3.0, 6.6, 3.4), needs=(1, 1, 12, 1, 2), email_open=0.30,
+              email_click=0.10, support_per_year=0.7, browse_per_year=5, cart_abandon=0.10,
+              employees=30, industries=(1, 4, 1, 1, 1, 1), weekend=0.10, times=(0.20, 0.65, 0.15)),
+    Archetype("Service-heavy families", weight=0.15, orders_per_year=5.0, dropout=0.06, order_value=75.0,
+              basket_lines=3.5, categories=(2, 1, 1, 2, 5, 1), channels=(0.40, 0.20, 0.40),
+              discount_rate=0.25, return_rate=0.15, recent=False, age=41, income=58, female=0.65,
+              education=(2, 3, 2, 1, 0.2), household=4.3, urban=0.35, countries=(3, 1, 1, 3, 2),
+              survey=(4.8, 4.6, 3.6, 2.6, 4.6, 4.0), needs=(2, 1, 2, 1, 12), email_open=0.30,
+              email_click=0.10, support_per_year=3.0, browse_per_year=10, cart_abandon=0.35,
+              employees=50, industries=(2, 2, 2, 2, 1, 1), weekend=0.60, times=(0.30, 0.25, 0.45)),
+    Archetype("Lapsed one-timers", weight=0.12, orders_per_year=2.5, dropout=0.60, order_value=42.0,
+              basket_lines=1.5, categories=(1, 1, 1, 2, 2, 2), channels=(0.60, 0.20, 0.20),
+              discount_rate=0.30, return_rate=0.12, recent=False, age=33, income=45, female=0.50,
+              education=(3, 2, 2, 1, 0.2), household=2.5, urban=0.6, countries=(1, 2, 1, 3, 3),
+              survey=(5.0, 1.6, 2.6, 4.6, 2.6, 3.4), needs=(6, 1, 2, 2, 1), email_open=0.10,
+              email_click=0.02, support_per_year=0.5, browse_per_year=4, cart_abandon=0.40,
+              employees=20, industries=(2, 1, 1, 1, 1, 2), weekend=0.30, times=(0.30, 0.40, 0.30)),
 )
 """The catalogue of archetypes; ``make_customers(n_segments=k)`` plants the first ``k``."""
 
@@ -154,13 +192,26 @@ def _choice(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
     return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), p.shape[1] - 1)
 
 
+def _weekend_days(rng: np.random.Generator, day: np.ndarray, weekend: np.ndarray, t0: pd.Timestamp,
+                  days: int) -> np.ndarray:
+    """Move orders to or from weekends so that about ``weekend`` of each customer's fall on one."""
+    day = np.floor(day)
+    weekday = (t0.dayofweek + day.astype(int)) % 7  # 5, 6: Saturday, Sunday
+    on_weekend = weekday >= 5
+    to_weekend = ~on_weekend & (rng.random(len(day)) < np.clip((weekend - 2 / 7) / (5 / 7), 0, 1))
+    off_weekend = on_weekend & (rng.random(len(day)) < np.clip((2 / 7 - weekend) / (2 / 7), 0, 1))
+    moved = np.where(to_weekend, day + (5 - weekday) + rng.integers(0, 2, len(day)),
+                     np.where(off_weekend, day + (7 - weekday), day))
+    return np.where(moved < days, moved, day)
+
+
 def _segment_array(archetypes, field: str, seg: np.ndarray) -> np.ndarray:
     return np.asarray([getattr(a, field) for a in archetypes], dtype=float)[seg]
 
 
 def make_customers(n_customers: int = 3000, n_segments: int = 4, *, start: str = "2024-01-01",
                    end: str = "2025-12-31", b2b: bool = False, separation: float = 1.0,
-                   prospects: float = 0.06, seed: int = 0) -> SyntheticCustomers:
+                   prospects: float = 0.03, seed: int = 0) -> SyntheticCustomers:
     """Draw customers, their orders and their web/email events from planted segments.
 
     Parameters
@@ -232,7 +283,11 @@ def make_customers(n_customers: int = 3000, n_segments: int = 4, *, start: str =
     order_day = np.concatenate([first_day[buyer], repeat_day])
     keep = order_day < days
     order_customer, order_day = order_customer[keep], order_day[keep]
-    seconds = rng.integers(8 * 3600, 22 * 3600, len(order_day))
+    order_day = _weekend_days(rng, order_day, _segment_array(archetypes, "weekend", seg)[order_customer],
+                              t0, days)
+    part = _choice(rng, np.asarray([a.times for a in archetypes])[seg[order_customer]])
+    seconds = (np.array([8, 12, 18])[part] * 3600
+               + rng.integers(0, 3600 * np.array([4, 6, 4])[part]))  # morning, day, evening
     order_time = (t0 + pd.to_timedelta(np.floor(order_day), unit="D")
                   + pd.to_timedelta(seconds, unit="s"))
     sort = np.lexsort((order_customer, order_time.to_numpy()))
@@ -340,13 +395,13 @@ def _profiles(rng, archetypes, seg, ids, b2b: bool, separation: float) -> pd.Dat
     out["city"] = [p[0] for p in places]
     out["urban"] = rng.random(n) < _segment_array(archetypes, "urban", seg)
     survey = np.asarray([a.survey for a in archetypes])[seg]
-    survey = 4.0 + separation * (survey - 4.0) + rng.normal(0, 0.55, survey.shape)
+    survey = 4.0 + separation * (survey - 4.0) + rng.normal(0, SURVEY_NOISE, survey.shape)
     survey = np.clip(np.round(survey), 1, 7)
     survey[rng.random(survey.shape) < 0.03] = np.nan  # item non-response
     for j, item in enumerate(SURVEY_ITEMS):
         out[item] = survey[:, j]
     needs = B2B_NEEDS if b2b else NEEDS
-    out["primary_need"] = np.asarray(needs)[_choice(rng, np.asarray([a.needs for a in archetypes])[seg] + 0.2)]
+    out["primary_need"] = np.asarray(needs)[_choice(rng, np.asarray([a.needs for a in archetypes])[seg] + 0.5)]
     return out
 
 

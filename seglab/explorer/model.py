@@ -25,7 +25,7 @@ import yaml
 
 from seglab._io import write_text
 from seglab._validation import check_choice
-from seglab.cluster import Segmentation, choose_k, segment
+from seglab.cluster import Segmentation, SelectionRule, choose_k, segment
 from seglab.cluster.columns import SegmentationColumns
 from seglab.cluster.embedding import embed
 from seglab.cluster.segmenter import ALGORITHMS
@@ -243,9 +243,9 @@ class ExplorerModel:
         def compute():
             columns = self.columns(choice)
             return choose_k(self.table[columns.all], k_values=k_values, algorithms=[choice.algorithm],
-                            numeric=columns.numeric, categorical=columns.categorical, skew=choice.skew,
-                            scaling=choice.scaling, n_bootstrap=n_bootstrap, random_state=choice.random_state,
-                            progress=progress)
+                            numeric=columns.numeric, categorical=columns.categorical, groups=columns.groups,
+                            skew=choice.skew, scaling=choice.scaling, rule=SelectionRule(n_bootstrap=n_bootstrap),
+                            random_state=choice.random_state, progress=progress)
 
         return self._evidence.get_or(self._evidence_key(choice, k_values, n_bootstrap), compute)
 

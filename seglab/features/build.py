@@ -172,11 +172,11 @@ class FeatureSet:
 
 
 def _inputs(data, con):
-    """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency, period."""
+    """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency, period, segment_on."""
     if isinstance(data, CanonicalData):
         return (data.customers, as_table(con, data.transactions, name="transactions"),
                 as_table(con, data.events, name="events"), data.criteria, data.as_of, data.currency,
-                data.period)
+                data.period, list(data.segment_on))
     folder = Path(data)
     schema_path = folder / "schema.json"
     if not schema_path.exists():
@@ -190,7 +190,7 @@ def _inputs(data, con):
 
     return (pd.read_parquet(folder / "customers.parquet"), _table("transactions"), _table("events"),
             criteria, pd.Timestamp(schema["as_of"]) if schema.get("as_of") else None,
-            schema.get("currency", ""), schema.get("period"))
+            schema.get("currency", ""), schema.get("period"), list(schema.get("segment_on") or []))
 
 
 DEFAULT_HOLDOUT_DAYS = 91
@@ -286,14 +286,14 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         check_range(holdout_days, name="holdout_days", low=1, integer=True)
     owned = con is None  # a connection we open, we close as soon as the engine work is done
     con = connect("duckdb", memory_limit=engine_memory) if owned else connect(con)
-    customers, transactions, events, criteria, data_as_of, currency, period = _inputs(data, con)
+    customers, transactions, events, criteria, data_as_of, currency, period, segment_on = _inputs(data, con)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else data_as_of
     if as_of is None and (transactions is not None or events is not None):
         raise InputError("as_of is needed: the data has dates but no snapshot day; pass as_of=…")
     dictionary = FeatureDictionary(meta={
         "as_of": None if as_of is None else as_of.date().isoformat(),
         "lookback_days": lookback_days or None, "summary_lookback_days": summary_lookback_days or None,
-        "time_unit": time_unit, "currency": currency})
+        "time_unit": time_unit, "currency": currency, "segment_on": segment_on or None})
     holdout = period_days(period) if holdout_days is None else int(holdout_days)
     fmt = {"unit": time_unit, "currency": currency or "currency", "horizon": horizon_days, "model": "",
            "months": clv_months, "rate": discount_rate, "lapsed": lapsed_days,
@@ -310,7 +310,8 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
         raw = _transaction_queries(con, transactions, as_of=as_of, lookback_days=lookback_days,
                                    summary_lookback_days=summary_lookback_days, time_unit=time_unit,
                                    top_categories=top_categories,
-                                   holdout_days=holdout if value_models and validate_value_model else 0)
+                                   holdout_days=holdout if value_models and validate_value_model else 0,
+                                   holdout_given=holdout_days is not None)
         if raw.get("cut"):
             dictionary.meta["summary_cut"] = raw["cut"]
     event_counts = None
@@ -379,11 +380,13 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
 
 
 def _transaction_queries(con, transactions, *, as_of, lookback_days, summary_lookback_days, time_unit,
-                         top_categories, holdout_days) -> dict:
+                         top_categories, holdout_days, holdout_given=True) -> dict:
     """Every transaction query's per-customer result (behaviour is finished in pandas later).
 
     The BTYD summary (and the value-model validation) read each customer's whole history
     (or ``summary_lookback_days`` of it); the other features the ``lookback_days`` window.
+    A history too short for the holdout window is an error when the window was asked for
+    (``holdout_given``), else the validation is skipped with a warning.
     """
     history = _rfm.window_lines(transactions, as_of=as_of, lookback_days=summary_lookback_days)
     lines = _rfm.window_lines(transactions, as_of=as_of, lookback_days=lookback_days)
@@ -401,9 +404,16 @@ def _transaction_queries(con, transactions, *, as_of, lookback_days, summary_loo
             daily = daily_all.filter(daily_all.day >= start)
         raw["summary"] = execute(con, _rfm.summary_expr(daily_all, as_of, time_unit))
         raw["rfm"] = execute(con, _rfm.marketing_expr(orders, as_of))
+        history_days = float(raw["summary"]["T"].max()) * (7.0 if time_unit == "weeks" else 1.0) + 1 \
+            if not raw["summary"].empty else 0.0
+        if holdout_days and not holdout_given and holdout_days >= history_days:
+            warnings.warn(f"the purchase history ({int(history_days)} days) is not longer than the value "
+                          f"models' holdout window (one period, {holdout_days} days): the value models are "
+                          "not checked against a holdout; set holdout_days shorter to check them",
+                          DataQualityWarning, stacklevel=3)
+            holdout_days = 0
         if holdout_days and not raw["summary"].empty:
-            unit = 7.0 if time_unit == "weeks" else 1.0
-            check_holdout(holdout_days, float(raw["summary"]["T"].max()) * unit + 1, as_of=as_of)
+            check_holdout(holdout_days, history_days, as_of=as_of)
             end = as_of - pd.Timedelta(days=int(holdout_days))
             calibration = calibration_expr(daily_all, calibration_end=end, time_unit=time_unit)
             raw["calibration"] = execute(con, calibration.order_by("customer_id"))

@@ -13,20 +13,29 @@ from seglab.plotting._base import axes, palette, tidy, unavailable
 
 __all__ = ["plot_k_evidence", "plot_segment_map", "plot_segment_sizes", "plot_stability"]
 
-_PANELS = (("silhouette", "silhouette (higher is better)"),
-           ("stability", "bootstrap stability, mean ARI"),
-           ("smallest_share", "smallest segment's share"),
+_PANELS = (("prediction_strength", "prediction strength (the rule: ≥ line)"),
+           ("min_jaccard", "weakest segment's bootstrap Jaccard (≥ line)"),
+           ("stability", "bootstrap stability, mean ARI (≥ line)"),
+           ("smallest_share", "smallest segment's share (≥ line)"),
+           ("silhouette", "silhouette (higher is better)"),
            ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
            ("davies_bouldin", "Davies-Bouldin (lower is better)"),
            ("bic", "BIC, Gaussian mixture (lower is better)"))
+_THRESHOLDS = {"prediction_strength": "min_prediction_strength", "min_jaccard": "min_jaccard",
+               "stability": "min_stability", "smallest_share": "min_share"}
+_BANDS = ((0.0, 0.5, "#f4c7c3", "dissolved"), (0.5, 0.6, "#fbe3c4", "doubtful"),
+          (0.6, 0.75, "#fdf1c9", "pattern"), (0.75, 0.85, "#dcefd9", "stable"),
+          (0.85, 1.05, "#c3e6c0", "highly stable"))
+"""Hennig's reading of a segment's bootstrap Jaccard (clusterboot)."""
 
 
 def plot_k_evidence(selection) -> plt.Figure:
-    """All the evidence for k in one figure: quality, stability and size per algorithm and k.
+    """All the evidence for k in one figure: the rule's criteria first (prediction strength,
+    the weakest segment's stability, mean stability, smallest segment), then quality indices,
+    per algorithm and k.
 
-    The chosen candidate is circled; the thresholds of the rule are dashed lines
-    (minimum stability, minimum segment share). Returns the figure; a note when k was
-    given rather than chosen (``selection`` None).
+    The chosen candidate is circled; the rule's thresholds are dashed lines. Returns the
+    figure; a note when k was given rather than chosen (``selection`` None).
     """
     if selection is None:
         return unavailable(None, "k was set by hand: no sweep to show").figure
@@ -34,9 +43,9 @@ def plot_k_evidence(selection) -> plt.Figure:
     panels = [(c, t) for c, t in _PANELS if c in table and table[c].notna().any()]
     if "bic" not in [c for c, _ in panels] and "inertia" in table and table["inertia"].notna().any():
         panels.append(("inertia", "inertia, k-means (the elbow)"))
-    ncols = 3
+    ncols = 4
     nrows = int(np.ceil(len(panels) / ncols))
-    fig, grid = plt.subplots(nrows, ncols, figsize=(12, 3.2 * nrows), layout="constrained", squeeze=False)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(13, 3.0 * nrows), layout="constrained", squeeze=False)
     colors = dict(zip(table["algorithm"].unique(), palette(table["algorithm"].nunique())))
     settings = selection.settings
     for ax, (col, title) in zip(grid.ravel(), panels):
@@ -47,10 +56,8 @@ def plot_k_evidence(selection) -> plt.Figure:
         if pd.notna(chosen.get(col)):
             ax.scatter([chosen["k"]], [chosen[col]], s=220, facecolors="none", edgecolors="black", lw=1.5,
                        zorder=5, label="chosen")
-        if col == "stability" and "min_stability" in settings:
-            ax.axhline(settings["min_stability"], color="grey", ls="--", lw=1)
-        if col == "smallest_share" and "min_share" in settings:
-            ax.axhline(settings["min_share"], color="grey", ls="--", lw=1)
+        if _THRESHOLDS.get(col) in settings:
+            ax.axhline(settings[_THRESHOLDS[col]], color="grey", ls="--", lw=1)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("k (segments)", fontsize=8)
         ax.set_xticks(sorted(table["k"].unique()))
@@ -109,17 +116,24 @@ def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | Non
 
 
 def plot_stability(selection, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Bootstrap Jaccard similarity of each chosen segment (≥ 0.75 stable, < 0.5 dissolved)."""
+    """Bootstrap Jaccard similarity of each chosen segment against Hennig's bands: below 0.5
+    a segment dissolves, 0.6 – 0.75 it is a pattern, from 0.75 stable, from 0.85 highly stable.
+    The dashed line is the rule's minimum."""
     if selection is None:
         return unavailable(ax, "k was set by hand: stability was not measured")
-    rows = selection.jaccard[(selection.jaccard["algorithm"] == selection.algorithm)
-                             & (selection.jaccard["k"] == selection.k)].sort_values("segment")
+    rows = selection.segment_stability()
     ax = axes(ax, (7, 3))
-    colors = ["#55a868" if v >= 0.75 else "#dd8452" if v >= 0.5 else "#c44e52" for v in rows["jaccard"]]
-    ax.bar([f"segment {int(s)}" for s in rows["segment"]], rows["jaccard"], color=colors)
-    for level in (0.5, 0.75):
-        ax.axhline(level, color="grey", ls="--", lw=1)
+    for low, high, colour, label in _BANDS:
+        ax.axhspan(low, high, color=colour, zorder=0, lw=0)
+        ax.text(1.01, (low + min(high, 1.0)) / 2, label, transform=ax.get_yaxis_transform(), va="center",
+                fontsize=8, color="#555555")
+    colors = ["#2f7d32" if v >= 0.75 else "#c77c02" if v >= 0.6 else "#c44e52" for v in rows]
+    ax.bar([f"segment {int(s)}" for s in rows.index], rows.to_numpy(), color=colors, zorder=2, width=0.6)
+    for x, v in enumerate(rows.to_numpy()):
+        ax.text(x, v + 0.02, f"{v:.2f}", ha="center", fontsize=8, zorder=3)
+    if "min_jaccard" in selection.settings:
+        ax.axhline(selection.settings["min_jaccard"], color="black", ls="--", lw=1, zorder=3)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("mean Jaccard (bootstrap)")
-    ax.set_title("How stable is each segment? (≥ 0.75 stable, < 0.5 dissolves)")
+    ax.set_title("How stable is each segment? (bootstrap Jaccard, Hennig's bands)")
     return tidy(ax)

@@ -164,19 +164,20 @@ def check_k(k, truth: pd.DataFrame, *, sizes: pd.Series | None = None) -> Feedba
         return Feedback(False, "`chosen_k` should be a whole number of segments", [f"it is {k!r}"])
     if k == planted:
         return Feedback(True, f"k = {k}: the data has {planted} planted segments", [
-            "quality (silhouette) and stability agree here; on real data they often do not, and the "
-            "smallest-segment guard decides"])
+            "every segment comes back in bootstrap resamples and from half of the customers (prediction "
+            "strength); one more segment cuts a real group in two, and those pieces do not come back"])
     if k > planted:
         details = [f"the data has {planted} planted segments; with {k}, some are split in pieces that are not "
                    "real groups (over-segmentation)",
-                   "look at the stability row of the evidence: split segments change from one resample to the "
-                   "next; and at the smallest segment's share"]
+                   "look at the weakest segment's Jaccard and the prediction strength: split segments change from "
+                   "one resample to the next; and at the smallest segment's share"]
         if sizes is not None and len(sizes):
             details.append(f"your smallest segment holds {sizes.min() / sizes.sum():.1%} of the customers")
         return Feedback(False, f"k = {k} is too many", details)
     return Feedback(False, f"k = {k} is too few", [
         f"the data has {planted} planted segments; with {k}, different groups are merged",
-        "where does the silhouette peak, and is that k stable?"])
+        "silhouette often prefers few segments; which is the largest k whose every segment is stable and "
+        "found again (prediction strength)?"])
 
 
 def check_segments(segments, truth: pd.DataFrame, *, threshold: float = 0.9) -> Feedback:
@@ -196,13 +197,19 @@ def check_segments(segments, truth: pd.DataFrame, *, threshold: float = 0.9) -> 
     if ari >= threshold:
         return Feedback(True, f"your segments recover the planted ones (adjusted Rand index {ari:.2f})", [
             f"{purity:.0%} of customers sit with the majority of their planted group"])
+    details = [f"{labels.nunique()} segments found for {truth_labels.nunique()} planted"]
+    columns = getattr(segments, "columns", None)
+    if columns is not None and len(columns.by_group()) < 4:
+        details.append(f"you segmented on {', '.join(columns.by_group())} only: the planted groups differ along "
+                       "several criteria at once (attitudes, who they are, how they buy, their journey), and any "
+                       "one criterion finds them only in part; leave criteria empty to use them all")
+    else:
+        details.append("which features did you segment on? The planted groups differ along several criteria "
+                       "at once; any one criterion finds them only in part")
+    details.append("money and counts are skewed: without a log transform a few big spenders dominate the "
+                   "distances (skew='auto' does it)")
     return Feedback(False, f"your segments and the planted ones agree only partly (adjusted Rand index {ari:.2f}, "
-                           f"aim for ≥ {threshold})", [
-        f"{labels.nunique()} segments found for {truth_labels.nunique()} planted",
-        "which features did you segment on? Groups that differ in attitudes (survey answers) are not found "
-        "by segmenting on purchases, and vice versa",
-        "money and counts are skewed: without a log transform a few big spenders dominate the distances "
-        "(skew='auto' does it)"])
+                           f"aim for ≥ {threshold})", details)
 
 
 # ---------------------------------------------------------------------- exercise 3: personas
