@@ -129,7 +129,7 @@ class PeriodFigures:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> PeriodFigures | None:
-        """The figures written by :meth:`to_dict` (``personas.json``'s ``period``), or None."""
+        """The figures written by :meth:`to_dict` (``personas.json``'s ``period_figures``), or None."""
         if not data:
             return None
         totals = pd.DataFrame([{"window": w, **v} for w, v in (data.get("totals") or {}).items()])

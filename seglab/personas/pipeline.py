@@ -3,8 +3,8 @@
 Files written to the run's ``artifacts/``:
 
 ``personas.json``
-    The persona cards, the period's own figures (``period``), the look-back window in
-    words (``window``) and the all-segment SQL (schema in the README).
+    The persona cards, the period's own figures (``period_figures``), the look-back
+    window in words (``window``) and the all-segment SQL (schema in the README).
 ``personas.md``
     The same, readable.
 ``profiles.json``
@@ -66,7 +66,7 @@ class Personas:
         return "\n".join(head + [c.to_markdown() for c in self.cards])
 
     def to_dict(self) -> dict:
-        return {**self.meta, "period": self.period.to_dict() if self.period is not None else None,
+        return {**self.meta, "period_figures": self.period.to_dict() if self.period is not None else None,
                 "segments": [c.to_dict() for c in self.cards],
                 "assignment_sql": self.rules.assignment_sql if self.rules else None,
                 "assignment_fidelity": self.rules.assignment_fidelity if self.rules else None}
@@ -105,7 +105,7 @@ class Personas:
                                categorical=pd.DataFrame(profiles["categorical"]), revenue=profiles.get("revenue"))
         cards = [PersonaCard(**c) for c in data["segments"]]
         meta = {k: v for k, v in data.items()
-                if k not in ("segments", "assignment_sql", "assignment_fidelity", "period")}
+                if k not in ("segments", "assignment_sql", "assignment_fidelity", "period_figures")}
         manifest = folder / "audiences" / "manifest.json"
         dictionary = None
         if (folder / "feature_dictionary.json").exists():
@@ -114,7 +114,7 @@ class Personas:
             dictionary = FeatureDictionary.read(folder / "feature_dictionary.json")
         return cls(dictionary=dictionary, profiles=prof, traits=pd.DataFrame(profiles["traits"]), names={c.segment: c.name for c in cards},
                    cards=cards, rules=None, meta=meta, audiences=read_json(manifest) if manifest.exists() else None,
-                   period=PeriodFigures.from_dict(data.get("period")))
+                   period=PeriodFigures.from_dict(data.get("period_figures")))
 
 
 def previous_names(folder: str | Path | None) -> dict[int, str]:

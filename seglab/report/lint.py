@@ -152,8 +152,8 @@ def lint_report(html: str, *, check_command: Callable[[str], str | None] | None 
             problems.append(f"persona name ends in a digit: {name!r}")
     if check_command is not None:
         commands = " ".join(f"{everything} {parts['code']} {parts['method_code']}".split())
-        for m in _COMMAND.finditer(commands):
-            problem = check_command(m.group(0))
+        for command in dict.fromkeys(m.group(0) for m in _COMMAND.finditer(commands)):  # each checked once
+            problem = check_command(command)
             if problem:
                 problems.append(f"printed command does not run: {problem}")
     return problems
