@@ -107,6 +107,9 @@ class _Context:
         self.currency = meta.get("currency", "") or ""
         self.window = window_text(meta.get("lookback_days"), meta.get("as_of"))
         self.numeric = profiles.numeric.set_index(["segment", "feature"])
+        revenue = profiles.revenue
+        self.revenue_words = (f"revenue over {self.window}" if revenue in (None, "net_revenue")
+                              else feature_label(revenue, dictionary))
 
     def get(self, segment: int, feature: str, field: str = "mean") -> float:
         key = (segment, feature)
@@ -160,14 +163,22 @@ def _why(action: str, f: SegmentFacts, ctx: _Context, facts: Mapping[int, Segmen
     if action in ("Nurture", "Serve at low cost"):
         if f.value_column is None or f.value is None:
             return _share_text(f, ctx)
-        active = [g for g in facts.values() if g.value_rank is not None]
-        where = (f"the {_ordinal(f.value_rank + 1)} of {len(active)} {'active ' if len(active) < n else ''}segments"
-                 if f.value_rank is not None else "")
-        if action == "Serve at low cost" and f.value_rank is not None and f.value_rank == len(active) - 1:
-            where = f"the lowest of {len(active)} {'active ' if len(active) < n else ''}segments"
+        active = [g for g in facts.values() if g.value_rank is not None and g.value is not None]
         each = "each" if feature_kind(f.value_column, ctx.dictionary) == "money" else "on average"
-        return (f"{_share_text(f, ctx)}; {ctx.label(f.value_column)} {ctx.value_text(f.value_column, f.value)} "
-                f"{each}, {where}").rstrip(", ")
+        text = f"{_share_text(f, ctx)}; {ctx.label(f.value_column)} {ctx.value_text(f.value_column, f.value)} {each}"
+        if len(active) < 2 or f.value_rank is None:
+            return text
+        top = max(active, key=lambda g: g.value)
+        low = min(active, key=lambda g: g.value)
+        group = f"{len(active)} {'active ' if len(active) < n else ''}segments"
+        if f is low:
+            return f"{text}, the lowest of {group} (the top one: {ctx.value_text(f.value_column, top.value)})"
+        if f is top:
+            return f"{text}, the highest of {group} (the lowest: {ctx.value_text(f.value_column, low.value)})"
+        if action == "Serve at low cost":
+            return f"{text}, close to the lowest of {group} (the top one: {ctx.value_text(f.value_column, top.value)})"
+        return (f"{text}, between the top ({ctx.value_text(f.value_column, top.value)}) and the lowest "
+                f"({ctx.value_text(f.value_column, low.value)}) of {group}")
     if action == "Reduce returns":
         return f"{ctx.versus(s, 'return_rate')}"
     if action == "Protect margin":
@@ -188,7 +199,7 @@ def _share_text(f: SegmentFacts, ctx: _Context) -> str:
                 text += f" ({format_value(f.revenue_share, 'share')} over {ctx.window})"
             return text
     if f.revenue_share is not None:
-        text += f" bring {format_value(f.revenue_share, 'share')} of revenue over {ctx.window}"
+        text += f" bring {format_value(f.revenue_share, 'share')} of {ctx.revenue_words}"
     return text
 
 

@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from seglab.personas.profiles import SegmentProfiles
-from seglab.personas.wording import (capitalize, feature_kind, feature_label, format_pair, format_value, horizon_text,
-                                     window_text)
+from seglab.personas.wording import feature_kind, feature_label, format_pair, format_value, horizon_text, window_text
 
 __all__ = ["distinguishing_traits", "describe_number", "REDUNDANT", "trait_context"]
 
@@ -96,7 +95,7 @@ def numeric_trait_text(feature: str, mean: float, rest: float, context: dict) ->
     if template:
         return template.format(seg=seg, rest=other, window=context.get("window", "the look-back window"),
                                horizon=context.get("horizon", ""), clv_horizon=context.get("clv_horizon", ""))
-    return f"{capitalize(feature_label(feature, dictionary))}: {seg} ({other} for other customers)"
+    return f"{feature_label(feature, dictionary)}: {seg} ({other} for other customers)"
 
 
 def category_trait_text(feature: str, value: str, share: float, rest: float, dictionary=None) -> str:
