@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from seglab.personas.profiles import SegmentProfiles
-from seglab.personas.traits import describe_number
 from seglab.personas.wording import capitalize, feature_kind, feature_label, format_value, plural, window_text
 
 __all__ = ["PersonaCard", "persona_cards", "CARD_SECTIONS"]
@@ -76,13 +75,6 @@ class PersonaCard:
         if self.flags:
             lines += ["**Notes**", *[f"- {f}" for f in self.flags], ""]
         return "\n".join(lines)
-
-
-def _kpi_text(name: str, value: float, currency: str) -> str:
-    """Kept for callers of earlier versions: a KPI value in words."""
-    if name in ("prob_alive", "return_rate", "email_click_rate", "responded_last_campaign"):
-        return describe_number(value, "share")
-    return format_value(value, feature_kind(name), currency)
 
 
 def persona_cards(profiles: SegmentProfiles, traits: pd.DataFrame, names: dict[int, str], actions: dict,

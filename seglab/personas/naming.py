@@ -39,7 +39,7 @@ from seglab.exceptions import InputError, ParameterError
 from seglab.personas.facts import PAST_VALUE_COLUMNS, VALUE_COLUMNS, SegmentFacts, segment_facts
 from seglab.personas.profiles import SegmentProfiles
 from seglab.personas.traits import REDUNDANT
-from seglab.personas.wording import capitalize, words_for
+from seglab.personas.wording import VOCABULARY, capitalize, words_for
 
 __all__ = ["name_segments", "read_names", "NOUNS", "VALUE_COLUMNS", "NOT_IN_NAMES", "name_candidates"]
 
@@ -77,21 +77,10 @@ def _phrases(profiles: SegmentProfiles, segment: int, facts: SegmentFacts, dicti
     return out
 
 
-# Nouns kept for callers of earlier versions: the (feature, direction) → noun table, now
-# derived from the vocabulary.
-NOUNS: dict[tuple[str, str], str] = {}
-
-
-def _fill_nouns() -> None:
-    from seglab.personas.wording import VOCABULARY
-
-    for name, words in VOCABULARY.items():
-        for direction, pair in (("high", words.high), ("low", words.low)):
-            if pair is not None:
-                NOUNS[(name, direction)] = pair[1]
-
-
-_fill_nouns()
+NOUNS: dict[tuple[str, str], str] = {(name, direction): pair[1] for name, words in VOCABULARY.items()
+                                     for direction, pair in (("high", words.high), ("low", words.low)) if pair}
+"""(feature, direction) → the noun a trait gives a name, from :data:`~seglab.personas.wording.VOCABULARY`
+(direction ``high`` when the segment's mean is above the other customers')."""
 
 
 def name_candidates(facts: SegmentFacts, phrases: list[tuple[str, str, str]]) -> list[str]:

@@ -33,6 +33,26 @@ def _plain(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
+def _column_labels(labels, label_width: float, extra: float = 0.9) -> tuple[list[str], int]:
+    """Heatmap column labels wrapped to fit their cells at 8 pt across the page, and their
+    number of lines."""
+    cell = (PAGE_WIDTH - label_width - extra) / max(len(labels), 1)
+    wrapped = [_wrap(label, int(cell * 72 / (0.55 * _FONT))) for label in labels]
+    return wrapped, max(w.count("\n") + 1 for w in wrapped)
+
+
+def _print_style(ax: plt.Axes, title: str) -> plt.Axes:
+    """A heatmap set for print: column labels on top, 8-pt labels, a readable colour bar."""
+    ax.xaxis.tick_top()
+    ax.tick_params(axis="x", labelrotation=0, labelsize=_FONT, length=0)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=_FONT, length=0)
+    colorbar = ax.collections[0].colorbar
+    colorbar.ax.tick_params(labelsize=_FONT)
+    colorbar.ax.yaxis.label.set_size(_FONT)
+    ax.set_title(title, fontsize=10, pad=8)
+    return ax
+
+
 def _dictionary(personas):
     return getattr(personas, "dictionary", None)
 
@@ -62,12 +82,7 @@ def plot_profile_heatmap(personas, features: Sequence[str] | None = None, *, max
     dictionary, currency = _dictionary(personas), personas.meta.get("currency", "") if personas.meta else ""
     annot = np.array([[_plain(format_value(v, feature_kind(f, dictionary), currency)) if pd.notna(v) else ""
                        for v in means.loc[f]] for f in features])
-    k = contrast.shape[1]
-    label_width = 2.1
-    cell = (PAGE_WIDTH - label_width - 0.9) / max(k, 1)
-    chars = int(cell * 72 / (0.55 * _FONT))
-    names = [_wrap(personas.names.get(int(s), str(s)), chars) for s in contrast.columns]
-    header_lines = max(n.count("\n") + 1 for n in names)
+    names, header_lines = _column_labels([personas.names.get(int(s), str(s)) for s in contrast.columns], 2.1)
     ax = axes(ax, (PAGE_WIDTH, 0.3 * len(features) + 0.16 * header_lines * 1.4 + 1.0))
     sns.heatmap(contrast.clip(-2, 2), ax=ax, cmap="vlag", center=0, vmin=-2, vmax=2, annot=annot, fmt="",
                 annot_kws={"fontsize": _FONT}, linewidths=0.5,
@@ -75,14 +90,7 @@ def plot_profile_heatmap(personas, features: Sequence[str] | None = None, *, max
                 yticklabels=[_wrap(feature_label(f, dictionary), 30) for f in features], xticklabels=names)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.xaxis.tick_top()
-    ax.tick_params(axis="x", labelrotation=0, labelsize=_FONT, length=0)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=_FONT, length=0)
-    colorbar = ax.collections[0].colorbar
-    colorbar.ax.tick_params(labelsize=_FONT)
-    colorbar.ax.yaxis.label.set_size(_FONT)
-    ax.set_title("How each segment differs from the other customers", fontsize=10, pad=8)
-    return ax
+    return _print_style(ax, "How each segment differs from the other customers")
 
 
 def plot_traits(personas, segment: int, *, ax: plt.Axes | None = None, wrap: int = 48) -> plt.Axes:

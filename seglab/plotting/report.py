@@ -6,24 +6,15 @@ wide with text of at least 8 pt.
 
 from __future__ import annotations
 
-import textwrap
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from seglab.plotting._base import axes, tidy, unavailable
-from seglab.plotting.personas import PAGE_WIDTH, _plain
+from seglab.plotting.personas import _FONT, PAGE_WIDTH, _column_labels, _print_style, _wrap
 
 __all__ = ["plot_migration", "plot_segment_changes"]
-
-_FONT = 8
-
-
-def _wrap(text: str, width: int) -> str:
-    return _plain("\n".join(textwrap.wrap(str(text), max(width, 6), break_long_words=False)) or str(text))
-
 
 def plot_migration(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Where last period's customers are now: shares of each row, with the counts.
@@ -37,12 +28,8 @@ def plot_migration(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
         return ax
     counts = comparison.migration
     shares = comparison.migration_shares().fillna(0)
-    rows, cols = counts.shape
-    label_width = 1.8
-    cell = (PAGE_WIDTH - label_width - 0.9) / max(cols, 1)
-    chars = int(cell * 72 / (0.55 * _FONT))
-    column_names = [_wrap(c, chars) for c in counts.columns]
-    header_lines = max(n.count("\n") + 1 for n in column_names)
+    rows = counts.shape[0]
+    column_names, header_lines = _column_labels(list(counts.columns), 1.8)
     ax = axes(ax, (PAGE_WIDTH, 0.5 * rows + 0.16 * header_lines + 1.3))
     annot = np.array([[f"{s:.0%}\n{c:,}" if c else "" for s, c in zip(srow, crow)]
                       for srow, crow in zip(shares.to_numpy(), counts.to_numpy())])
@@ -52,15 +39,7 @@ def plot_migration(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     ax.set_ylabel(f"segment in {comparison.previous_period}", fontsize=_FONT)
     ax.set_xlabel(f"segment in {comparison.current_period}", fontsize=_FONT)
     ax.xaxis.set_label_position("top")
-    ax.xaxis.tick_top()
-    ax.tick_params(axis="x", labelrotation=0, labelsize=_FONT, length=0)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=_FONT, length=0)
-    colorbar = ax.collections[0].colorbar
-    colorbar.ax.tick_params(labelsize=_FONT)
-    colorbar.ax.yaxis.label.set_size(_FONT)
-    ax.set_title(f"Where {comparison.previous_period}'s customers are in {comparison.current_period}",
-                 fontsize=10, pad=8)
-    return ax
+    return _print_style(ax, f"Where {comparison.previous_period}'s customers are in {comparison.current_period}")
 
 
 def plot_segment_changes(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
