@@ -45,6 +45,7 @@ NOT_SEGMENTED = -2
 ago, customers who have not bought within today's look-back window)."""
 
 _WINDOWS = ("current", "previous", "year_ago")
+_SCALE = 10_000
 _NEW_NEEDS_DAYS = 28
 
 
@@ -230,35 +231,39 @@ def period_figures(transactions, segments: pd.DataFrame, period: str | Period | 
     membership = ibis.memtable(members.rename(columns={"customer_id": "member_id"}))
     bought = lines.filter(lines.amount > 0)
     firsts = bought.group_by(bought.customer_id.name("first_id")).aggregate(first_purchase=bought.order_date.min())
+    covered = {name: (pd.Timestamp(info["start"]).to_pydatetime(),
+                      (pd.Timestamp(info["end"]) + pd.Timedelta(days=1)).to_pydatetime())
+               for name, info in windows.items() if info is not None}
+    # the windows do not overlap: one pass labels each line with its window
+    label = ibis.cases(*[((lines.order_date >= a) & (lines.order_date < b), name) for name, (a, b) in covered.items()],
+                       else_=ibis.null("string"))
+    inside = lines.mutate(window=label).filter(label.notnull())
+    key = inside.order_id if "order_id" in inside.columns else inside.order_date.date().cast("string")
+    # money summed exactly, as whole numbers of 1/10,000 (the same on every run and thread count)
+    cents = (inside.amount.cast("float64") * _SCALE).round().cast("int64")
+    per_customer = inside.group_by(["window", "customer_id"]).aggregate(
+        revenue=cents.sum(), orders=key.nunique(where=inside.amount > 0), active=(inside.amount > 0).any())
+    joined = (per_customer.left_join(membership, per_customer.customer_id == membership.member_id)
+              .left_join(firsts, per_customer.customer_id == firsts.first_id))
+    start = ibis.cases(*[(joined.window == name, a) for name, (a, _) in covered.items()])
+    end = ibis.cases(*[(joined.window == name, b) for name, (_, b) in covered.items()])
+    is_new = joined.active & (joined.first_purchase >= start) & (joined.first_purchase < end)
+    joined = joined.mutate(segment=joined.segment.fill_null(NOT_SEGMENTED), new=is_new.fill_null(False))
+    grouped = execute(con, joined.group_by(["window", "segment"]).aggregate(
+        revenue=joined.revenue.sum(), orders=joined.orders.sum(),
+        active=joined.active.cast("int64").sum(), new=joined.new.cast("int64").sum()))
+    grouped["revenue"] = grouped["revenue"].astype("int64") / _SCALE
     rows, totals = [], []
-    for name, info in windows.items():
-        if info is None:
-            continue
-        start = pd.Timestamp(info["start"])
-        end = pd.Timestamp(info["end"]) + pd.Timedelta(days=1)
-        inside = lines.filter((lines.order_date >= start.to_pydatetime()) & (lines.order_date < end.to_pydatetime()))
-        key = inside.order_id if "order_id" in inside.columns else inside.order_date.date().cast("string")
-        per_customer = inside.group_by("customer_id").aggregate(
-            revenue=inside.amount.sum(), orders=key.nunique(where=inside.amount > 0),
-            active=(inside.amount > 0).any())
-        joined = (per_customer.left_join(membership, per_customer.customer_id == membership.member_id)
-                  .left_join(firsts, per_customer.customer_id == firsts.first_id))
-        is_new = (joined.active & (joined.first_purchase >= start.to_pydatetime())
-                  & (joined.first_purchase < end.to_pydatetime()))
-        joined = joined.mutate(segment=joined.segment.fill_null(NOT_SEGMENTED), new=is_new.fill_null(False))
-        grouped = execute(con, joined.group_by("segment").aggregate(
-            revenue=joined.revenue.sum(), orders=joined.orders.sum(),
-            active=joined.active.cast("int64").sum(), new=joined.new.cast("int64").sum()))
-        grouped = grouped.sort_values("segment", kind="stable").reset_index(drop=True)
-        total_revenue = float(grouped["revenue"].sum())
-        grouped["revenue_share"] = grouped["revenue"] / total_revenue if total_revenue else float("nan")
-        if not info["new_counted"]:
-            grouped["new"] = None
-        totals.append({"window": name, "revenue": total_revenue, "orders": int(grouped["orders"].sum()),
-                       "active": int(grouped["active"].sum()),
-                       "new": int(grouped["new"].sum()) if info["new_counted"] else None,
+    for name in covered:
+        mine = grouped[grouped["window"] == name].sort_values("segment", kind="stable").reset_index(drop=True)
+        total_revenue = float(mine["revenue"].sum().round(4))
+        mine = mine.assign(revenue_share=mine["revenue"] / total_revenue if total_revenue else float("nan"))
+        counted = windows[name]["new_counted"]
+        if not counted:
+            mine["new"] = None
+        totals.append({"window": name, "revenue": total_revenue, "orders": int(mine["orders"].sum()),
+                       "active": int(mine["active"].sum()), "new": int(mine["new"].sum()) if counted else None,
                        "revenue_share": 1.0 if total_revenue else None})
-        rows.append(grouped.assign(window=name))
+        rows.append(mine)
     table = pd.concat(rows, ignore_index=True)[["window", "segment", *PERIOD_MEASURES]]
-    table["revenue"] = table["revenue"].astype(float).round(2)
     return PeriodFigures(period=parsed.label, windows=windows, table=table, totals=pd.DataFrame(totals))

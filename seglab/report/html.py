@@ -131,7 +131,8 @@ def executive_summary(info: dict, cards: list, comparison: Comparison | None, pe
         out.append(f"{action['action']} {card.name} ({card.customers:,} customers): {action['why']}.")
     if comparison is None or comparison.skipped:
         if comparison is not None and not info.get("static"):
-            out.append(f"No comparison with an earlier period: {comparison.note}.")
+            note = comparison.note.removeprefix("no earlier run to compare with: ")
+            out.append(f"No comparison with an earlier period: {note}.")
         return out
     t = comparison.totals
     out.append(f"Since {comparison.previous_period}, {_pct(t.get('stayed_in_segment'))} of returning customers "
