@@ -348,7 +348,7 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
             result.timings[stage] = time.perf_counter() - started
             write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings,
                            environment=environment)
-        retarget_notebooks(building, tmp, target.path)  # "Run all" on them works in the finished folder
+        retarget_notebooks(building, tmp, target.path.absolute())  # "Run all" works in the finished folder
     return result
 
 
@@ -385,7 +385,7 @@ def _keep_failed(building: RunFolder, target: RunFolder) -> Path:
     kept = target.path.with_name(f"{target.path.name}.failed")
     shutil.rmtree(kept, ignore_errors=True)
     shutil.copytree(building.path, kept)
-    retarget_notebooks(RunFolder(kept), building.path, kept)
+    retarget_notebooks(RunFolder(kept), building.path, kept.absolute())
     return kept
 
 
