@@ -30,7 +30,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from seglab._io import FileLock, read_json, remove_stale_partials, sha256_file, to_jsonable, write_json
+from seglab._io import (FileLock, read_json, remove_stale_partials, sha256_file, to_jsonable, write_json,
+                        write_text)
 from seglab._kernel import kernel_manager_class
 from seglab._validation import did_you_mean, show_list
 from seglab.config import RunFolder, notebooks_dir, parse_period, project_dir, reports_dir, run_folder
@@ -57,6 +58,7 @@ __all__ = [
     "run_pipeline",
     "run_single_stage",
     "RunResult",
+    "retarget_notebooks",
 ]
 
 logger = logging.getLogger(__name__)
@@ -529,6 +531,7 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
             write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings,
                            environment=environment, salt_fingerprint=fingerprint)
             _warn_stage_notes(building, stage)
+        retarget_notebooks(building, tmp, target.path.absolute())  # "Run all" works in the finished folder
     return result
 
 
@@ -602,4 +605,30 @@ def _keep_failed(building: RunFolder, target: RunFolder) -> Path:
     kept = target.path.with_name(f"{target.path.name}.failed")
     shutil.rmtree(kept, ignore_errors=True)
     shutil.copytree(building.path, kept)
+    retarget_notebooks(RunFolder(kept), building.path, kept.absolute())
     return kept
+
+
+def retarget_notebooks(folder: RunFolder, old: str | Path, new: str | Path) -> None:
+    """Point the executed notebooks' ``run_dir`` parameter at ``new`` instead of ``old``.
+
+    A run is built in a temporary folder and then moved into place; its notebooks were
+    executed with the temporary path, and re-running them as they are ("Run all") must
+    work on the folder they now live in.
+    """
+    import nbformat
+
+    old, new = str(old), str(new)
+    for path in sorted(folder.notebooks.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        changed = False
+        for cell in nb.cells:
+            if "injected-parameters" in cell.metadata.get("tags", []) and old in cell.source:
+                cell.source = cell.source.replace(old, new)  # the temporary folder's name is unique
+                changed = True
+        parameters = nb.metadata.get("papermill", {}).get("parameters", {})
+        if parameters.get("run_dir") == old:
+            parameters["run_dir"] = new
+            changed = True
+        if changed:
+            write_text(nbformat.writes(nb) + "\n", path)

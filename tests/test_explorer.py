@@ -32,8 +32,9 @@ def bars(app) -> int:
 
 
 def heatmap_rows(app) -> int:
+    """Segments in the profile heatmap (one column each)."""
     app.tabs.selected_index = 2  # the profiles are drawn when their tab is open
-    return len(app.figures["profiles"].axes[0].get_yticklabels())
+    return len(app.figures["profiles"].axes[0].get_xticklabels())
 
 
 def test_the_app_opens_with_every_view(app):
@@ -49,7 +50,7 @@ def test_changing_k_updates_labels_plots_and_cards(app):
     assert app.preview.choice.k == 6 and app.preview.segments["segment"].nunique() == 6
     assert bars(app) == 6 and heatmap_rows(app) == 6
     app.k.value = 5  # with the profiles tab open, they follow at once
-    assert len(app.figures["profiles"].axes[0].get_yticklabels()) == 5
+    assert len(app.figures["profiles"].axes[0].get_xticklabels()) == 5
     app.k.value = 6
     assert len(app.segment.options) == 6 and len(app.preview.personas.cards) == 6
     names = [label.get_text() for label in app.figures["map"].axes[1].get_yticklabels()]

@@ -7,7 +7,7 @@ from seglab.cluster import segment
 from seglab.collect import collect
 from seglab.datasets import load_sample
 from seglab.features import build_features
-from seglab.personas import Personas, build_personas, previous_names
+from seglab.personas import Personas, build_personas, period_figures, previous_names
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +65,38 @@ def test_customer_table_only_datasets_get_personas():
     seg = segment(features, names=["annual_income_k", "spending_score"], scaling="standard")
     personas = build_personas(features, seg)
     assert len(personas.cards) == 5
-    assert any("big spenders" in n.lower() or "cautious" in n.lower() for n in personas.names.values())
+    by_name = {c.name: c for c in personas.cards}
+    # the classic upsell target: high income, low spend
+    assert "High-income cautious spenders" in by_name
+    assert by_name["High-income cautious spenders"].actions[0]["action"] == "Develop and upsell"
+    why = by_name["High-income cautious spenders"].actions[0]["why"]
+    assert why.startswith("annual income $") and " but spending score" in why
+    assert by_name["High-income big spenders"].actions[0]["action"] == "Reward and retain"
+    starts = {" ".join(n.lower().split()[:2]) for n in personas.names.values()}
+    assert len(starts) >= len(personas.cards) - 1
+    # no email, no transactions: no channel and no KPI the data does not have
+    for card in personas.cards:
+        assert all(not a["channels"] for a in card.actions)
+        assert set(card.kpis_to_watch) <= {"spending score"}
 
 
-def test_online_retail_personas(tmp_path):
-    data = collect("online_retail", "2011Q3")
-    features = build_features(data)
-    seg = segment(features, n_bootstrap=3)
-    personas = build_personas(features, seg)
-    manifest = personas.export(tmp_path / "audiences", seg.segments, customers=data.customers)
-    assert len(personas.cards) == seg.model.n_segments_ and manifest["segments"]
-    assert any(card.name.startswith("Lapsed") or "lapsed" in card.name for card in personas.cards)
+def test_period_figures_reach_the_cards_and_personas_json(sample, tmp_path):
+    data, features, seg = sample
+    data.write(tmp_path)
+    figures = period_figures(tmp_path, seg.segments)
+    personas = build_personas(features, seg, period=figures, meta={"dataset": "sample", "period": "2025Q4"})
+    personas.write(tmp_path)
+    written = json.loads((tmp_path / "personas.json").read_text())
+    assert written["period"] == "2025Q4"
+    assert written["period_figures"]["period"] == "2025Q4"
+    assert written["period_figures"]["windows"]["previous"]["label"] == "2025Q3"
+    assert written["window"]["text"] == "the two years to 31 December 2025"
+    for card in written["segments"]:
+        assert card["kpis"]["period_revenue"] == figures.segment(card["segment"])["revenue"]
+        assert {"period_orders", "period_active", "period_new", "period_revenue_share"} <= set(card["kpis"])
+        assert "of 2025Q4's revenue" in card["summary"]
+    again = Personas.read(tmp_path)
+    assert again.period.total() == figures.total()
 
 
 def test_a_plain_segments_frame_or_explain_false_gives_cards_without_rules(sample):

@@ -26,7 +26,8 @@ def test_a_rule_the_data_follows_exactly_is_found_with_fidelity_one(customers):
     s0 = rules.summary.set_index("segment").loc[0]
     assert s0["precision"] == 1.0 and s0["coverage"] == 1.0 and s0["fidelity"] == 1.0
     text = " ".join(rules.rules.loc[rules.rules["segment"] == 0, "rule"])
-    assert "orders > 8" in text and "recency_days ≤" in text
+    # whole-number columns read as the whole numbers they allow; days as days
+    assert "orders ≥ 9" in text and "time since last purchase ≤ 90 days" in text
     assert rules.assignment_fidelity == 1.0
 
 
@@ -60,8 +61,47 @@ def test_the_sql_assigns_customers_as_the_reported_fidelity_says(customers):
 
 def test_conditions_render_as_text_and_sql():
     c = Condition("plan", "==", "it's")
-    assert c.text() == "plan = it's" and c.sql({}) == '"plan" = \'it\'\'s\''
+    assert c.text() == "plan is it's" and c.sql({}) == '"plan" = \'it\'\'s\''
     assert Condition("orders", ">", 8.0).sql({"orders": 3.0}) == 'COALESCE("orders", 3) > 8'
+
+
+def test_rules_read_with_labels_units_and_rounding_while_sql_keeps_exact_thresholds():
+    from seglab.features import FeatureDictionary
+    from seglab.personas.rules import RuleWording, rule_text
+
+    d = FeatureDictionary(meta={"currency": "GBP"})
+    d.add("clv", "value", "customer lifetime value over 12 months, discounted at 1.0% a month", "GBP")
+    d.add("prob_alive", "value", "probability the customer is still active (BG/NBD)", "probability")
+    d.add("recency_days", "rfm", "days from the last purchase to the snapshot", "days")
+    wording = RuleWording(d)
+    rule = [Condition("clv", ">", 1116.4499969482422), Condition("prob_alive", ">", 0.47412),
+            Condition("prob_alive", "<=", 0.51735), Condition("recency_days", ">", 189.5)]
+    assert rule_text(rule, wording) == ("CLV over 12 months > £1,120 and probability still active 47% to 52% "
+                                        "and time since last purchase > 190 days")
+    assert "1.12e" not in rule_text(rule, wording)
+    assert Condition("clv", ">", 1116.4499969482422).sql({}) == '"clv" > 1116.4499969482422'
+
+
+def test_adjacent_boxes_merge_and_select_the_same_customers(customers):
+    from seglab.personas.rules import merge_boxes
+
+    frame, _ = customers
+    pieces = [[Condition("recency_days", "<=", 90.0), Condition("orders", "<=", 8.5)],
+              [Condition("recency_days", "<=", 90.0), Condition("orders", ">", 8.5)],
+              [Condition("recency_days", ">", 90.0), Condition("recency_days", "<=", 120.0),
+               Condition("orders", ">", 8.5)]]
+    merged = merge_boxes(pieces)
+    assert merged[0] == [Condition("recency_days", "<=", 90.0)] and len(merged) == 2
+    before = np.zeros(len(frame), dtype=bool)
+    for p in pieces:
+        before |= evaluate_rule(frame, p, {})
+    after = np.zeros(len(frame), dtype=bool)
+    for p in merged:
+        after |= evaluate_rule(frame, p, {})
+    assert (before == after).all()
+    # interval next to interval: p ≤ 0.69 with 0.69 < p ≤ 0.72 is p ≤ 0.72
+    assert merge_boxes([[Condition("p", "<=", 0.69)], [Condition("p", ">", 0.69), Condition("p", "<=", 0.72)]]) \
+        == [[Condition("p", "<=", 0.72)]]
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from seglab.collect import collect
 from seglab.config import RunFolder
 from seglab.exceptions import ParameterError, PeriodError, SeglabError, UnknownDatasetError
 from seglab.features import build_features
-from seglab.personas import build_personas, previous_names
-from seglab.report import Comparison, compare_runs, find_chromium, print_pdf, render_report, write_report
+from seglab.personas import build_personas, period_figures, previous_names
+from seglab.report import (Comparison, command_problem, compare_runs, figure_problems, find_chromium, lint_report,
+                           print_pdf, render_report, report_figures, write_report)
 from seglab.runner import previous_run, run_info, write_manifest
 
 SCRIPT = "<script>alert(1)</script>"
@@ -40,7 +41,8 @@ def build_run(reports, period, *, k=None, tamper=None, previous=None):
     seg.add_map(fs.features, method="pca")
     seg.write(run.artifacts)
     personas = build_personas(fs, seg, previous=previous_names(previous and previous.artifacts),
-                              meta=run_info(run))
+                              meta=run_info(run), period=period_figures(run.artifacts, seg.segments),
+                              customers=data.customers)
     personas.write(run.artifacts)
     personas.export(run.artifact("audiences"), seg.segments, customers=data.customers)
     write_manifest(run, dataset="sample", period=period, parameters={"dataset": "sample", "period": period},
@@ -121,11 +123,19 @@ def test_missing_previous_period_is_a_note_not_a_crash(runs, tmp_path):
     shutil.copytree(now.path, alone.path)
     assert previous_run(alone) is None
     comparison = compare_runs(alone, previous_run(alone))
-    assert comparison.skipped and "2025Q3" in comparison.note and "seglab run --period 2025Q3" in comparison.note
-    soup = BeautifulSoup(render_report(alone, comparison), "html.parser")
+    # the note says how to make the missing run, with a command that runs as printed
+    command = f"seglab run --dataset sample --period 2025Q3 --out {tmp_path}"
+    assert comparison.skipped and command in comparison.note and command_problem(command) is None
+    html = render_report(alone, comparison)
+    soup = BeautifulSoup(html, "html.parser")
     section = soup.find(id="changes")
     assert section is not None and "no earlier run to compare with" in section.get_text()
+    assert command in [c.get_text() for c in section.find_all("code")]
+    assert lint_report(html) == []
     assert compare_runs(alone, None, requested="none").note.startswith("comparison switched off")
+    # a period the data does not have: no command that would fail
+    before_the_data = compare_runs(alone, None, requested="2019Q1")
+    assert "the data has no complete period 2019Q1" in before_the_data.note and "seglab run" not in before_the_data.note
 
 
 def test_report_is_self_contained(report):
@@ -158,7 +168,80 @@ def test_report_has_every_section_and_figure(report):
     assert [c.find("h3").contents[0].strip() for c in cards] == [p["name"] for p in personas]
     assert "2025Q3" in soup.find(id="changes").get_text()
     summary = soup.find(id="summary").get_text()
-    assert f"3,000 customers in {len(cards)} segments" in summary and "Since 2025Q3" in summary
+    assert "In 2025Q4 (1 October – 31 December 2025)" in summary and "of the 3,000 customers bought" in summary
+    assert "Since 2025Q3" in summary
+
+
+def test_the_period_comes_first_with_its_own_figures(report):
+    now, _, soup = report
+    personas = json.loads(now.artifact("personas.json").read_text())
+    totals = personas["period_figures"]["totals"]["current"]
+    section = soup.find(id="period")
+    assert section.find_previous("section")["id"] == "summary"  # first after the summary
+    rows = {tr.find("td").get_text(): [td.get_text() for td in tr.find_all("td")] for tr in section.select("tbody tr")}
+    assert rows["All customers"][5] == f"€{totals['revenue']:,.0f}" and rows["All customers"][4] == f"{totals['orders']:,}"
+    for card in personas["segments"]:
+        kpis = card["kpis"]
+        assert {"period_revenue", "period_orders", "period_active", "period_revenue_previous"} <= set(kpis)
+        assert rows[card["name"]][2].startswith(f"{kpis['period_active']:,}")
+    assert sum(c["kpis"]["period_revenue"] for c in personas["segments"]) == pytest.approx(totals["revenue"])
+    header = [th.get_text() for th in section.find_all("th")]
+    assert "vs 2025Q3" in header and "vs 2024Q4" in header
+    overview = soup.find(id="overview").get_text()
+    assert "the two years to 31 December 2025" in overview  # the look-back window, in words
+
+
+def test_the_summary_names_the_moves_that_matter_for_value(runs, report):
+    then, now = runs
+    _, comparison, soup = report
+    both = pd.read_parquet(then.artifact("segments.parquet")).merge(
+        pd.read_parquet(now.artifact("segments.parquet")), on="customer_id", suffixes=("_then", "_now"))
+    down = comparison.biggest_moves("down").iloc[0]
+    by_hand = ((both["segment_then"] == down["from_segment"]) & (both["segment_now"] == down["to_segment"])).sum()
+    assert down["customers"] == by_hand and down["value_to"] < down["value_from"]
+    weights = comparison.movements["weight"]
+    assert (weights.diff().dropna() <= 0).all()  # largest first
+    summary = " ".join(soup.find(id="summary").get_text().split())
+    assert f"{by_hand:,} of 2025Q3's {down['from_name']}" in summary and f"moved to {down['to_name']}" in summary
+
+
+def test_the_report_passes_its_lint_and_the_lint_catches_slips(report):
+    now, _, _ = report
+    assert lint_report(now.report_html.read_text()) == []
+    bad = ("<html><body><p>clv &gt; 1.12e+03; 1 features; net_revenue of {} and ['kmeans']; run "
+           "<code>seglab run --dataset sample --period 2011Q1</code> or <code>seglab run --bogus</code></p>"
+           "<article class='card'><h3>Customers 1 <span class='seg'>segment 1</span></h3></article>"
+           "<section id='method'><p>net_revenue is fine here</p></section></body></html>")
+    problems = "\n".join(lint_report(bad))
+    for expected in ("scientific notation: '1.12e+03'", "'1 features'", "raw identifier outside the method "
+                     "appendix: 'net_revenue'", "Python value: '{}'", "Python value: \"['\"",
+                     "name ends in a digit: 'Customers 1'", "seglab run --dataset sample --period 2011Q1",
+                     "options do not parse: seglab run --bogus"):
+        assert expected in problems, expected
+    # the method appendix may name features as the data does: one raw identifier, not two
+    assert problems.count("raw identifier") == 1
+
+
+def test_report_figures_print_readably_on_a4(runs):
+    import matplotlib.pyplot as plt
+
+    _, now = runs
+    comparison = compare_runs(now, previous_run(now))
+    figures = report_figures(now, comparison)
+    assert {"sizes", "value", "heatmap", "traits", "map", "migration", "changes", "k_evidence"} <= set(figures)
+    for name, fig in figures.items():
+        assert figure_problems(fig) == [], name
+    # the check can fail: small text, a figure too wide for the page, labels on top of each other
+    fig, ax = plt.subplots(figsize=(7, 2))
+    ax.text(0.1, 0.5, "tiny", fontsize=6)
+    ax.text(0.5, 0.5, "one label", fontsize=9)
+    ax.text(0.52, 0.5, "another label", fontsize=9)
+    problems = "\n".join(figure_problems(fig))
+    assert "'tiny' prints at 6.0 pt" in problems and "labels overlap: 'one label' and 'another label'" in problems
+    wide, ax = plt.subplots(figsize=(14, 3))
+    ax.set_title("a title at 10 pt", fontsize=10)
+    sizes = [float(m[1]) for p in figure_problems(wide) if (m := re.search(r"prints at ([\d.]+) pt", p))]
+    assert sizes and max(sizes) < 7  # 10-pt tick labels shrink by more than a third on the page
 
 
 def test_data_derived_text_is_escaped(report):
@@ -232,12 +315,22 @@ def test_report_opens_in_a_browser_without_errors(report, tmp_path):
     assert any("boom" in line for line in console) and pixels.std() < 0.01
 
 
-def test_report_prints_to_pdf(report, tmp_path):
+def test_report_prints_to_pdf_without_near_empty_pages(report, tmp_path):
+    from tests.pdf_pages import page_fill
+
     _chromium()
     now, _, _ = report
     pdf = print_pdf(now.report_html, tmp_path / "report.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 3
+    fills = page_fill(pdf)
+    assert len(fills) == data.count(b"/Type /Page") - data.count(b"/Type /Pages")
+    assert min(fills[:-1]) >= 0.25, fills  # every page but the last is at least a quarter full
+    # the measure can fail: a page break after one line leaves a page with a sliver of content
+    sliver = tmp_path / "sliver.html"
+    sliver.write_text("<html><body><p>one line</p><p style='break-before: page'>next page</p>"
+                      "<div style='height: 200mm; background: #eee'>x</div></body></html>")
+    assert page_fill(print_pdf(sliver, tmp_path / "sliver.pdf"))[0] < 0.05
 
 
 def test_runs_pseudonymized_with_different_salts_are_never_compared(runs, tmp_path):

@@ -8,7 +8,9 @@
 from seglab.personas.actions import ACTIONS, recommend_actions
 from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
 from seglab.personas.cards import PersonaCard, persona_cards
+from seglab.personas.facts import SegmentFacts, segment_facts
 from seglab.personas.naming import NOUNS, name_segments, read_names
+from seglab.personas.period import PeriodFigures, period_figures
 from seglab.personas.pipeline import Personas, build_personas, previous_names
 from seglab.personas.profiles import SegmentProfiles, align_labels, profile_segments
 from seglab.personas.rules import SegmentRules, explain_segments
@@ -34,4 +36,8 @@ __all__ = [
     "export_audiences",
     "MIN_AUDIENCE",
     "previous_names",
+    "period_figures",
+    "PeriodFigures",
+    "segment_facts",
+    "SegmentFacts",
 ]

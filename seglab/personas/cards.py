@@ -9,7 +9,7 @@ import pandas as pd
 
 from seglab._io import escape_markdown
 from seglab.personas.profiles import SegmentProfiles
-from seglab.personas.traits import describe_number
+from seglab.personas.wording import capitalize, feature_kind, feature_label, format_value, plural, window_text
 
 __all__ = ["PersonaCard", "persona_cards", "CARD_SECTIONS"]
 
@@ -24,7 +24,14 @@ CARD_SECTIONS = {
 
 @dataclass
 class PersonaCard:
-    """Everything about one segment, in words and a few numbers."""
+    """Everything about one segment, in words and a few numbers.
+
+    ``kpis`` holds the KPI means per customer the data has (``net_revenue``, ``clv``,
+    …) and, when the data has dated transactions, the period's own figures for the
+    segment: ``period_revenue``, ``period_orders``, ``period_active``, ``period_new``,
+    ``period_revenue_share``, each also with ``_previous`` and ``_year_ago`` when the
+    data covers those periods.
+    """
 
     segment: int
     name: str
@@ -42,6 +49,8 @@ class PersonaCard:
     rules: list[str] = field(default_factory=list)
     rules_quality: dict = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    status: str | None = None
+    tier: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +64,8 @@ class PersonaCard:
         if self.actions:
             lines.append("**What to do**")
             for a in self.actions:
-                lines.append(f"- **{a['action']}**: {a['why']} (channels: {', '.join(a['channels']) or 'any'})")
+                channels = f" (channels: {', '.join(a['channels'])})" if a.get("channels") else ""
+                lines.append(f"- **{a['action']}**: {a.get('do', '')}. Why: {a['why']}{channels}")
             lines.append("")
         if self.kpis_to_watch:
             lines += [f"**KPIs to watch**: {', '.join(self.kpis_to_watch)}", ""]
@@ -68,39 +78,49 @@ class PersonaCard:
         return escape_markdown("\n".join(lines))  # names and traits are data: no raw HTML
 
 
-def _kpi_text(name: str, value: float, currency: str) -> str:
-    if name in ("prob_alive", "return_rate", "email_click_rate", "responded_last_campaign"):
-        return describe_number(value, "share")
-    if name in ("net_revenue", "avg_order_value", "clv", "total_spend"):
-        return describe_number(value, currency, currency) if currency else describe_number(value)
-    if name == "recency_days":
-        return describe_number(value, "days")
-    return describe_number(value)
-
-
 def persona_cards(profiles: SegmentProfiles, traits: pd.DataFrame, names: dict[int, str], actions: dict,
-                  *, rules=None, currency: str = "", min_audience: int = 0) -> list[PersonaCard]:
-    """One :class:`PersonaCard` per segment."""
+                  *, rules=None, currency: str = "", min_audience: int = 0, dictionary=None, period=None,
+                  facts=None) -> list[PersonaCard]:
+    """One :class:`PersonaCard` per segment.
+
+    ``period`` (:class:`~seglab.personas.period.PeriodFigures`) adds the period's own
+    figures to each card's KPIs and summary; ``facts``
+    (:func:`~seglab.personas.facts.segment_facts`) its status and value tier.
+    """
     cards = []
     overview = profiles.overview
+    meta = dictionary.meta if dictionary is not None else {}
+    window = window_text(meta.get("lookback_days"), meta.get("as_of"))
+    has_period = period is not None and getattr(period, "available", False)
     for s in profiles.segments:
         row = overview.loc[s]
         mine = traits[traits["segment"] == s]
         sections = {key: [t["text"] for _, t in mine.iterrows() if t["criterion"] in crit]
                     for key, crit in CARD_SECTIONS.items()}
         revenue_share = float(row["revenue_share"]) if "revenue_share" in row and pd.notna(row["revenue_share"]) else None
-        lead = mine.iloc[0]["text"] if not mine.empty else "no trait stands out"
-        summary = (f"{row['share']:.0%} of customers"
-                   + (f" and {revenue_share:.0%} of revenue" if revenue_share is not None else "")
-                   + f"; {lead}.")
+        lead = mine.iloc[0]["text"] if not mine.empty else "no trait sets them apart"
+        parts = [f"{format_value(row['share'], 'share')} of customers"]
+        if has_period and period.segment(s).get("revenue_share") is not None:
+            parts.append(f"{format_value(period.segment(s)['revenue_share'], 'share')} of {period.period}'s revenue")
+        if revenue_share is not None:
+            revenue_word = "revenue" if profiles.revenue in (None, "net_revenue") else \
+                feature_label(profiles.revenue, dictionary)
+            over = f" over {window}" if profiles.revenue == "net_revenue" else ""
+            parts.append(f"{format_value(revenue_share, 'share')} of {revenue_word}{over}")
+        summary = ", ".join(parts) + f"; {lead}."
         kpis = {k: float(row[k]) for k in profiles.kpis().columns if pd.notna(row[k])}
-        worth = sections["worth"] or [f"{name.replace('_', ' ')}: {_kpi_text(name, value, currency)}"
-                                      for name, value in kpis.items() if name in ("clv", "net_revenue", "total_spend")]
+        if has_period:
+            kpis.update(period.kpis(s))
+        worth = sections["worth"] or [
+            f"{capitalize(feature_label(name, dictionary))}"
+            f"{' over ' + window if name == 'net_revenue' else ''}: "
+            f"{format_value(value, feature_kind(name, dictionary), currency)} each"
+            for name, value in kpis.items() if name in ("clv", "net_revenue", "total_spend")]
         segment_actions = actions.get(s, [])
         watch = list(dict.fromkeys(k for a in segment_actions for k in a["kpis"]))
         rule_texts, quality = [], {}
         if rules is not None and not rules.rules.empty:
-            own = rules.rules[rules.rules["segment"] == s].sort_values("customers", ascending=False)
+            own = rules.rules[rules.rules["segment"] == s].sort_values("customers", ascending=False, kind="stable")
             rule_texts = own["rule"].head(3).tolist()
             summary_row = rules.summary[rules.summary["segment"] == s]
             if not summary_row.empty:
@@ -109,15 +129,21 @@ def persona_cards(profiles: SegmentProfiles, traits: pd.DataFrame, names: dict[i
         if int(row["customers"]) == 1:
             flags.append("a segment of one customer: not a persona; suppressed from exports")
         elif min_audience and int(row["customers"]) < min_audience:
-            flags.append(f"fewer than {min_audience} customers: suppressed from audience exports")
-        missing = profiles.numeric[(profiles.numeric["segment"] == s) & (profiles.numeric["missing"] > 0)]
+            flags.append(f"fewer than {min_audience} customers: not exported as an audience")
+        missing = profiles.numeric[(profiles.numeric["segment"] == s)
+                                   & (profiles.numeric["missing"] >= 0.1 * int(row["customers"]))]
         if not missing.empty:
-            worst = missing.sort_values("missing", ascending=False).iloc[0]
-            flags.append(f"{len(missing)} features have missing values here (most: {worst['feature']}, "
-                         f"{int(worst['missing']):,} customers); profiles use the customers who have a value")
+            worst = missing.sort_values(["missing", "feature"], ascending=[False, True]).iloc[0]
+            flags.append(f"{capitalize(feature_label(worst['feature'], dictionary))} is unknown for "
+                         f"{plural(int(worst['missing']), 'customer')} of this segment; traits use those who have "
+                         "a value")
+        fact = (facts or {}).get(s)
         cards.append(PersonaCard(
             segment=int(s), name=names[s], summary=summary, customers=int(row["customers"]),
             share=float(row["share"]), revenue_share=revenue_share, who=sections["who"], how=sections["how"],
-            worth=worth, cares=sections["cares"], kpis={k: (None if not np.isfinite(v) else v) for k, v in kpis.items()},
-            actions=segment_actions, kpis_to_watch=watch, rules=rule_texts, rules_quality=quality, flags=flags))
+            worth=worth, cares=sections["cares"],
+            kpis={k: (None if v is None or (isinstance(v, float) and not np.isfinite(v)) else v)
+                  for k, v in kpis.items()},
+            actions=segment_actions, kpis_to_watch=watch, rules=rule_texts, rules_quality=quality, flags=flags,
+            status=getattr(fact, "status", None), tier=getattr(fact, "tier", None)))
     return cards

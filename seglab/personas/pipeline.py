@@ -3,7 +3,8 @@
 Files written to the run's ``artifacts/``:
 
 ``personas.json``
-    The persona cards and the all-segment SQL (schema in the README).
+    The persona cards, the period's own figures (``period_figures``), the look-back
+    window in words (``window``) and the all-segment SQL (schema in the README).
 ``personas.md``
     The same, readable.
 ``profiles.json``
@@ -28,17 +29,21 @@ from seglab.cluster.columns import SegmentationColumns
 from seglab.personas.actions import recommend_actions
 from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
 from seglab.personas.cards import PersonaCard, persona_cards
+from seglab.personas.facts import segment_facts
 from seglab.personas.naming import name_segments
+from seglab.personas.period import PeriodFigures
 from seglab.personas.profiles import SegmentProfiles, profile_segments
 from seglab.personas.rules import SegmentRules, explain_segments
 from seglab.personas.traits import distinguishing_traits
+from seglab.personas.wording import window_text
 
 __all__ = ["Personas", "build_personas", "previous_names"]
 
 
 @dataclass
 class Personas:
-    """The output of *personas*: profiles, traits, names, cards, rules."""
+    """The output of *personas*: profiles, traits, names, cards, rules; the period's own
+    figures and the feature dictionary (for labels and units) when there are."""
 
     profiles: SegmentProfiles
     traits: pd.DataFrame
@@ -47,6 +52,8 @@ class Personas:
     rules: SegmentRules | None = None
     meta: dict = field(default_factory=dict)
     audiences: dict | None = None
+    period: PeriodFigures | None = None
+    dictionary: object | None = None
 
     def card(self, segment: int) -> PersonaCard:
         for c in self.cards:
@@ -59,7 +66,8 @@ class Personas:
         return "\n".join(head + [c.to_markdown() for c in self.cards])
 
     def to_dict(self) -> dict:
-        return {**self.meta, "segments": [c.to_dict() for c in self.cards],
+        return {**self.meta, "period_figures": self.period.to_dict() if self.period is not None else None,
+                "segments": [c.to_dict() for c in self.cards],
                 "assignment_sql": self.rules.assignment_sql if self.rules else None,
                 "assignment_fidelity": self.rules.assignment_fidelity if self.rules else None}
 
@@ -96,10 +104,17 @@ class Personas:
         prof = SegmentProfiles(overview=overview, numeric=pd.DataFrame(profiles["numeric"]),
                                categorical=pd.DataFrame(profiles["categorical"]), revenue=profiles.get("revenue"))
         cards = [PersonaCard(**c) for c in data["segments"]]
-        meta = {k: v for k, v in data.items() if k not in ("segments", "assignment_sql", "assignment_fidelity")}
+        meta = {k: v for k, v in data.items()
+                if k not in ("segments", "assignment_sql", "assignment_fidelity", "period_figures")}
         manifest = folder / "audiences" / "manifest.json"
-        return cls(profiles=prof, traits=pd.DataFrame(profiles["traits"]), names={c.segment: c.name for c in cards},
-                   cards=cards, rules=None, meta=meta, audiences=read_json(manifest) if manifest.exists() else None)
+        dictionary = None
+        if (folder / "feature_dictionary.json").exists():
+            from seglab.features import FeatureDictionary
+
+            dictionary = FeatureDictionary.read(folder / "feature_dictionary.json")
+        return cls(dictionary=dictionary, profiles=prof, traits=pd.DataFrame(profiles["traits"]), names={c.segment: c.name for c in cards},
+                   cards=cards, rules=None, meta=meta, audiences=read_json(manifest) if manifest.exists() else None,
+                   period=PeriodFigures.from_dict(data.get("period_figures")))
 
 
 def previous_names(folder: str | Path | None) -> dict[int, str]:
@@ -114,7 +129,8 @@ def previous_names(folder: str | Path | None) -> dict[int, str]:
 
 def build_personas(features, segmentation, *, names: Mapping[int, str] | None = None,
                    previous: Mapping[int, str] | None = None, top_traits: int = 5, rules_depth: int = 3,
-                   min_audience: int = MIN_AUDIENCE, explain: bool = True, meta: dict | None = None) -> Personas:
+                   min_audience: int = MIN_AUDIENCE, explain: bool = True, meta: dict | None = None,
+                   period: PeriodFigures | None = None, customers: pd.DataFrame | None = None) -> Personas:
     """Profile, describe, name and explain every segment.
 
     Parameters
@@ -135,27 +151,44 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
     explain
         Fit the explaining rules (needs a Segmentation, which says what was segmented on);
         False skips them, for quick previews.
+    meta
+        Facts about the run for ``personas.json`` (dataset, period, as of, currency).
+    period
+        The period's own figures (:func:`~seglab.personas.period.period_figures`): they
+        go into the cards' KPIs and summaries and decide the trend in the actions.
+    customers
+        The canonical customer table: e-mail hashes there make email and matched
+        paid-social audiences available channels.
     """
     table = getattr(features, "features", features)
     dictionary = getattr(features, "dictionary", None)
     segments = getattr(segmentation, "segments", segmentation)
     profiles = profile_segments(table, segments[["customer_id", "segment"]])
     traits = distinguishing_traits(profiles, dictionary, top=top_traits)
+    facts = segment_facts(profiles, period)
     carried = {}
     alignment = getattr(segmentation, "alignment", None)
     if previous and alignment is not None:  # only segments matched to last period keep its name
         matched = alignment.table.dropna(subset=["previous_segment"])
         carried = {int(a): previous[int(a)] for a in matched["aligned_segment"] if int(a) in previous}
-    segment_names = name_segments(profiles, traits, overrides=names, previous=carried)
-    actions = recommend_actions(profiles)
+    segment_names = name_segments(profiles, overrides=names, previous=carried, dictionary=dictionary, facts=facts)
+    contacts = set()
+    if customers is not None and "email_sha256" in customers and customers["email_sha256"].notna().any():
+        contacts = {"email", "email_sha256"}
+    actions = recommend_actions(profiles, facts=facts, dictionary=dictionary, period=period, contacts=contacts)
     columns = getattr(segmentation, "columns", None)
+    currency = dictionary.meta.get("currency", "") if dictionary is not None else ""
     rules = None
     if explain and isinstance(columns, SegmentationColumns):  # a plain frame's .columns is its Index
         rules = explain_segments(table, segments[["customer_id", "segment"]], numeric=list(columns.numeric),
-                                 categorical=list(columns.categorical), names=segment_names, max_depth=rules_depth)
-    currency = dictionary.meta.get("currency", "") if dictionary is not None else ""
+                                 categorical=list(columns.categorical), names=segment_names, max_depth=rules_depth,
+                                 dictionary=dictionary, currency=currency)
     cards = persona_cards(profiles, traits, segment_names, actions, rules=rules, currency=currency,
-                          min_audience=min_audience)
-    info = {"currency": currency, "as_of": dictionary.meta.get("as_of") if dictionary is not None else None,
+                          min_audience=min_audience, dictionary=dictionary, period=period, facts=facts)
+    dmeta = dictionary.meta if dictionary is not None else {}
+    info = {"currency": currency, "as_of": dmeta.get("as_of"),
+            "window": {"lookback_days": dmeta.get("lookback_days"),
+                       "text": window_text(dmeta.get("lookback_days"), dmeta.get("as_of"))},
             **(meta or {})}
-    return Personas(profiles=profiles, traits=traits, names=segment_names, cards=cards, rules=rules, meta=info)
+    return Personas(profiles=profiles, traits=traits, names=segment_names, cards=cards, rules=rules, meta=info,
+                    period=period, dictionary=dictionary)

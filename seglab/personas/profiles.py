@@ -1,10 +1,14 @@
 """Segment profiles: how each segment differs from all customers, feature by feature.
 
 For every numeric feature: the segment's mean and median, the overall mean, the lift
-(segment mean / overall mean) and a standardised effect size (segment mean − overall
-mean, in overall standard deviations), on the customers who have a value (the missing
-count is kept). For every categorical feature: each value's share in the segment, overall,
-and their ratio. Plus the size, the share of customers and of revenue, and the KPIs the
+(segment mean / overall mean), a standardised effect size (segment mean − overall
+mean, in overall standard deviations) and the **contrast** with the other segments
+(segment mean − the mean of all other customers, in overall standard deviations), on the
+customers who have a value (the missing count is kept). For every categorical feature:
+each value's share in the segment, among the other customers and overall, their ratio,
+and the contrast (share − share among the others, over the overall share's binomial
+standard deviation). Contrast is what names and traits use: what sets a segment apart
+from the *other* segments, not from an average it dominates. Plus the size, the share of customers and of revenue, and the KPIs the
 data has (revenue, orders, order value, probability alive, CLV, return rate, campaign
 response).
 """
@@ -44,10 +48,11 @@ class SegmentProfiles:
         ``revenue``, ``revenue_share``, ``revenue_per_customer``; then the KPI means.
     numeric : DataFrame
         One row per segment and numeric feature: ``mean``, ``median``, ``overall_mean``,
-        ``lift``, ``effect``, ``present`` and ``missing`` (customers without a value).
+        ``rest_mean`` (the other customers), ``lift``, ``effect``, ``contrast``, ``present``
+        and ``missing`` (customers without a value).
     categorical : DataFrame
         One row per segment, categorical feature and value: ``share``, ``overall_share``,
-        ``lift``.
+        ``rest_share``, ``lift``, ``contrast``.
     revenue : str or None
         The revenue column used.
     """
@@ -137,30 +142,44 @@ def profile_segments(features: pd.DataFrame, labels, *, columns: Sequence[str] |
         overall_mean = values.mean()
         overall_std = values.std(ddof=0).replace(0, np.nan)
         grouped = values.groupby(segment)
-        means, medians, present = grouped.mean(), grouped.median(), grouped.count()
+        means, medians, present, sums = grouped.mean(), grouped.median(), grouped.count(), grouped.sum()
+        total_sum, total_present = values.sum(), values.count()
         sizes = segment.value_counts()
         for s in means.index:
             for col in numeric_cols:
                 mean = means.loc[s, col]
                 base = overall_mean[col]
+                others = total_present[col] - present.loc[s, col]
+                rest = (total_sum[col] - sums.loc[s, col]) / others if others else np.nan
+                spread = overall_std[col]
                 rows.append({"segment": int(s), "feature": col, "mean": mean, "median": medians.loc[s, col],
-                             "overall_mean": base,
+                             "overall_mean": base, "rest_mean": rest,
                              "lift": mean / base if base and np.isfinite(base) and base != 0 else np.nan,
-                             "effect": (mean - base) / overall_std[col] if np.isfinite(overall_std[col]) else 0.0,
+                             "effect": (mean - base) / spread if np.isfinite(spread) else 0.0,
+                             "contrast": (mean - rest) / spread if np.isfinite(spread) and np.isfinite(rest)
+                             and np.isfinite(mean) else 0.0,
                              "present": int(present.loc[s, col]),
                              "missing": int(sizes[s] - present.loc[s, col])})
-    numeric = pd.DataFrame(rows, columns=["segment", "feature", "mean", "median", "overall_mean", "lift",
-                                          "effect", "present", "missing"])
+    numeric = pd.DataFrame(rows, columns=["segment", "feature", "mean", "median", "overall_mean", "rest_mean",
+                                          "lift", "effect", "contrast", "present", "missing"])
     cat_rows = []
     for col in categorical_cols:
         values = features[col].astype("object").where(features[col].notna(), "(missing)").astype(str)
         overall = values.value_counts(normalize=True)
-        table = pd.crosstab(segment, values, normalize="index")
-        for s in table.index:
-            for value, share in table.loc[s].items():
-                if share > 0:
+        counts_by = pd.crosstab(segment, values)
+        totals, sizes = counts_by.sum(axis=0), counts_by.sum(axis=1)
+        for s in counts_by.index:
+            others = sizes.sum() - sizes[s]
+            for value, count in counts_by.loc[s].items():
+                if count > 0:
+                    share, q = count / sizes[s], float(overall[value])
+                    rest = (totals[value] - count) / others if others else np.nan
+                    spread = np.sqrt(q * (1 - q))
                     cat_rows.append({"segment": int(s), "feature": col, "value": value, "share": float(share),
-                                     "overall_share": float(overall[value]),
-                                     "lift": float(share / overall[value])})
-    categorical = pd.DataFrame(cat_rows, columns=["segment", "feature", "value", "share", "overall_share", "lift"])
+                                     "overall_share": q, "rest_share": float(rest),
+                                     "lift": float(share / q),
+                                     "contrast": float((share - rest) / spread) if spread > 0 and np.isfinite(rest)
+                                     else 0.0})
+    categorical = pd.DataFrame(cat_rows, columns=["segment", "feature", "value", "share", "overall_share",
+                                                  "rest_share", "lift", "contrast"])
     return SegmentProfiles(overview=overview, numeric=numeric, categorical=categorical, revenue=revenue)

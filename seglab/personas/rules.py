@@ -2,22 +2,27 @@
 
 For each segment a depth-limited tree learns "in this segment or not" (one-vs-rest) from
 the segmentation features in their original units; the paths to its "in" leaves become
-plain rules such as ``recency_days ≤ 45 and orders > 6``. Thresholds are rounded to three
-significant digits for reading, and every figure is computed by evaluating the rules *as
-written*:
+rules. Paths that differ only in adjacent intervals of one feature are merged (sibling
+leaves, or ``≤ 0.517`` next to ``> 0.474``), so each rule reads as one box. Rules are
+written for people: feature labels from the feature dictionary, thresholds rounded to
+meaningful precision with their units and currency ("CLV over 12 months > £1,120 and time
+between purchases ≤ 110 days", "probability still active 47% to 52%", "orders ≥ 7"),
+while the SQL keeps the exact thresholds. Every figure is computed by evaluating the
+exact rules:
 
 - **precision**: of the customers the rules select, the share in the segment;
 - **coverage**: of the segment's customers, the share the rules select;
 - **fidelity**: the share of all customers the rules classify correctly (in or out).
 
 A multi-class tree gives one rule set for all segments at once, written as a SQL ``CASE``
-expression (:attr:`SegmentRules.assignment_sql`) with its own fidelity: the agreement of
-the SQL's segment with the actual one. Missing values are filled with the median, which
-the SQL does with ``COALESCE``.
+expression (:attr:`SegmentRules.assignment_sql`, ``rules.sql``) with its own fidelity: the
+agreement of the SQL's segment with the actual one. Missing values are filled with the
+median, which the SQL does with ``COALESCE``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -27,22 +32,79 @@ from sklearn.tree import DecisionTreeClassifier
 
 from seglab._validation import check_range
 from seglab.personas.profiles import align_labels
+from seglab.personas.wording import feature_label, format_value, round_threshold, words_for
 
-__all__ = ["SegmentRules", "explain_segments", "Condition", "evaluate_rule"]
+__all__ = ["SegmentRules", "explain_segments", "Condition", "evaluate_rule", "RuleWording", "merge_boxes"]
+
+
+class RuleWording:
+    """How rule conditions are written: feature labels, kinds (money, days, shares …),
+    the currency, and which columns hold whole numbers."""
+
+    def __init__(self, dictionary=None, currency: str = "", integer: Sequence[str] = ()):
+        self.dictionary = dictionary
+        meta = getattr(dictionary, "meta", {}) or {}
+        self.currency = currency or meta.get("currency", "") or ""
+        self.integer = set(integer)
+
+    def label(self, column: str) -> str:
+        return feature_label(column, self.dictionary)
+
+    def kind(self, column: str) -> str:
+        info = None
+        if self.dictionary is not None and column in self.dictionary:
+            info = self.dictionary[column]
+        return words_for(column, info).kind
+
+    def is_integer(self, column: str) -> bool:
+        return column in self.integer or words_for(column).integer
+
+    def value(self, column: str, threshold: float, *, side: str) -> str:
+        """A threshold in words. ``side`` is ``upper`` (≤) or ``lower`` (>); whole-number
+        columns are written as the whole numbers they allow."""
+        kind = self.kind(column)
+        if self.is_integer(column):
+            whole = math.floor(threshold) + (1 if side == "lower" else 0)
+            return format_value(whole, kind, self.currency, decimals=0)
+        return format_value(round_threshold(threshold, kind), kind, self.currency)
+
+    def interval(self, column: str, low: float, high: float) -> str:
+        """``low < column ≤ high`` in words (either bound may be infinite)."""
+        label = self.label(column)
+        if np.isfinite(low) and np.isfinite(high):
+            a, b = self.value(column, low, side="lower"), self.value(column, high, side="upper")
+            return f"{label} {a}" if a == b else f"{label} {a} to {b}"
+        if np.isfinite(high):
+            return f"{label} ≤ {self.value(column, high, side='upper')}"
+        symbol = "≥" if self.is_integer(column) else ">"
+        return f"{label} {symbol} {self.value(column, low, side='lower')}"
+
+    def category(self, column: str, op: str, value: str) -> str:
+        label = self.label(column)
+        if value == "(missing)":
+            return f"{label} {'is' if op == '==' else 'is not'} missing"
+        return f"{label} {'is' if op == '==' else 'is not'} {value}"
 
 
 @dataclass(frozen=True)
 class Condition:
-    """One test: a numeric column against a threshold, or a category equal to / not a value."""
+    """One test: a numeric column against a threshold, or a category equal to / not a value.
+
+    ``value`` is exact (the tree's threshold); :meth:`text` rounds it for reading and
+    :meth:`sql` keeps it.
+    """
 
     column: str
     op: str  # "<=", ">", "==", "!="
     value: float | str
 
-    def text(self) -> str:
-        symbol = {"<=": "≤", ">": ">", "==": "=", "!=": "≠"}[self.op]
-        value = self.value if isinstance(self.value, str) else _fmt(self.value)
-        return f"{self.column} {symbol} {value}"
+    def text(self, wording: RuleWording | None = None) -> str:
+        wording = wording or RuleWording()
+        if isinstance(self.value, str):
+            return wording.category(self.column, self.op, self.value)
+        if self.op == "<=":
+            return wording.interval(self.column, -np.inf, float(self.value))
+        return wording.interval(self.column, float(self.value), np.inf)
 
     def sql(self, medians: Mapping[str, float]) -> str:
         column = f'"{self.column}"'
@@ -51,16 +113,31 @@ class Condition:
             op = "=" if self.op == "==" else "<>"
             return f"{column} {op} '{quoted}'"
         fill = medians.get(self.column)
-        subject = f"COALESCE({column}, {_fmt(fill)})" if fill is not None and np.isfinite(fill) else column
-        return f"{subject} {self.op} {_fmt(self.value)}"
+        subject = f"COALESCE({column}, {_exact(fill)})" if fill is not None and np.isfinite(fill) else column
+        return f"{subject} {self.op} {_exact(self.value)}"
 
 
-def _fmt(value: float) -> str:
-    return f"{float(value):.3g}" if abs(value) < 1e4 else f"{float(value):.0f}"
+def _exact(value: float) -> str:
+    """A number exactly as SQL should see it (``8``, ``0.5174999833106995``)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
-def _round(value: float) -> float:
-    return float(f"{value:.3g}") if abs(value) < 1e4 else float(round(value))
+def rule_text(conditions: Sequence[Condition], wording: RuleWording | None = None) -> str:
+    """A rule in words: one phrase per numeric column (two bounds become an interval),
+    then the category tests, joined by "and"."""
+    wording = wording or RuleWording()
+    lower, upper, other = {}, {}, []
+    for c in conditions:
+        if isinstance(c.value, str):
+            other.append(c.text(wording))
+        elif c.op == ">":
+            lower[c.column] = max(lower.get(c.column, -np.inf), float(c.value))
+        else:
+            upper[c.column] = min(upper.get(c.column, np.inf), float(c.value))
+    parts = [wording.interval(col, lower.get(col, -np.inf), upper.get(col, np.inf))
+             for col in sorted(set(lower) | set(upper))]
+    return " and ".join(parts + other) or "(everyone)"
 
 
 def evaluate_rule(frame: pd.DataFrame, conditions: Sequence[Condition], medians: Mapping[str, float]) -> np.ndarray:
@@ -82,8 +159,8 @@ def evaluate_rule(frame: pd.DataFrame, conditions: Sequence[Condition], medians:
 class SegmentRules:
     """The rules of every segment and their quality, plus the all-segment SQL.
 
-    ``rules``: one row per rule (``segment``, ``rule``, ``customers`` selected, ``precision``,
-    ``coverage``). ``summary``: one row per segment (``precision``, ``coverage``,
+    ``rules``: one row per rule (``segment``, ``rule`` in words, ``sql`` with the exact
+    thresholds, ``customers`` selected, ``precision``, ``coverage``, ``conditions``). ``summary``: one row per segment (``precision``, ``coverage``,
     ``fidelity`` of its rules taken together).
     """
 
@@ -108,7 +185,8 @@ def _encode(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[s
 
 
 def _paths(tree, features, target_class: int) -> list[list[Condition]]:
-    """Conditions along the path to every leaf that predicts ``target_class``."""
+    """Conditions along the path to every leaf that predicts ``target_class`` (exact
+    thresholds), with paths that form one box merged (see :func:`merge_boxes`)."""
     t = tree.tree_
     found = []
 
@@ -117,37 +195,111 @@ def _paths(tree, features, target_class: int) -> list[list[Condition]]:
             if int(np.argmax(t.value[node][0])) == target_class:
                 found.append(path)
             return
-        feature, threshold = features[t.feature[node]], t.threshold[node]
+        feature, threshold = features[t.feature[node]], float(t.threshold[node])
         if isinstance(feature, tuple):  # a one-hot category: ≤ 0.5 means "not this value"
             col, level = feature
             walk(t.children_left[node], path + [Condition(col, "!=", level)])
             walk(t.children_right[node], path + [Condition(col, "==", level)])
         else:
-            cut = _round(threshold)
-            walk(t.children_left[node], path + [Condition(feature, "<=", cut)])
-            walk(t.children_right[node], path + [Condition(feature, ">", cut)])
+            walk(t.children_left[node], path + [Condition(feature, "<=", threshold)])
+            walk(t.children_right[node], path + [Condition(feature, ">", threshold)])
 
     walk(0, [])
-    return [_simplify(p) for p in found]
+    return merge_boxes([_simplify(p) for p in found])
+
+
+def _box(conditions: Sequence[Condition]) -> tuple[dict, frozenset]:
+    bounds: dict[str, list[float]] = {}
+    other = []
+    for c in conditions:
+        if isinstance(c.value, str):
+            other.append(c)
+            continue
+        low, high = bounds.setdefault(c.column, [-np.inf, np.inf])
+        if c.op == ">":
+            bounds[c.column][0] = max(low, float(c.value))
+        else:
+            bounds[c.column][1] = min(high, float(c.value))
+    return {k: tuple(v) for k, v in bounds.items()}, frozenset(other)
+
+
+def _conditions(bounds: dict, other: frozenset) -> list[Condition]:
+    out = []
+    for col in sorted(bounds):
+        low, high = bounds[col]
+        if np.isfinite(low):
+            out.append(Condition(col, ">", low))
+        if np.isfinite(high):
+            out.append(Condition(col, "<=", high))
+    return out + sorted(other, key=lambda c: (c.column, c.op, str(c.value)))
+
+
+def _merged(a: tuple[dict, frozenset], b: tuple[dict, frozenset]) -> tuple[dict, frozenset] | None:
+    """The union of two boxes when it is a box: same everywhere but one column, whose
+    intervals touch."""
+    (ba, oa), (bb, ob) = a, b
+    if oa != ob:
+        return None
+    everywhere = (-np.inf, np.inf)
+    columns = set(ba) | set(bb)
+    differ = [c for c in columns if ba.get(c, everywhere) != bb.get(c, everywhere)]
+    if len(differ) != 1:
+        return None
+    col = differ[0]
+    (la, ha), (lb, hb) = ba.get(col, everywhere), bb.get(col, everywhere)
+    if ha == lb or hb == la:
+        union = (min(la, lb), max(ha, hb))
+        bounds = {k: v for k, v in ba.items() if k != col}
+        if union != everywhere:
+            bounds[col] = union
+        return bounds, oa
+    return None
+
+
+def merge_boxes(paths: Sequence[Sequence[Condition]]) -> list[list[Condition]]:
+    """Merge rules that together form one box: ``x ≤ 0.5 and y ≤ 3`` with ``x ≤ 0.5 and
+    y > 3`` gives ``x ≤ 0.5``; ``p ≤ 0.69`` with ``0.69 < p ≤ 0.72`` gives ``p ≤ 0.72``.
+    The rules select exactly the same customers before and after.
+
+    >>> a = [Condition("x", "<=", 0.5), Condition("y", "<=", 3.0)]
+    >>> b = [Condition("x", "<=", 0.5), Condition("y", ">", 3.0)]
+    >>> merge_boxes([a, b])
+    [[Condition(column='x', op='<=', value=0.5)]]
+    """
+    boxes = [_box(p) for p in paths]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                union = _merged(boxes[i], boxes[j])
+                if union is not None:
+                    boxes[i] = union
+                    del boxes[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return [_conditions(*box) for box in boxes]
 
 
 def _simplify(path: list[Condition]) -> list[Condition]:
     """Keep the tightest bound per column and direction; keep category tests as they are."""
-    upper, lower, other = {}, {}, []
-    for c in path:
-        if c.op == "<=":
-            upper[c.column] = min(upper.get(c.column, np.inf), c.value)
-        elif c.op == ">":
-            lower[c.column] = max(lower.get(c.column, -np.inf), c.value)
-        elif c not in other:
-            other.append(c)
-    out = [Condition(col, ">", v) for col, v in lower.items()] + [Condition(col, "<=", v) for col, v in upper.items()]
-    return sorted(out, key=lambda c: (c.column, c.op)) + other
+    return _conditions(*_box(path))
+
+
+def _integer_columns(features: pd.DataFrame, numeric: Sequence[str]) -> list[str]:
+    out = []
+    for col in numeric:
+        values = pd.to_numeric(features[col], errors="coerce").dropna().to_numpy(dtype=float)
+        if len(values) and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+            out.append(col)
+    return out
 
 
 def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], categorical: Sequence[str] = (),
                      names: Mapping[int, str] | None = None, max_depth: int = 3, min_leaf_share: float = 0.01,
-                     random_state: int = 0) -> SegmentRules:
+                     random_state: int = 0, dictionary=None, currency: str = "") -> SegmentRules:
     """Rules for each segment (one-vs-rest trees) and a SQL ``CASE`` for all of them.
 
     Parameters
@@ -162,12 +314,15 @@ def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], 
         Depth of the trees: at most this many conditions per rule.
     min_leaf_share
         Smallest leaf, as a share of the customers (no rule about a handful of customers).
+    dictionary, currency
+        The feature dictionary and currency, for labels and units in the rules' text.
     """
     check_range(max_depth, name="max_depth", low=1, high=6, integer=True)
     segment = align_labels(features, labels).to_numpy()
     medians = {c: float(pd.to_numeric(features[c], errors="coerce").median()) for c in numeric}
     X, encoded = _encode(features, numeric, categorical, medians)
     leaf = max(5, int(min_leaf_share * len(features)))
+    wording = RuleWording(dictionary, currency, _integer_columns(features, numeric))
     rules, summary = [], []
     for s in sorted(set(segment.tolist())):
         member = segment == s
@@ -179,7 +334,8 @@ def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], 
         for conditions in paths:
             hit = evaluate_rule(features, conditions, medians)
             selected_any |= hit
-            rules.append({"segment": int(s), "rule": " and ".join(c.text() for c in conditions) or "(everyone)",
+            rules.append({"segment": int(s), "rule": rule_text(conditions, wording),
+                          "sql": " AND ".join(c.sql(medians) for c in conditions) or "TRUE",
                           "customers": int(hit.sum()),
                           "precision": float(member[hit].mean()) if hit.any() else 0.0,
                           "coverage": float(hit[member].mean()) if member.any() else 0.0,
@@ -189,12 +345,13 @@ def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], 
                         "coverage": float(selected_any[member].mean()),
                         "fidelity": float((selected_any == member).mean())})
     sql, fidelity = _assignment(features, X, encoded, segment, medians, max_depth + 1, leaf, random_state)
-    return SegmentRules(rules=pd.DataFrame(rules), summary=pd.DataFrame(summary), assignment_sql=sql,
-                        assignment_fidelity=fidelity, medians=medians)
+    columns = ["segment", "rule", "sql", "customers", "precision", "coverage", "conditions"]
+    return SegmentRules(rules=pd.DataFrame(rules, columns=columns), summary=pd.DataFrame(summary),
+                        assignment_sql=sql, assignment_fidelity=fidelity, medians=medians)
 
 
 def _assignment(features, X, encoded, segment, medians, depth, leaf, random_state) -> tuple[str, float]:
-    """A multi-class tree as one SQL CASE, and the agreement of its (rounded) rules with the segments."""
+    """A multi-class tree as one SQL CASE (exact thresholds), and its agreement with the segments."""
     tree = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=leaf, random_state=random_state).fit(X, segment)
     predicted = np.full(len(segment), -1, dtype=np.int64)
     whens = []

@@ -1,10 +1,14 @@
-"""Distinguishing traits: what sets each segment apart, in plain language.
+"""Distinguishing traits: what sets each segment apart from the *other* segments, in plain
+language.
 
-Numeric features are ranked by the absolute standardised effect size (the segment mean
-minus the overall mean, in standard deviations); a category by the standardised
-difference between its share in the segment and overall, counting only values the
-segment over-represents. Columns that repeat others (RFM scores, the BTYD summary beside
-marketing RFM, birth year beside age) are left out.
+Numeric features are ranked by their contrast: the segment's mean minus the mean of all
+other customers, in overall standard deviations (:mod:`seglab.personas.profiles`). A
+category value counts when the segment over-represents it: its share minus the share
+among the other customers, over the overall share's binomial standard deviation.
+Columns that repeat others (RFM scores, the BTYD summary beside marketing RFM, birth
+year beside age, bands beside the number they band) are left out. Every number is
+written with its unit (:mod:`seglab.personas.wording`) and compared with the other
+customers: "return 16% of what they buy (1.2% for other customers)".
 """
 
 from __future__ import annotations
@@ -13,30 +17,36 @@ import numpy as np
 import pandas as pd
 
 from seglab.personas.profiles import SegmentProfiles
+from seglab.personas.wording import feature_kind, feature_label, format_pair, format_value, horizon_text, window_text
 
-__all__ = ["distinguishing_traits", "describe_number", "REDUNDANT"]
+__all__ = ["distinguishing_traits", "describe_number", "REDUNDANT", "trait_context"]
 
 REDUNDANT = frozenset({"birth_year", "r_score", "f_score", "m_score", "fm_score", "frequency", "recency", "T",
                        "monetary_value", "net_monetary_value", "gross_revenue", "rfm_cell"})
 """Features that restate others and never make a trait."""
 
-# feature: template; {seg} and {all} are formatted values, {ratio} the lift
+# feature → template; {seg} and {rest} are formatted values, {window} the look-back window
+# in words, {horizon} the value models' horizon
 _PHRASES = {
-    "recency_days": "last bought {seg} ago ({all} on average)",
-    "orders": "{ratio_text} orders ({seg} vs {all})",
-    "net_revenue": "spends {seg} ({ratio_text} the average {all})",
-    "avg_order_value": "orders worth {seg} ({all} on average)",
-    "prob_alive": "{seg} likely to be still active ({all} overall)",
-    "expected_purchases": "expected to buy {seg} times in the coming months ({all} on average)",
-    "clv": "worth {seg} over the horizon ({ratio_text} the average {all})",
-    "orders_per_month": "buys {seg} times a month ({all} on average)",
-    "return_rate": "returns {seg} of what they buy ({all} overall)",
-    "discount_share": "{seg} of spend on discount ({all} overall)",
-    "tenure_days": "first bought {seg} ago ({all} on average)",
-    "age": "{seg} old on average ({all} overall)",
-    "visits_per_month": "visits {seg} times a month ({all} on average)",
-    "email_open_rate": "opens {seg} of emails ({all} overall)",
-    "cart_abandon_rate": "abandons {seg} of carts ({all} overall)",
+    "recency_days": "last bought {seg} ago ({rest} for other customers)",
+    "prob_alive": "{seg} likely to be still active ({rest} of other customers)",
+    "expected_purchases": "expected to buy {seg} times {horizon} ({rest} for other customers)",
+    "clv": "expected to be worth {seg} each {clv_horizon} ({rest} for other customers)",
+    "net_revenue": "spent {seg} each over {window} ({rest} for other customers)",
+    "orders": "placed {seg} orders each over {window} ({rest} for other customers)",
+    "orders_per_month": "order {seg} times a month ({rest} for other customers)",
+    "mean_interpurchase_days": "buy every {seg} on average ({rest} for other customers)",
+    "tenure_days": "first bought {seg} ago ({rest} for other customers)",
+    "return_rate": "return {seg} of what they buy ({rest} for other customers)",
+    "avg_order_value": "orders worth {seg} on average ({rest} for other customers)",
+    "age": "{seg} old on average ({rest} for other customers)",
+    "discount_share": "{seg} of spend on discount ({rest} for other customers)",
+    "email_open_rate": "open {seg} of emails ({rest} for other customers)",
+    "cart_abandon_rate": "abandon {seg} of carts ({rest} for other customers)",
+    "spending_score": "spending score {seg} of 100 ({rest} for other customers)",
+    "income": "earn {seg} a year ({rest} for other customers)",
+    "income_k": "earn {seg} a year ({rest} for other customers)",
+    "annual_income_k": "earn {seg} a year ({rest} for other customers)",
 }
 
 
@@ -44,79 +54,86 @@ def describe_number(value: float, unit: str = "", currency: str = "") -> str:
     """A readable number: shares as %, money with the currency, days as days.
 
     >>> describe_number(0.254, "share"), describe_number(1234.5, "EUR", "EUR"), describe_number(45, "days")
-    ('25%', '1,234 EUR', '45 days')
+    ('25%', '€1,234', '45 days')
     """
-    if value is None or not np.isfinite(value):
-        return "n/a"
     if unit in ("share", "probability"):
-        return f"{value:.0%}"
-    if currency and unit == currency:
-        return f"{value:,.0f} {currency}" if abs(value) >= 10 else f"{value:,.2f} {currency}"
-    if unit == "days":
-        return f"{value:,.0f} days"
-    if unit == "years":
-        return f"{value:,.0f} years"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.2g}" if abs(value) < 1 else f"{value:,.1f}"
+        kind = "share"
+    elif currency and unit == currency:
+        kind = "money"
+    else:
+        kind = unit if unit in ("days", "years") else ""
+    return format_value(value, kind, currency)
 
 
-def _ratio_text(lift: float) -> str:
-    if not np.isfinite(lift):
-        return "unlike"
-    if lift >= 1.05:
-        return f"{lift:.1f}× as many" if lift < 10 else f"{lift:.0f}× as many"
-    if lift <= 0.95:
-        return f"{1 - lift:.0%} fewer"
-    return "about as many"
+def trait_context(dictionary=None) -> dict:
+    """What trait texts need from the feature dictionary: currency, look-back window and
+    the value models' horizons, in words."""
+    meta = dictionary.meta if dictionary is not None else {}
+    descriptions = {f.name: f.description for f in dictionary.features} if dictionary is not None else {}
+    clv_months = ""
+    if "clv" in descriptions:
+        import re
+
+        found = re.search(r"over (\d+ months?)", descriptions["clv"])
+        clv_months = found[1] if found else ""
+    return {"currency": meta.get("currency", "") or "", "dictionary": dictionary,
+            "window": window_text(meta.get("lookback_days"), meta.get("as_of")),
+            "horizon": _ahead(horizon_text(descriptions.get("expected_purchases", ""))),
+            "clv_horizon": _ahead(clv_months)}
 
 
-def _numeric_text(row: pd.Series, unit: str, currency: str) -> str:
-    seg, base = describe_number(row["mean"], unit, currency), describe_number(row["overall_mean"], unit, currency)
-    lift = row["lift"]
-    template = _PHRASES.get(row["feature"])
+def _ahead(span: str) -> str:
+    return f"in the next {span}" if span else "over the forecast horizon"
+
+
+def numeric_trait_text(feature: str, mean: float, rest: float, context: dict) -> str:
+    """One numeric trait in words: the segment's mean against the other customers'."""
+    dictionary, currency = context.get("dictionary"), context.get("currency", "")
+    kind = feature_kind(feature, dictionary)
+    seg, other = format_pair(mean, rest, kind, currency)
+    template = _PHRASES.get(feature)
     if template:
-        ratio = _ratio_text(lift)
-        if row["feature"] in ("net_revenue", "clv"):
-            ratio = f"{lift:.1f}×" if np.isfinite(lift) else "unlike"
-        return template.format(seg=seg, all=base, ratio_text=ratio)
-    label = row["feature"].replace("_", " ")
-    direction = "higher" if row["effect"] > 0 else "lower"
-    ratio = f", {lift:.1f}×" if np.isfinite(lift) and lift > 0 and abs(lift - 1) >= 0.1 else ""
-    return f"{label} {direction}: {seg} vs {base} on average{ratio}"
+        return template.format(seg=seg, rest=other, window=context.get("window", "the look-back window"),
+                               horizon=context.get("horizon", ""), clv_horizon=context.get("clv_horizon", ""))
+    return f"{feature_label(feature, dictionary)}: {seg} ({other} for other customers)"
+
+
+def category_trait_text(feature: str, value: str, share: float, rest: float, dictionary=None) -> str:
+    """One category trait in words: "83% Champions (RFM segment), 12% of other customers"."""
+    mine, other = format_pair(share, rest, "share")
+    return f"{mine} {value} ({feature_label(feature, dictionary)}), {other} of other customers"
 
 
 def distinguishing_traits(profiles: SegmentProfiles, dictionary=None, *, top: int = 5,
                           min_effect: float = 0.3, exclude=()) -> pd.DataFrame:
-    """The ``top`` traits of each segment, strongest first.
+    """The ``top`` traits of each segment, strongest contrast first.
 
     Returns one row per trait: ``segment``, ``rank``, ``feature``, ``value`` (for a
-    category), ``kind``, ``effect`` (signed), ``criterion`` and ``text``. Traits weaker
-    than ``min_effect`` are left out (a segment may have fewer than ``top``).
+    category), ``kind``, ``effect`` (the signed contrast with the other customers, in
+    standard deviations), ``criterion`` and ``text``. Traits weaker than ``min_effect``
+    are left out (a segment may have fewer than ``top``).
     """
     skip = set(REDUNDANT) | set(exclude)
-    units = {f.name: f.unit for f in dictionary.features} if dictionary is not None else {}
     criteria = {f.name: f.criterion for f in dictionary.features} if dictionary is not None else {}
-    currency = dictionary.meta.get("currency", "") if dictionary is not None else ""
+    context = trait_context(dictionary)
+    numeric = profiles.numeric
+    banded = {f"{c}_band" for c in numeric["feature"].unique()} | ({"age_band"} if "age" in set(numeric["feature"])
+                                                                   else set())
+    numeric = numeric[~numeric["feature"].isin(skip) & (numeric["present"] > 0)]
     rows = []
-    numeric = profiles.numeric[~profiles.numeric["feature"].isin(skip)].copy()
-    numeric = numeric[numeric["present"] > 0]
-    for _, row in numeric.iterrows():  # one row per segment and feature: small
-        if abs(row["effect"]) >= min_effect:
-            rows.append({"segment": row["segment"], "feature": row["feature"], "value": None, "kind": "numeric",
-                         "effect": float(row["effect"]), "criterion": criteria.get(row["feature"], ""),
-                         "text": _numeric_text(row, units.get(row["feature"], ""), currency)})
-    categorical = profiles.categorical[~profiles.categorical["feature"].isin(skip)]
-    for _, row in categorical.iterrows():
-        p, q = row["share"], row["overall_share"]
-        if row["lift"] <= 1 or q >= 1:
-            continue
-        effect = (p - q) / np.sqrt(q * (1 - q))
-        if effect >= min_effect and p >= 0.15:
-            label = row["feature"].replace("_", " ")
-            rows.append({"segment": row["segment"], "feature": row["feature"], "value": row["value"],
-                         "kind": "categorical", "effect": float(effect), "criterion": criteria.get(row["feature"], ""),
-                         "text": f"{p:.0%} {row['value']} ({label}) vs {q:.0%} overall"})
+    strong = numeric[numeric["contrast"].abs() >= min_effect]
+    for row in strong.itertuples(index=False):  # one row per segment and feature: small
+        rows.append({"segment": row.segment, "feature": row.feature, "value": None, "kind": "numeric",
+                     "effect": float(row.contrast), "criterion": criteria.get(row.feature, ""),
+                     "text": numeric_trait_text(row.feature, row.mean, row.rest_mean, context)})
+    categorical = profiles.categorical
+    categorical = categorical[~categorical["feature"].isin(skip | banded)]
+    chosen = categorical[(categorical["contrast"] >= min_effect) & (categorical["share"] >= 0.15)
+                         & (categorical["share"] > categorical["rest_share"])]
+    for row in chosen.itertuples(index=False):
+        rows.append({"segment": row.segment, "feature": row.feature, "value": row.value, "kind": "categorical",
+                     "effect": float(row.contrast), "criterion": criteria.get(row.feature, ""),
+                     "text": category_trait_text(row.feature, row.value, row.share, row.rest_share, dictionary)})
     traits = pd.DataFrame(rows, columns=["segment", "feature", "value", "kind", "effect", "criterion", "text"])
     if traits.empty:
         return traits.assign(rank=pd.Series(dtype=int))
@@ -124,4 +141,5 @@ def distinguishing_traits(profiles: SegmentProfiles, dictionary=None, *, top: in
     traits = (traits.sort_values(["segment", "strength", "feature"], ascending=[True, False, True], kind="stable")
               .groupby("segment", sort=True).head(top).drop(columns="strength"))
     traits["rank"] = traits.groupby("segment").cumcount() + 1
+    traits["effect"] = traits["effect"].where(np.isfinite(traits["effect"]), 0.0)
     return traits.reset_index(drop=True)

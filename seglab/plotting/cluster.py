@@ -43,9 +43,9 @@ def plot_k_evidence(selection) -> plt.Figure:
     panels = [(c, t) for c, t in _PANELS if c in table and table[c].notna().any()]
     if "bic" not in [c for c, _ in panels] and "inertia" in table and table["inertia"].notna().any():
         panels.append(("inertia", "inertia, k-means (the elbow)"))
-    ncols = 4
+    ncols = 2  # two columns fit the width of a printed A4 page with 8-pt text
     nrows = int(np.ceil(len(panels) / ncols))
-    fig, grid = plt.subplots(nrows, ncols, figsize=(13, 3.0 * nrows), layout="constrained", squeeze=False)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(7.1, 2.3 * nrows + 0.8), layout="constrained", squeeze=False)
     colors = dict(zip(table["algorithm"].unique(), palette(table["algorithm"].nunique())))
     settings = selection.settings
     for ax, (col, title) in zip(grid.ravel(), panels):
@@ -84,7 +84,7 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
         data = data.sample(max_points, random_state=random_state)
     ids = sorted(data["segment"].unique())
     colors = dict(zip([s for s in ids if s >= 0], palette(sum(s >= 0 for s in ids))))
-    ax = axes(ax, (7.5, 6))
+    ax = axes(ax, (7.1, 6))
     for s in ids:
         rows = data[data["segment"] == s]
         label = (names or {}).get(s, "unassigned" if s < 0 else f"segment {s}")

@@ -12,7 +12,9 @@ __all__ = ["plot_quality", "plot_activity"]
 
 from seglab.plotting._base import axes as _axes
 
-POLICY_COLORS = {"drop": "#c44e52", "flag": "#dd8452", "keep": "#8c8c8c"}
+POLICY_COLORS = {"drop": "#c44e52", "flag": "#dd8452", "keep": "#8c8c8c", "outside the period": "#9db4cc"}
+_SCOPE_CHECKS = {"after_snapshot"}
+"""Checks that set the period's scope rather than find a problem: drawn apart, not as drops."""
 
 
 def plot_quality(report, ax: plt.Axes | None = None) -> plt.Axes:
@@ -31,12 +33,14 @@ def plot_quality(report, ax: plt.Axes | None = None) -> plt.Axes:
         ax.set_axis_off()
         return ax
     labels = frame["table"] + " · " + frame["check"].str.replace("_", " ")
+    frame = frame.assign(policy=frame["policy"].where(~frame["check"].isin(_SCOPE_CHECKS), "outside the period"))
     ax.barh(labels, frame["count"], color=frame["policy"].map(POLICY_COLORS))
     log = frame["count"].max() / max(frame["count"].min(), 1) > 100
     if log:
         ax.set_xscale("log")
     ax.set_xlim(right=frame["count"].max() * (8 if log else 1.3))  # room for the labels
     for y, (count, unit) in enumerate(zip(frame["count"], frame["unit"])):
+        unit = unit[:-1] if count == 1 and unit.endswith("s") else unit
         ax.text(count, y, f" {count:,} {unit}", va="center", fontsize=8)
     present = [p for p in POLICY_COLORS if p in set(frame["policy"])]
     handles = [plt.Rectangle((0, 0), 1, 1, color=POLICY_COLORS[p]) for p in present]

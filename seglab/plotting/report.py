@@ -1,4 +1,8 @@
-"""Plots of the *report* stage: migration between periods, segment changes."""
+"""Plots of the *report* stage: migration between periods, segment changes.
+
+Like every report figure, at most :data:`~seglab.plotting.personas.PAGE_WIDTH` inches
+wide with text of at least 8 pt.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ import pandas as pd
 import seaborn as sns
 
 from seglab.plotting._base import axes, tidy, unavailable
+from seglab.plotting.personas import _FONT, PAGE_WIDTH, _column_labels, _print_style, _wrap
 
 __all__ = ["plot_migration", "plot_segment_changes"]
-
 
 def plot_migration(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Where last period's customers are now: shares of each row, with the counts.
@@ -19,40 +23,49 @@ def plot_migration(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     ``lost`` customers). A note instead when the comparison was skipped.
     """
     if comparison.skipped or comparison.migration.empty:
-        return unavailable(ax, comparison.note or "no comparison")
+        ax = unavailable(ax, comparison.note or "no comparison", size=(PAGE_WIDTH, 1.2))
+        ax.texts[0].set_fontsize(_FONT)
+        return ax
     counts = comparison.migration
     shares = comparison.migration_shares().fillna(0)
-    ax = axes(ax, (1.4 * counts.shape[1] + 3, 0.7 * counts.shape[0] + 2))
+    rows = counts.shape[0]
+    column_names, header_lines = _column_labels(list(counts.columns), 1.8)
+    ax = axes(ax, (PAGE_WIDTH, 0.5 * rows + 0.16 * header_lines + 1.3))
     annot = np.array([[f"{s:.0%}\n{c:,}" if c else "" for s, c in zip(srow, crow)]
                       for srow, crow in zip(shares.to_numpy(), counts.to_numpy())])
-    sns.heatmap(shares, ax=ax, cmap="Blues", vmin=0, vmax=1, annot=annot, fmt="", annot_kws={"fontsize": 8},
-                cbar_kws={"label": "share of the row"}, linewidths=0.5)
-    ax.set_ylabel(f"{comparison.previous_period} segment")
-    ax.set_xlabel(f"{comparison.current_period} segment")
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=8)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
-    ax.set_title(f"Migration {comparison.previous_period} → {comparison.current_period}")
-    return ax
+    sns.heatmap(shares, ax=ax, cmap="Blues", vmin=0, vmax=1, annot=annot, fmt="", annot_kws={"fontsize": _FONT},
+                cbar_kws={"label": "share of the row", "shrink": 0.8}, linewidths=0.5,
+                xticklabels=column_names, yticklabels=[_wrap(r, 24) for r in counts.index])
+    ax.set_ylabel(f"segment in {comparison.previous_period}", fontsize=_FONT)
+    ax.set_xlabel(f"segment in {comparison.current_period}", fontsize=_FONT)
+    ax.xaxis.set_label_position("top")
+    return _print_style(ax, f"Where {comparison.previous_period}'s customers are in {comparison.current_period}")
 
 
 def plot_segment_changes(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Customers per segment, last period beside this period."""
     changes = comparison.changes
     if comparison.skipped or changes.empty or "customers_now" not in changes:
-        return unavailable(ax, comparison.note or "no comparison")
+        ax = unavailable(ax, comparison.note or "no comparison", size=(PAGE_WIDTH, 1.2))
+        ax.texts[0].set_fontsize(_FONT)
+        return ax
     names = changes["name"].fillna(changes["segment"].astype(str)).tolist()
     y = np.arange(len(changes))
-    ax = axes(ax, (8, 0.6 * len(changes) + 1.5))
+    ax = axes(ax, (PAGE_WIDTH, 0.55 * len(changes) + 1.3))
     then = pd.to_numeric(changes.get("customers_then"), errors="coerce").fillna(0)
     now = pd.to_numeric(changes["customers_now"], errors="coerce").fillna(0)
-    ax.barh(y + 0.2, then, height=0.4, color="#c7c7c7", label=comparison.previous_period)
-    ax.barh(y - 0.2, now, height=0.4, color="#4c72b0", label=comparison.current_period)
+    ax.barh(y - 0.2, then, height=0.4, color="#c7c7c7", label=comparison.previous_period)
+    ax.barh(y + 0.2, now, height=0.4, color="#4c72b0", label=comparison.current_period)
+    for yy, value in zip(y - 0.2, then):
+        ax.text(value, yy, f" {int(value):,}", va="center", fontsize=_FONT)
+    for yy, value in zip(y + 0.2, now):
+        ax.text(value, yy, f" {int(value):,}", va="center", fontsize=_FONT)
+    ax.set_xlim(0, max(float(then.max()), float(now.max()), 1) * 1.15)
     ax.set_yticks(y)
-    ax.set_yticklabels(names, fontsize=8)
+    ax.set_yticklabels([_wrap(n, 26) for n in names], fontsize=_FONT)
     ax.invert_yaxis()
-    ax.set_xlabel("customers")
-    ax.legend(fontsize=8, frameon=False)
-    ax.set_title("Segment sizes then and now")
+    ax.tick_params(axis="x", labelsize=_FONT)
+    ax.set_xlabel("customers", fontsize=_FONT)
+    ax.legend(fontsize=_FONT, frameon=False, loc="lower right")
+    ax.set_title("Segment sizes then and now", fontsize=10)
     return tidy(ax)

@@ -7,8 +7,10 @@ with last period.
 >>> seglab.report.write_report(seglab.report.render_report(run, comparison), run.report_html)  # doctest: +SKIP
 """
 
-from seglab.report.comparison import Comparison, compare_runs
-from seglab.report.html import executive_summary, figure_uri, render_report, report_context, write_report
+from seglab.report.comparison import Comparison, compare_runs, rerun_command
+from seglab.report.html import (executive_summary, figure_uri, render_report, report_context, report_figures,
+                                write_report)
+from seglab.report.lint import command_problem, figure_problems, lint_report
 from seglab.report.pdf import find_chromium, print_pdf, write_pdf
 
 __all__ = [
@@ -22,4 +24,9 @@ __all__ = [
     "print_pdf",
     "write_pdf",
     "find_chromium",
+    "report_figures",
+    "rerun_command",
+    "lint_report",
+    "figure_problems",
+    "command_problem",
 ]

@@ -8,11 +8,15 @@ last period's (see :mod:`seglab.cluster.alignment`). :func:`compare_runs` then m
 - **changes** per segment: customers, share, revenue and the KPIs, then and now;
 - **drift**: per segment, how far its mean on each segmentation feature moved, in
   standard deviations of the feature this period; a move beyond ``drift_threshold``
-  (0.5 by default) is a warning: the segment is not quite the same group any more.
+  (0.5 by default) is a warning: the segment is not quite the same group any more;
+- **movements**: the moves between segments that matter for value, largest first:
+  customers moving × the gap between the two segments' value per customer (CLV, else
+  revenue per customer), split into moves down and moves up.
 
 Written to ``artifacts/comparison.json``. When there is no earlier run the comparison is
-*skipped* with a note saying why, and the report says so. Two runs pseudonymized with
-different salts are never compared (:func:`seglab.runner.check_same_salt`).
+*skipped* with a note saying why (and the command that makes the missing run, when the
+data has that period), and the report says so. Two runs pseudonymized with different
+salts are never compared (:func:`seglab.runner.check_same_salt`).
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from seglab.exceptions import SeglabError
 from seglab.personas.pipeline import previous_names
 from seglab.runner import check_same_salt
 
-__all__ = ["Comparison", "compare_runs"]
+__all__ = ["Comparison", "compare_runs", "rerun_command"]
 
 _DRIFT_COLUMNS = ["segment", "name", "feature", "then", "now", "shift_sd"]
+_MOVE_COLUMNS = ["from_segment", "from_name", "to_segment", "to_name", "customers", "from_share", "value_from",
+                 "value_to", "direction", "weight"]
 
 
 @dataclass
@@ -47,6 +53,8 @@ class Comparison:
     drift: pd.DataFrame = field(default_factory=pd.DataFrame)
     warnings: list[str] = field(default_factory=list)
     totals: dict = field(default_factory=dict)
+    movements: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_MOVE_COLUMNS))
+    value_measure: str | None = None
 
     @classmethod
     def skipped_because(cls, current_period: str, note: str, previous_period: str | None = None) -> Comparison:
@@ -65,7 +73,8 @@ class Comparison:
                               "columns": [str(c) for c in self.migration.columns],
                               "counts": self.migration.to_numpy().tolist()} if not self.migration.empty else None,
                 "changes": self.changes.to_dict(orient="records"),
-                "drift": self.drift.to_dict(orient="records"), "warnings": self.warnings}
+                "drift": self.drift.to_dict(orient="records"), "warnings": self.warnings,
+                "movements": self.movements.to_dict(orient="records"), "value_measure": self.value_measure}
 
     def write(self, folder: str | Path) -> Path:
         """Write ``comparison.json`` into ``folder``."""
@@ -81,7 +90,15 @@ class Comparison:
         return cls(current_period=data["current_period"], previous_period=data.get("previous_period"),
                    skipped=data["skipped"], note=data.get("note", ""), migration=migration,
                    changes=pd.DataFrame(data.get("changes", [])), drift=pd.DataFrame(data.get("drift", [])),
-                   warnings=data.get("warnings", []), totals=data.get("totals", {}))
+                   warnings=data.get("warnings", []), totals=data.get("totals", {}),
+                   movements=pd.DataFrame(data.get("movements") or [], columns=_MOVE_COLUMNS),
+                   value_measure=data.get("value_measure"))
+
+    def biggest_moves(self, direction: str, n: int = 1) -> pd.DataFrame:
+        """The ``n`` largest moves ``down`` or ``up`` in value (see the module docstring)."""
+        if self.movements.empty:
+            return self.movements
+        return self.movements[self.movements["direction"] == direction].head(n)
 
 
 def _overview(folder: RunFolder) -> pd.DataFrame:
@@ -108,14 +125,21 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
     if str(requested).strip().lower() == "none":
         return Comparison.skipped_because(period, "comparison switched off (compare_to: none)")
     if previous is None:
+        if parse_period(period).is_static:
+            return Comparison.skipped_because(period, "the data is a customer table without dates, so there is no "
+                                                      "earlier period to compare with")
         try:
             wanted = parse_period(requested).label if requested else parse_period(period).previous().label
         except SeglabError:
             return Comparison.skipped_because(period, f"period {period} has no previous period to compare with; "
                                                       "name one with --compare-to")
+        command = rerun_command(current, wanted)
+        if command is None:
+            return Comparison.skipped_because(period, f"there is nothing to compare with: the data has no complete "
+                                                      f"period {wanted}", wanted)
         return Comparison.skipped_because(
             period, f"no earlier run to compare with: there is no complete run of {wanted} beside this one "
-            f"(run seglab run --period {wanted} first)", wanted)
+            f"(make it with: {command})", wanted)
     check_same_salt(current, previous)
     previous_period = read_json(previous.require("schema.json", stage="collect"))["period"]
     now = pd.read_parquet(current.require("segments.parquet", stage="cluster"))
@@ -157,17 +181,82 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
         change_rows.append(row)
     changes = pd.DataFrame(change_rows)
 
+    movements, measure = _movements(merged[both], ov_now, names_then, names_now)
     drift, warnings = _drift(current, previous, now, then, names_now, drift_threshold)
     for _, r in changes.iterrows():
         a, b = r.get("customers_then"), r.get("customers_now")
         if a and b and abs(b - a) / a >= 0.3:
             warnings.append(f"{r['name']}: {int(a):,} → {int(b):,} customers ({(b - a) / a:+.0%})")
     return Comparison(current_period=period, previous_period=previous_period, migration=migration,
-                      changes=changes, drift=drift, warnings=warnings, totals=totals)
+                      changes=changes, drift=drift, warnings=warnings, totals=totals, movements=movements,
+                      value_measure=measure)
+
+
+def rerun_command(run: RunFolder, period: str) -> str | None:
+    """The ``seglab run`` command that makes ``run``'s dataset's run of ``period`` beside
+    it, or None when the data has no such complete period."""
+    from pathlib import Path
+
+    from seglab.runner import resolve_run
+
+    manifest = read_json(run.manifest) if run.manifest.exists() else {}
+    dataset = str(manifest.get("parameters", {}).get("dataset") or read_json(run.artifact("schema.json"))["dataset"])
+    try:
+        resolve_run(dataset, period)
+    except SeglabError:
+        return None
+    reports = Path(run.path).resolve().parents[1]
+    out = "" if reports == (Path.cwd() / "reports").resolve() else f" --out {_quote(str(reports))}"
+    return f"seglab run --dataset {_quote(dataset)} --period {period}{out}"
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _movements(both: pd.DataFrame, overview: pd.DataFrame, names_then: dict, names_now: dict
+               ) -> tuple[pd.DataFrame, str | None]:
+    """Moves between segments weighted by the gap in value per customer (largest first)."""
+    measure = next((c for c in ("clv", "revenue_per_customer", "total_spend", "spending_score")
+                    if c in overview and overview[c].notna().any()), None)
+    if measure is None or both.empty:
+        return pd.DataFrame(columns=_MOVE_COLUMNS), measure
+    value = overview[measure].astype(float)
+    moved = both[both["segment_then"] != both["segment_now"]]
+    sizes = both.groupby("segment_then").size()
+    counts = moved.groupby(["segment_then", "segment_now"]).size().rename("customers").reset_index()
+    rows = []
+    for r in counts.itertuples(index=False):
+        a, b = int(r.segment_then), int(r.segment_now)
+        if a not in value.index or b not in value.index:
+            continue
+        gap = float(value.loc[b] - value.loc[a])
+        rows.append({"from_segment": a, "from_name": names_then.get(a, f"segment {a}"), "to_segment": b,
+                     "to_name": names_now.get(b, f"segment {b}"), "customers": int(r.customers),
+                     "from_share": float(r.customers / sizes.loc[r.segment_then]), "value_from": float(value.loc[a]),
+                     "value_to": float(value.loc[b]), "direction": "down" if gap < 0 else "up",
+                     "weight": float(r.customers * abs(gap))})
+    table = pd.DataFrame(rows, columns=_MOVE_COLUMNS)
+    if not table.empty:
+        table = table.sort_values(["weight", "from_segment", "to_segment"], ascending=[False, True, True],
+                                  kind="stable").reset_index(drop=True)
+    return table, measure
+
+
+def _drift_text(row, currency: str) -> str:
+    from seglab.personas.wording import feature_kind, feature_label, format_pair
+
+    then, now = format_pair(row["then"], row["now"], feature_kind(row["feature"]), currency)
+    return (f"{row['name']}: {feature_label(row['feature'])} moved {row['shift_sd']:+.1f} standard deviations "
+            f"({then} → {now})")
 
 
 def _drift(current: RunFolder, previous: RunFolder, now: pd.DataFrame, then: pd.DataFrame,
            names: dict[int, str], threshold: float) -> tuple[pd.DataFrame, list[str]]:
+    schema = current.artifact("schema.json")
+    currency = read_json(schema).get("currency", "") if schema.exists() else ""
     meta_path = current.artifact("segmentation.json")
     if not meta_path.exists() or not previous.artifact("features.parquet").exists():
         return pd.DataFrame(columns=_DRIFT_COLUMNS), []
@@ -188,6 +277,5 @@ def _drift(current: RunFolder, previous: RunFolder, now: pd.DataFrame, then: pd.
     long["name"] = long["segment"].map(lambda s: names.get(int(s), f"segment {s}"))
     long = long.loc[long["shift_sd"].abs().sort_values(ascending=False).index]
     flagged = long[long["shift_sd"].abs() >= threshold]
-    warnings = [f"{r['name']}: {r['feature'].replace('_', ' ')} moved {r['shift_sd']:+.1f} sd "
-                f"({r['then']:.3g} → {r['now']:.3g})" for _, r in flagged.head(10).iterrows()]
+    warnings = [_drift_text(r, currency) for _, r in flagged.head(10).iterrows()]
     return long[_DRIFT_COLUMNS].reset_index(drop=True), warnings

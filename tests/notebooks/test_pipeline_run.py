@@ -41,6 +41,21 @@ def test_executed_notebooks_have_figures_and_no_errors(sample_run, notebook, fig
     assert "2025Q3" in injected[0].source
 
 
+def test_executed_notebooks_rerun_as_they_are_in_the_finished_folder(sample_run, tmp_path):
+    from seglab.runner import execute_notebook
+
+    folder = sample_run.folder
+    for path in sorted(folder.notebooks.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])][0]
+        assert f'run_dir = "{folder.path}"' in injected.source, path.name  # not the temporary .partial folder
+        assert nb.metadata["papermill"]["parameters"]["run_dir"] == str(folder.path)
+    before = folder.report_html.stat().st_mtime_ns
+    # "Run all" on the executed report notebook, with no parameter given: it works on its folder
+    execute_notebook(folder.notebooks / "05_report.ipynb", tmp_path / "again.ipynb", progress=False, cwd=tmp_path)
+    assert folder.report_html.stat().st_mtime_ns > before
+
+
 def test_features_notebook_writes_the_feature_table_and_dictionary(sample_run):
     from seglab.features import FeatureSet
 
@@ -91,9 +106,12 @@ def test_next_quarter_keeps_segment_numbers_and_names(sample_run):
 
 
 def test_report_notebook_writes_the_report_and_a_skipped_comparison(sample_run):
+    from seglab.report import lint_report
+
     folder = sample_run.folder
     html = folder.report_html.read_text()
     assert html.startswith("<!DOCTYPE html>") and "Synthetic sample" in html
+    assert lint_report(html) == []
     comparison = json.loads((folder.artifacts / "comparison.json").read_text())
     assert comparison["skipped"] and "2025Q2" in comparison["note"]
     assert not folder.report_pdf.exists()  # only with pdf: true
@@ -120,6 +138,8 @@ def test_a_failing_stage_leaves_the_previous_run_intact(sample_run):
     assert (folder.artifacts / "transactions.parquet").read_bytes() == before
     kept = folder.path.with_name("2025Q3.failed") / "notebooks" / "01_collect.ipynb"
     assert kept.exists() and str(kept) in message
+    injected = [c for c in nbformat.read(kept, as_version=4).cells if "injected-parameters" in c.metadata["tags"]]
+    assert f'run_dir = "{kept.parents[1]}"' in injected[0].source  # opens where it is kept
 
 
 def test_single_stages_update_the_run_folder_in_place(tmp_path):
