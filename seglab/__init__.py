@@ -21,7 +21,7 @@ from seglab.exceptions import SeglabError  # noqa: E402
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _SUBMODULES = ("collect", "features", "cluster", "personas", "report", "explorer", "workshop", "config",
-               "datasets", "plotting", "runner", "exceptions")
+               "datasets", "plotting", "runner", "exceptions", "measure")
 
 __all__ = ["__version__", *_SUBMODULES, "SeglabError", "explore"]
 

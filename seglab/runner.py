@@ -419,7 +419,7 @@ def _input_checksums(dataset: str) -> dict[str, str]:
     sums = {}
     if spec.origin is not None:
         sums[spec.origin.name] = sha256_file(spec.origin)
-    for table in (spec.customers, spec.transactions, spec.events):
+    for table in (spec.customers, spec.transactions, spec.events, spec.campaigns, spec.feedback):
         for source in (table.sources if table else ()):
             if source.path is not None:
                 for path in source_files(source, spec):

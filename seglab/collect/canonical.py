@@ -4,12 +4,14 @@ Files in ``artifacts/``:
 
 ``customers.parquet``
     ``customer_id`` (pseudonym) and attribute columns.
-``transactions.parquet``, ``events.parquet``
+``transactions.parquet``, ``events.parquet``, ``campaigns.parquet``, ``feedback.parquet``
     When the dataset has them.
 ``schema.json``
     Dataset, period, snapshot (``as_of``), currency, the fingerprint of the salt the
-    ids were pseudonymized with (:func:`seglab.collect.salt_fingerprint`), and for each
-    table its row count and columns, each with its type and criterion tag.
+    ids were pseudonymized with (:func:`seglab.collect.salt_fingerprint`), for each
+    table its row count and columns, each with its type and criterion tag, and
+    ``responses``: the customer columns that record answers to campaigns sent without a
+    control group.
 ``quality.json``, ``quality.md``
     The quality gate's report (:class:`~seglab.collect.quality.QualityReport`).
 """
@@ -27,7 +29,7 @@ from seglab.exceptions import InputError
 
 __all__ = ["CanonicalData", "column_type"]
 
-TABLES = ("customers", "transactions", "events")
+TABLES = ("customers", "transactions", "events", "campaigns", "feedback")
 
 
 def column_type(series: pd.Series) -> str:
@@ -49,14 +51,19 @@ class CanonicalData:
     ----------
     customers
         One row per customer: ``customer_id`` plus attribute columns.
-    transactions, events
-        Canonical transaction lines and events, or None when the dataset has none.
+    transactions, events, campaigns, feedback
+        Canonical transaction lines, events, campaign rows (who got which campaign, in
+        which group, with what outcome) and feedback answers, or None when the dataset
+        has none.
     criteria
         Criterion tag of each customer attribute column (``demographic``, ``pii`` …).
     as_of
         The snapshot day (last day of the period), or None for a static dataset.
     salt_fingerprint
         The fingerprint of the salt the customer ids were pseudonymized with.
+    responses
+        Customer columns holding 0/1 answers to campaigns sent without a control group
+        (shown as response rates, never as lift).
     """
 
     dataset: str
@@ -71,6 +78,9 @@ class CanonicalData:
     sources: list[str] = field(default_factory=list)
     salt_fingerprint: str | None = None
     segment_on: list[str] = field(default_factory=list)
+    campaigns: pd.DataFrame | None = None
+    feedback: pd.DataFrame | None = None
+    responses: list[str] = field(default_factory=list)
 
     def schema(self) -> dict:
         """The content of ``schema.json``."""
@@ -89,12 +99,14 @@ class CanonicalData:
         return {"dataset": self.dataset, "period": self.period,
                 "as_of": None if self.as_of is None else self.as_of.date().isoformat(),
                 "currency": self.currency, "salt_fingerprint": self.salt_fingerprint,
-                "sources": self.sources, "segment_on": list(self.segment_on), "tables": tables}
+                "sources": self.sources, "segment_on": list(self.segment_on), "tables": tables,
+                "responses": list(self.responses)}
 
     def summary(self) -> pd.DataFrame:
         """One row per table: rows, customers, columns, first and last date."""
         rows = []
-        for name, date_col in (("customers", None), ("transactions", "order_date"), ("events", "timestamp")):
+        for name, date_col in (("customers", None), ("transactions", "order_date"), ("events", "timestamp"),
+                               ("campaigns", "sent_at"), ("feedback", "date")):
             frame = getattr(self, name)
             if frame is None:
                 continue
@@ -147,7 +159,8 @@ class CanonicalData:
         return cls(dataset=schema["dataset"], period=schema["period"],
                    as_of=pd.Timestamp(schema["as_of"]) if schema.get("as_of") else None,
                    customers=tables["customers"], transactions=tables["transactions"],
-                   events=tables["events"], criteria=criteria, quality=quality,
+                   events=tables["events"], campaigns=tables["campaigns"], feedback=tables["feedback"],
+                   responses=list(schema.get("responses") or []), criteria=criteria, quality=quality,
                    currency=schema.get("currency", ""), sources=schema.get("sources", []),
                    salt_fingerprint=schema.get("salt_fingerprint"),
                    segment_on=list(schema.get("segment_on") or []))

@@ -10,7 +10,8 @@ from tqdm.auto import tqdm
 
 from seglab.collect.expressions import parse_expression
 from seglab.collect.quality import CHECKS, CheckResult
-from seglab.collect.schema import (EVENT_COLUMNS, EVENT_REQUIRED, TRANSACTION_COLUMNS,
+from seglab.collect.schema import (CAMPAIGN_COLUMNS, CAMPAIGN_REQUIRED, EVENT_COLUMNS, EVENT_REQUIRED,
+                                   FEEDBACK_COLUMNS, FEEDBACK_REQUIRED, GROUPS, TRANSACTION_COLUMNS,
                                    TRANSACTION_REQUIRED, coerce_dates, coerce_ids, coerce_table,
                                    infer_attribute)
 from seglab.collect.sources import iter_source, read_source
@@ -68,6 +69,18 @@ def coerce_source(frame: pd.DataFrame, table: str, source: SourceSpec) -> pd.Dat
     if table == "events":
         return coerce_table(frame, EVENT_COLUMNS, table=table, required=EVENT_REQUIRED,
                             dates=source.dates, mixed_time_zones=source.mixed_time_zones)
+    if table in ("campaigns", "feedback"):
+        # only the canonical columns: a free-text comment or an e-mail never enters the run
+        columns, required = ((CAMPAIGN_COLUMNS, CAMPAIGN_REQUIRED) if table == "campaigns"
+                             else (FEEDBACK_COLUMNS, FEEDBACK_REQUIRED))
+        require_columns(frame, required, table=table)
+        out = coerce_table(frame[[c for c in frame.columns if c in columns]], columns, table=table,
+                           required=required, dates=source.dates, mixed_time_zones=source.mixed_time_zones)
+        key = "group" if table == "campaigns" else "kind"
+        text = out[key].astype("string").str.strip().str.lower()
+        if table == "campaigns":
+            text = text.replace(GROUPS)
+        return out.assign(**{key: text.mask(text == "").astype("str")})
     coerce_table(frame.iloc[:0], {}, table=table, required=("customer_id",))
     return pd.DataFrame({
         col: coerce_ids(frame[col]) if col == "customer_id"

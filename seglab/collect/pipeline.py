@@ -12,12 +12,13 @@ from seglab._validation import show_list
 from seglab.collect.canonical import CanonicalData
 from seglab.collect.mapping import date_range, read_table
 from seglab.collect.privacy import get_salt, hash_email, looks_personal, pseudonymize, salt_fingerprint
-from seglab.collect.quality import (QualityReport, check_customers, check_events, check_transactions,
-                                    resolve_customer_attributes, resolve_policies)
-from seglab.collect.schema import EVENT_COLUMNS, TRANSACTION_COLUMNS
+from seglab.collect.quality import (QualityReport, check_campaigns, check_customers, check_events,
+                                    check_feedback, check_transactions, resolve_customer_attributes,
+                                    resolve_policies)
+from seglab.collect.schema import CAMPAIGN_COLUMNS, EVENT_COLUMNS, FEEDBACK_COLUMNS, TRANSACTION_COLUMNS
 from seglab.collect.spec import CRITERIA, DatasetSpec, TableSpec, load_spec
 from seglab.config import Period, complete_periods, parse_period
-from seglab.exceptions import DataQualityWarning, EmptyDataError, PeriodError
+from seglab.exceptions import DataQualityWarning, EmptyDataError, PeriodError, SchemaError
 
 __all__ = ["collect", "choose_period", "dataset_date_range", "available_periods"]
 
@@ -149,8 +150,9 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
     Returns
     -------
     CanonicalData
-        Customers (always), transactions and events (when the dataset has them),
-        criterion tags and the quality report (whose ``notes`` repeat every
+        Customers (always), transactions, events, campaigns and feedback (when the
+        dataset has them), criterion tags, the customer columns that record campaign
+        responses without a control group, and the quality report (whose ``notes`` repeat every
         :class:`~seglab.exceptions.DataQualityWarning` given on the way). Customer ids
         are pseudonyms; ``salt_fingerprint`` identifies the salt.
 
@@ -301,6 +303,25 @@ def _collect(dataset, period, *, policies, salt, project_dir, run_dir, progress,
         checks += found
         tables["events"] = {"rows_in": len(raw), "rows_out": len(events)}
 
+    campaigns = None
+    if spec.campaigns is not None:
+        raw, _, described = read_table(spec, spec.campaigns, "campaigns", progress=progress)
+        sources += described
+        campaigns, found = check_campaigns(raw, snapshot=chosen.cutoff, policies=rules)
+        checks += found
+        campaigns = _campaign_outcomes(spec, campaigns, transactions, chosen)
+        tables["campaigns"] = {"rows_in": len(raw), "rows_out": len(campaigns),
+                               "campaigns": int(campaigns["campaign_id"].nunique())}
+
+    feedback = None
+    if spec.feedback is not None:
+        raw, _, described = read_table(spec, spec.feedback, "feedback", progress=progress)
+        sources += described
+        feedback, found = check_feedback(raw, snapshot=chosen.cutoff, policies=rules,
+                                         scales=spec.feedback.scales)
+        checks += found
+        tables["feedback"] = {"rows_in": len(raw), "rows_out": len(feedback)}
+
     if tx_customers is not None:
         tx_criteria = dict(spec.transactions.customer_attributes)
         if customers is None:
@@ -332,6 +353,8 @@ def _collect(dataset, period, *, policies, salt, project_dir, run_dir, progress,
         return (frame[columns].assign(customer_id=pseudonymize(frame["customer_id"], salt))
                 .reset_index(drop=True))
 
+    responses = list(spec.customers.responses) if spec.customers is not None else []
+    _check_responses(customers, responses)
     report = _report(spec, chosen, tables, checks, caught)
     logger.info("collected %s %s: %s", spec.name, chosen.label,
                 ", ".join(f"{k} {v.get('rows_out', v.get('customers', 0)):,}" for k, v in tables.items()))
@@ -340,9 +363,57 @@ def _collect(dataset, period, *, policies, salt, project_dir, run_dir, progress,
         customers=_pseudo(customers, ("customer_id",)),
         transactions=_pseudo(transactions, tuple(TRANSACTION_COLUMNS)),
         events=_pseudo(events, tuple(EVENT_COLUMNS)),
+        campaigns=_pseudo(campaigns, tuple(CAMPAIGN_COLUMNS)),
+        feedback=_pseudo(feedback, tuple(FEEDBACK_COLUMNS)), responses=responses,
         criteria={c: t for c, t in criteria.items() if t in CRITERIA or t in ("pii", "email")},
         quality=report, currency=spec.currency, sources=sources,
         salt_fingerprint=salt_fingerprint(salt), segment_on=list(spec.segment_on))
+
+
+def _campaign_outcomes(spec: DatasetSpec, campaigns: pd.DataFrame, transactions: pd.DataFrame | None,
+                       chosen: Period) -> pd.DataFrame:
+    """The campaigns with their outcomes: as given, or derived from the transactions."""
+    window = spec.campaigns.response_window_days
+    given = [c for c in ("converted", "revenue") if c in campaigns.columns]
+    if given and window:
+        raise SchemaError(f"campaigns has {' and '.join(given)} and the spec sets response_window_days: "
+                          "give the outcomes or have them derived from the transactions, not both "
+                          "(remove response_window_days, or the outcome columns from the mapping)")
+    if given:
+        if "converted" not in campaigns:  # revenue alone: a purchase is a conversion
+            campaigns = campaigns.assign(converted=(campaigns["revenue"] > 0).astype("boolean"))
+        elif "revenue" in campaigns:  # a missing yes/no with a revenue: the revenue decides
+            campaigns = campaigns.assign(converted=campaigns["converted"].fillna(campaigns["revenue"] > 0))
+        return campaigns
+    if not window:
+        raise SchemaError(f"campaigns has no outcome: map its converted and/or revenue columns, or set "
+                          f"campaigns: response_window_days: 30 in the spec of {spec.name!r} to derive them "
+                          "from each customer's purchases after the campaign")
+    if transactions is None:
+        raise SchemaError(f"campaigns: response_window_days derives outcomes from the transactions, but "
+                          f"dataset {spec.name!r} has none; map the converted and revenue columns instead")
+    from seglab.measure.outcomes import derive_outcomes
+
+    derived, notes = derive_outcomes(campaigns, transactions, window_days=window, snapshot=chosen.cutoff)
+    for note in notes:
+        warnings.warn(note, DataQualityWarning, stacklevel=4)
+    return derived
+
+
+def _check_responses(customers: pd.DataFrame, responses: list[str]) -> None:
+    """The spec's campaign-response columns exist in the customer table and hold 0/1 answers."""
+    if not responses:
+        return
+    missing = [c for c in responses if c not in customers.columns]
+    if missing:
+        raise SchemaError(f"customers.responses names {show_list(missing)}, which the customer table does not "
+                          f"have; columns: {show_list([c for c in customers.columns if c != 'customer_id'], 20)}")
+    for col in responses:
+        values = pd.to_numeric(customers[col], errors="coerce")
+        bad = customers[col].notna() & ~values.isin([0, 1])
+        if bad.any():
+            raise SchemaError(f"customers.{col} is listed under responses, so it must hold 0/1 answers "
+                              f"answers; found {show_list(customers.loc[bad, col].drop_duplicates().head(3).tolist())}")
 
 
 def _report(spec: DatasetSpec, chosen: Period, tables: dict, checks: list, caught: list) -> QualityReport:

@@ -40,6 +40,8 @@ __all__ = [
     "check_transactions",
     "check_customers",
     "check_events",
+    "check_campaigns",
+    "check_feedback",
     "resolve_customer_attributes",
     "far_out",
 ]
@@ -76,7 +78,7 @@ CHECKS: dict[str, Check] = {c.name: c for c in [
     Check("non_product", "lines that are not products (postage, fees, bad-debt adjustments, samples)",
           "drop"),
     Check("zero_price", "lines with a zero unit price (free items, or missing prices); only when a "
-          "unit_price is mapped", "drop"),
+          "unit price is mapped", "drop"),
     Check("negative_price", "lines with a negative price (accounting adjustments)", "drop"),
     Check("unknown_event_type", "events of a type the journey features do not use", "keep"),
     Check("conflicting_attributes",
@@ -84,11 +86,20 @@ CHECKS: dict[str, Check] = {c.name: c for c in [
           "kept with their most frequent value", "keep"),
     Check("extreme_values", "extreme quantities, amounts or attribute values (far-out outliers)",
           "flag"),
+    Check("missing_value", "campaign rows without a campaign id or an outcome, feedback without a kind "
+          "or a score", "drop"),
+    Check("unknown_group", "campaign rows whose group is neither treatment nor control", "drop"),
+    Check("conflicting_groups", "customers in both the treatment and the control group of one campaign "
+          "(every row of theirs in that campaign)", "drop"),
+    Check("unknown_kind", "feedback of a kind other than nps, csat, rating or survey_<question>", "drop"),
+    Check("out_of_range", "feedback scores outside their scale (NPS 0–10, CSAT and ratings 1–5, surveys "
+          "as declared; NPS and CSAT in whole points)", "drop"),
 ]}
 """Every check, by name. Policies in specs and parameters refer to these names."""
 
 DEFAULT_POLICIES: dict[str, str] = {name: c.default for name, c in CHECKS.items()}
-UNITS = {"transactions": "lines", "events": "events", "customers": "customers"}
+UNITS = {"transactions": "lines", "events": "events", "customers": "customers", "campaigns": "rows",
+         "feedback": "responses"}
 
 
 @dataclass
@@ -270,6 +281,97 @@ def check_events(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None,
     details = {"unknown_event_type": {"types": sorted(map(str, frame.loc[unknown, "event_type"]
                                                           .dropna().unique()))[:20]}}
     return _apply(frame, "events", masks, policies, details)
+
+
+def check_campaigns(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None,
+                    policies: dict[str, str]) -> tuple[pd.DataFrame, list[CheckResult]]:
+    """Run the campaign checks on a canonical campaigns frame (groups already normalised).
+
+    Duplicates, missing ids, dates and values, non-finite revenue, campaigns sent on or
+    after the snapshot (ignored: they belong to a later period), groups other than
+    treatment and control, and customers found in both groups of one campaign (all their
+    rows of that campaign; the count is of customers).
+    """
+    policies = resolve_policies(policies)
+    missing = frame["campaign_id"].isna()
+    if "converted" in frame and "revenue" in frame:
+        missing |= frame["converted"].isna() & frame["revenue"].isna()
+    elif "converted" in frame:
+        missing |= frame["converted"].isna()
+    elif "revenue" in frame:
+        missing |= frame["revenue"].isna()
+    after = (frame["sent_at"] >= snapshot if snapshot is not None else pd.Series(False, index=frame.index))
+    masks = {
+        "duplicates": _duplicates(frame),
+        "missing_customer_id": frame["customer_id"].isna(),
+        "missing_date": frame["sent_at"].isna(),
+        "missing_value": missing,
+        "non_finite": _non_finite(frame, ("revenue",))[0],
+        "after_snapshot": after,
+        "unknown_group": frame["group"].notna() & ~frame["group"].isin(["treatment", "control"]),
+    }
+    details = {"after_snapshot": {"campaigns": int(frame.loc[after, "campaign_id"].nunique())},
+               "unknown_group": {"values": sorted(map(str, frame.loc[frame["group"].notna() & ~frame["group"].isin(
+                   ["treatment", "control"]), "group"].unique()))[:10]}}
+    masks["missing_value"] |= frame["group"].isna()
+    out, results = _apply(frame, "campaigns", masks, policies, details)
+    out = _blank_non_finite(out, ("revenue",))
+    both = out.groupby(["campaign_id", "customer_id"], sort=False, dropna=True)["group"].transform("nunique") > 1
+    customers = int(out.loc[both, ["campaign_id", "customer_id"]].drop_duplicates().shape[0])
+    policy = policies["conflicting_groups"]
+    results.append(CheckResult("conflicting_groups", "campaigns", policy, customers, "customers",
+                               CHECKS["conflicting_groups"].description,
+                               {"rows": int(both.sum()),
+                                "campaigns": int(out.loc[both, "campaign_id"].nunique())}))
+    if policy == "drop":
+        out = out.loc[~both.to_numpy()]
+    elif policy == "flag":
+        out = out.assign(qc_conflicting_groups=both.to_numpy())
+    return out, results
+
+
+def check_feedback(frame: pd.DataFrame, *, snapshot: pd.Timestamp | None, policies: dict[str, str],
+                   scales: dict[str, tuple[float, float]] | None = None) -> tuple[pd.DataFrame, list[CheckResult]]:
+    """Run the feedback checks on a canonical feedback frame (kinds already lower-case).
+
+    Duplicates, missing ids, dates, kinds and scores, non-finite scores, answers dated on
+    or after the snapshot, unknown kinds and scores outside their kind's scale
+    (:data:`~seglab.collect.schema.FEEDBACK_SCALES`, and ``scales`` for ``rating`` and
+    ``survey_<question>``; a survey kind without a declared scale is not range-checked).
+    """
+    from seglab.collect.schema import FEEDBACK_SCALES
+
+    policies = resolve_policies(policies)
+    scales = {**FEEDBACK_SCALES, **(scales or {})}
+    kind, score = frame["kind"], frame["score"]
+    known = kind.isin(list(scales)) | kind.str.match(r"^survey_\w+$").fillna(False)
+    outside = pd.Series(False, index=frame.index)
+    by_kind = {}
+    for name, (low, high) in scales.items():
+        these = kind == name
+        bad = these & score.notna() & ((score < low) | (score > high))
+        if name in ("nps", "csat"):  # answered in whole points
+            bad |= these & score.notna() & np.isfinite(score) & (score != np.round(score))
+        if bad.any():
+            by_kind[name] = int(bad.sum())
+        outside |= bad
+    unchecked = sorted({str(k) for k in kind[known & ~kind.isin(list(scales))].dropna().unique()})
+    masks = {
+        "duplicates": _duplicates(frame),
+        "missing_customer_id": frame["customer_id"].isna(),
+        "missing_date": frame["date"].isna(),
+        "missing_value": kind.isna() | score.isna(),
+        "non_finite": _non_finite(frame, ("score",))[0],
+        "after_snapshot": (frame["date"] >= snapshot if snapshot is not None
+                           else pd.Series(False, index=frame.index)),
+        "unknown_kind": kind.notna() & ~known,
+        "out_of_range": outside,
+    }
+    details = {"unknown_kind": {"kinds": sorted(map(str, kind[kind.notna() & ~known].unique()))[:10]},
+               "out_of_range": {"by_kind": by_kind, "scales": {k: list(v) for k, v in scales.items()},
+                                **({"not_checked": unchecked} if unchecked else {})}}
+    out, results = _apply(frame, "feedback", masks, policies, details)
+    return _blank_non_finite(out, ("score",)), results
 
 
 def _conflicts(frame: pd.DataFrame, attributes: list[str]) -> tuple[pd.Series, dict]:

@@ -11,6 +11,13 @@ transactions   ``customer_id`` (str), ``order_date`` (timestamp), ``amount`` (fl
 customers      ``customer_id`` plus attribute columns, each tagged with a criterion.
 events         ``customer_id``, ``timestamp``, ``event_type`` (see :data:`EVENT_TYPES`);
                optional ``channel``.
+campaigns      ``customer_id``, ``campaign_id``, ``sent_at`` (timestamp), ``group``
+               (``treatment`` or ``control``); optional ``channel``, ``action`` (the
+               recommended action the campaign carried out), ``converted`` (boolean),
+               ``revenue`` (float). Without outcomes they are derived from the transactions
+               (see :func:`seglab.measure.derive_outcomes`).
+feedback       ``customer_id``, ``date`` (timestamp), ``kind`` (``nps``, ``csat``,
+               ``rating`` or ``survey_<question>``), ``score`` (float); optional ``topic``.
 =============  ==========================================================================
 """
 
@@ -31,7 +38,14 @@ __all__ = [
     "EVENT_COLUMNS",
     "EVENT_REQUIRED",
     "EVENT_TYPES",
+    "CAMPAIGN_COLUMNS",
+    "CAMPAIGN_REQUIRED",
+    "GROUPS",
+    "FEEDBACK_COLUMNS",
+    "FEEDBACK_REQUIRED",
+    "FEEDBACK_SCALES",
     "coerce_ids",
+    "coerce_booleans",
     "TIME_ZONE_POLICIES",
     "coerce_dates",
     "coerce_numbers",
@@ -51,6 +65,18 @@ EVENT_COLUMNS = {"customer_id": "id", "timestamp": "datetime", "event_type": "te
 EVENT_TYPES = ("visit", "product_view", "cart_add", "cart_abandon", "checkout",
                "support_contact", "email_sent", "email_open", "email_click")
 """Event types the journey features understand; others are kept and counted."""
+CAMPAIGN_REQUIRED = ("customer_id", "campaign_id", "sent_at", "group")
+CAMPAIGN_COLUMNS = {"customer_id": "id", "campaign_id": "id", "sent_at": "datetime", "group": "text",
+                    "channel": "text", "action": "text", "converted": "boolean", "revenue": "number"}
+GROUPS = {"treatment": "treatment", "treated": "treatment", "test": "treatment",
+          "control": "control", "holdout": "control"}
+"""Values of ``campaigns.group`` (case and surrounding spaces ignored) and what they mean."""
+FEEDBACK_REQUIRED = ("customer_id", "date", "kind", "score")
+FEEDBACK_COLUMNS = {"customer_id": "id", "date": "datetime", "kind": "text", "score": "number",
+                    "topic": "text"}
+FEEDBACK_SCALES = {"nps": (0.0, 10.0), "csat": (1.0, 5.0), "rating": (1.0, 5.0)}
+"""The scale of each feedback kind; ``survey_<question>`` scales are declared in the spec
+(``feedback: scales:``). NPS and CSAT answers are whole numbers."""
 
 _INTEGRAL_FLOAT = re.compile(r"^(-?\d+)\.0+$")
 DATETIME_DTYPE = "datetime64[us]"
@@ -73,6 +99,30 @@ def coerce_ids(series: pd.Series) -> pd.Series:
     out = series.astype("string").str.strip().str.replace(_INTEGRAL_FLOAT, r"\1", regex=True)
     out = out.mask(out == "")
     return out.astype("str")
+
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+def coerce_booleans(series: pd.Series, *, column: str, table: str) -> pd.Series:
+    """Yes/no values as a nullable boolean: ``True``/``False``, 1/0, ``yes``/``no``, ``y``/``n``.
+
+    >>> coerce_booleans(pd.Series(["yes", "0", None, "TRUE"]), column="converted", table="campaigns").tolist()
+    [True, False, <NA>, True]
+    """
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("boolean")
+    text = series.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    out[text.isin(_TRUE).fillna(False)] = True
+    out[text.isin(_FALSE).fillna(False)] = False
+    bad = text.notna() & (text != "") & out.isna()
+    if bad.any():
+        raise DataTypeError(
+            f"{table}.{column}: {int(bad.sum()):,} of {len(text):,} values are not yes/no values "
+            f"(e.g. {_examples(series[bad])}); expected true/false, 1/0 or yes/no")
+    return out
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
@@ -189,6 +239,8 @@ def coerce_table(frame: pd.DataFrame, columns: dict[str, str], *, table: str,
                                      mixed_time_zones=mixed_time_zones)
         elif kind == "number":
             out[name] = coerce_numbers(frame[name], column=name, table=table)
+        elif kind == "boolean":
+            out[name] = coerce_booleans(frame[name], column=name, table=table)
         elif kind == "text":
             out[name] = frame[name].astype("string").astype("str")
         else:

@@ -18,6 +18,14 @@ A spec is a YAML file. The smallest useful one::
       dates: {order_date: "%d/%m/%Y %H:%M"}    # optional explicit date formats
       mixed_time_zones: utc                   # or refuse: dates with different offsets
 
+Optional tables ``customers``, ``events``, ``campaigns`` (who got which campaign, in the
+treatment or the control group, and the outcome; ``response_window_days:`` derives the
+outcome from the transactions instead) and ``feedback`` (NPS, CSAT, ratings, survey
+answers; ``scales:`` declares the scale of ``survey_<question>`` kinds) are given the same
+way. A customer table may name the columns that record answers to campaigns sent to
+everyone, without a control group (``responses: [accepted_offer_1, …]``): they are shown as
+response rates, never as lift.
+
 Sources may also be ``url:`` (any SQLAlchemy URL, ``${ENV_VARS}`` expanded) or a
 DuckDB file, each with ``table:`` or ``query:``. See the README for every key.
 """
@@ -111,12 +119,22 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """How one canonical table (customers, transactions or events) is built."""
+    """How one canonical table (customers, transactions, events, campaigns or feedback) is built.
+
+    ``response_window_days`` (campaigns only): derive ``converted`` and ``revenue`` from the
+    customer's transactions in that many days after ``sent_at``. ``scales`` (feedback only):
+    the scale of each ``survey_<question>`` kind (and of ``rating`` when it is not 1–5),
+    ``{kind: (low, high)}``. ``responses`` (customers only): columns holding 0/1 answers to
+    campaigns sent without a control group.
+    """
 
     sources: tuple[SourceSpec, ...]
     criteria: dict[str, str] = field(default_factory=dict)
     overlap_key: str | None = None
     customer_attributes: dict[str, str] = field(default_factory=dict)
+    response_window_days: int | None = None
+    scales: dict[str, tuple[float, float]] = field(default_factory=dict)
+    responses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,7 +150,7 @@ class QualitySpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A dataset: metadata, up to three canonical tables, and the quality rules."""
+    """A dataset: metadata, up to five canonical tables, and the quality rules."""
 
     name: str
     title: str = ""
@@ -145,6 +163,8 @@ class DatasetSpec:
     transactions: TableSpec | None = None
     customers: TableSpec | None = None
     events: TableSpec | None = None
+    campaigns: TableSpec | None = None
+    feedback: TableSpec | None = None
     quality: QualitySpec = field(default_factory=QualitySpec)
     segment_on: tuple[str, ...] = ()
     base_dir: Path = field(default_factory=Path.cwd)
@@ -185,11 +205,13 @@ class DatasetSpec:
 _SOURCE_KEYS = {"path", "url", "table", "query", "format", "options", "columns", "derive", "dates",
                 "mixed_time_zones"}
 _TABLE_KEYS = {"sources", "columns", "derive", "dates", "criteria", "overlap_key",
-               "customer_attributes", "mixed_time_zones"}
+               "customer_attributes", "mixed_time_zones", "response_window_days", "scales", "responses"}
+_TABLE_ONLY = {"response_window_days": "campaigns", "scales": "feedback", "responses": "customers"}
 _QUALITY_KEYS = {"cancellation_pattern", "product_pattern", "non_product_codes", "outlier_fence",
                  "policies"}
 _TOP_KEYS = {"name", "title", "description", "licence", "license", "attribution", "currency",
-             "periods", "as_of", "transactions", "customers", "events", "quality", "segment_on"}
+             "periods", "as_of", "transactions", "customers", "events", "campaigns", "feedback", "quality",
+             "segment_on"}
 
 
 def _check_keys(mapping: Any, allowed: set[str], where: str) -> dict:
@@ -282,6 +304,9 @@ def _table(raw: Any, where: str) -> TableSpec | None:
         "dates": _str_map(raw.get("dates"), f"{where}.dates"),
         "mixed_time_zones": _time_zones(raw.get("mixed_time_zones", "utc"), where),
     }
+    for key, table in _TABLE_ONLY.items():
+        if key in raw and where != table:
+            raise SpecError(f"{where}.{key} only applies to the {table} table; move it there")
     attrs = _str_map(raw.get("customer_attributes"), f"{where}.customer_attributes")
     for col, tag in attrs.items():
         if tag not in CRITERIA:
@@ -292,7 +317,48 @@ def _table(raw: Any, where: str) -> TableSpec | None:
         criteria=_criteria(raw.get("criteria"), f"{where}.criteria"),
         overlap_key=raw.get("overlap_key"),
         customer_attributes=attrs,
+        response_window_days=_window(raw.get("response_window_days"), where),
+        scales=_scales(raw.get("scales"), where),
+        responses=_names(raw.get("responses"), f"{where}.responses"),
     )
+
+
+def _window(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3660:
+        raise SpecError(f"{where}.response_window_days must be a whole number of days from 1 to 3660 "
+                        f"(how long after a campaign a purchase counts as its outcome); got {value!r}")
+    return value
+
+
+def _scales(value: Any, where: str) -> dict[str, tuple[float, float]]:
+    out = {}
+    for kind, bounds in _check_keys(value, set(value or {}), f"{where}.scales").items():
+        ok = (isinstance(bounds, list | tuple) and len(bounds) == 2
+              and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+              and bounds[0] < bounds[1])
+        if not ok:
+            raise SpecError(f"{where}.scales.{kind} must be [lowest, highest] score, like [1, 7]; "
+                            f"got {bounds!r}")
+        if kind in ("nps", "csat"):
+            raise SpecError(f"{where}.scales.{kind}: the {kind.upper()} scale is fixed "
+                            f"({'0 to 10' if kind == 'nps' else '1 to 5'}); remove it")
+        if kind != "rating" and not str(kind).startswith("survey_"):
+            raise SpecError(f"{where}.scales names {kind!r}; scales are for 'rating' and "
+                            "'survey_<question>' kinds")
+        out[str(kind)] = (float(bounds[0]), float(bounds[1]))
+    return out
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise SpecError(f"{where} must be a list of column names; got {value!r}")
+    return tuple(value)
 
 
 def spec_from_dict(raw: dict, *, base_dir: str | Path | None = None,
@@ -339,6 +405,8 @@ def spec_from_dict(raw: dict, *, base_dir: str | Path | None = None,
         transactions=_table(raw.get("transactions"), "transactions"),
         customers=_table(raw.get("customers"), "customers"),
         events=_table(raw.get("events"), "events"),
+        campaigns=_table(raw.get("campaigns"), "campaigns"),
+        feedback=_table(raw.get("feedback"), "feedback"),
         quality=QualitySpec(
             cancellation_pattern=quality.get("cancellation_pattern"),
             product_pattern=quality.get("product_pattern"),

@@ -4,7 +4,8 @@ Built-in datasets, usable by name everywhere (``seglab run --dataset NAME``):
 
 ``sample``
     Synthetic: 3,000 customers from 4 planted segments, two years of orders,
-    web/email events (the default dataset; regenerate with ``seglab sample``).
+    web/email events, campaigns with control groups and planted effects, NPS and CSAT
+    answers (the default dataset; regenerate with ``seglab sample``).
 ``online_retail``
     UCI Online Retail II (2009-2010) + Online Retail (2010-2011), CC BY 4.0.
 ``mall_customers``
@@ -45,7 +46,9 @@ SAMPLE_ARGS = {"n_customers": 3000, "n_segments": 4, "start": "2024-01-01", "end
                "seed": 2025}
 """The arguments of :func:`make_customers` that made the committed ``sample`` dataset."""
 
-_TABLES = ("customers", "transactions", "events", "truth")
+_TABLES = ("customers", "transactions", "events", "truth", "campaigns", "feedback", "campaign_truth",
+           "feedback_truth")
+_SPEC_TABLES = ("customers", "transactions", "events", "campaigns", "feedback")
 
 
 def list_datasets() -> pd.DataFrame:
@@ -53,7 +56,7 @@ def list_datasets() -> pd.DataFrame:
     rows = []
     for name in builtin_specs():
         spec = load_spec(name)
-        tables = [t for t in ("customers", "transactions", "events") if getattr(spec, t) is not None]
+        tables = [t for t in _SPEC_TABLES if getattr(spec, t) is not None]
         rows.append({"name": name, "title": spec.title, "tables": ", ".join(tables),
                      "currency": spec.currency, "licence": spec.licence})
     return pd.DataFrame(rows)
@@ -64,8 +67,10 @@ def write_sample(folder: str | Path, **kwargs) -> Path:
 
     ``kwargs`` go to :func:`make_customers` (default: :data:`SAMPLE_ARGS`). The
     folder then holds ``customers.parquet``, ``transactions.parquet``,
-    ``events.parquet``, ``truth.parquet`` (the planted segments) and ``dataset.yaml``,
-    usable as ``seglab run --dataset <folder>/dataset.yaml``.
+    ``events.parquet``, ``campaigns.parquet``, ``feedback.parquet``, the planted truth
+    (``truth.parquet``: the segments; ``campaign_truth.parquet``: each campaign's effect
+    per segment; ``feedback_truth.parquet``: NPS and CSAT per segment and quarter) and
+    ``dataset.yaml``, usable as ``seglab run --dataset <folder>/dataset.yaml``.
     """
     folder = Path(folder)
     args = {**SAMPLE_ARGS, **kwargs}
@@ -76,7 +81,7 @@ def write_sample(folder: str | Path, **kwargs) -> Path:
     spec["name"] = folder.name.replace(" ", "_") or "synthetic"
     spec["description"] = (f"Synthetic customers from seglab.datasets.make_customers("
                            f"{', '.join(f'{k}={v!r}' for k, v in args.items())}).")
-    for table in ("customers", "transactions", "events"):
+    for table in _SPEC_TABLES:
         spec[table]["sources"] = [{"path": f"{table}.parquet"}]
     if args.get("b2b"):  # business customers: firmographic attributes instead of demographic ones
         criteria = spec["customers"]["criteria"]

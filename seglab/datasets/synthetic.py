@@ -8,11 +8,19 @@ and purchase behaviour. Purchases follow the process the BG/NBD model assumes
 probability) and order values the Gamma-Gamma model assumes, so value models can
 be fitted to the result. Everything is drawn from one seeded generator: the same
 arguments always give the same data.
+
+The data also closes the loop: campaigns sent every quarter to some or all segments, each
+with a random control group and a **planted effect per segment** (zero, positive, and one
+negative: see :data:`CAMPAIGN_PLAN`), and customer feedback (NPS, CSAT)
+every quarter with planted differences between segments and one segment's NPS falling in
+the last quarter. They come from a second generator seeded from the same seed, so
+customers, orders and events are the same with or without them. The truth is in
+``campaign_truth`` and ``feedback_truth``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -20,7 +28,8 @@ import pandas as pd
 from seglab._validation import check_range
 from seglab.exceptions import ParameterError
 
-__all__ = ["Archetype", "ARCHETYPES", "SyntheticCustomers", "make_customers", "SURVEY_ITEMS", "FIRMOGRAPHIC"]
+__all__ = ["Archetype", "ARCHETYPES", "SyntheticCustomers", "make_customers", "SURVEY_ITEMS", "FIRMOGRAPHIC",
+           "CAMPAIGN_PLAN", "PlantedCampaign", "NPS_MIX", "TOPICS"]
 
 CATEGORIES = ("home", "kitchen", "garden", "fashion", "toys", "stationery")
 CHANNELS = ("web", "app", "store")
@@ -176,6 +185,22 @@ class SyntheticCustomers:
         ``customer_id``, ``segment`` (0 … k−1) and ``segment_name``.
     archetypes
         The planted archetypes, one row per segment.
+    campaigns
+        The canonical campaigns table: ``customer_id``, ``campaign_id``, ``sent_at``,
+        ``group``, ``channel``, ``action``, ``converted``, ``revenue``.
+    feedback
+        The canonical feedback table: ``customer_id``, ``date``, ``kind`` (``nps``,
+        ``csat``), ``score``, ``topic``.
+    campaign_truth
+        One row per campaign and planted segment it reached: ``campaign_id``, ``segment``,
+        ``segment_name``, ``control_share``, ``control_rate`` and ``treatment_rate`` (the
+        conversion probabilities), ``lift`` (their difference, the planted effect),
+        ``revenue_per_converter`` and ``revenue_lift`` (lift × revenue per converter: the
+        effect on revenue per customer).
+    feedback_truth
+        One row per quarter and planted segment: ``period``, ``segment``,
+        ``segment_name``, ``promoters``, ``passives``, ``detractors`` (the planted shares),
+        ``nps`` (−100 … 100) and ``csat`` (planted share of CSAT answers 4–5).
     """
 
     customers: pd.DataFrame
@@ -183,6 +208,10 @@ class SyntheticCustomers:
     events: pd.DataFrame
     truth: pd.DataFrame
     archetypes: pd.DataFrame
+    campaigns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    feedback: pd.DataFrame = field(default_factory=pd.DataFrame)
+    campaign_truth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    feedback_truth: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _choice(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
@@ -345,13 +374,18 @@ def make_customers(n_customers: int = 3000, n_segments: int = 4, *, start: str =
     customers["marketing_consent"] = rng.random(n) < 0.8
 
     events = _events(rng, archetypes, seg, ids, customers, transactions, t0, t1, days)
+    # the loop's data from a generator of its own: customers, orders and events stay as they were
+    loop_rng = np.random.default_rng([seed, _LOOP_STREAM])
+    campaigns, campaign_truth = _campaigns(loop_rng, archetypes, seg, ids, customers["signup_date"], t0, t1)
+    feedback, feedback_truth = _feedback(loop_rng, archetypes, seg, ids, customers["signup_date"], t0, t1)
     truth = pd.DataFrame({"customer_id": ids, "segment": seg.astype(int),
                           "segment_name": np.asarray([a.name for a in archetypes])[seg]})
     planted = pd.DataFrame([{"segment": i, "name": a.name, "weight": a.weight,
                              "orders_per_year": a.orders_per_year, "dropout": a.dropout,
                              "order_value": a.order_value} for i, a in enumerate(archetypes)])
     return SyntheticCustomers(customers=customers, transactions=transactions, events=events,
-                              truth=truth, archetypes=planted)
+                              truth=truth, archetypes=planted, campaigns=campaigns, feedback=feedback,
+                              campaign_truth=campaign_truth, feedback_truth=feedback_truth)
 
 
 def _profiles(rng, archetypes, seg, ids, b2b: bool, separation: float) -> pd.DataFrame:
@@ -472,3 +506,156 @@ def _events(rng, archetypes, seg, ids, customers, transactions, t0, t1, days) ->
                        np.where(rng.random(len(events)) < 0.4, "app", "web"))
     events = events.assign(channel=np.where(events["event_type"] == "support_contact", "phone", channel))
     return events.sort_values(["timestamp", "customer_id", "event_type"], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- closing the loop
+
+_LOOP_STREAM = 18
+"""Second entropy word of the campaigns' and feedback's generator (the first is the seed)."""
+
+
+@dataclass(frozen=True)
+class PlantedCampaign:
+    """One planted campaign: when, to whom, with which control share and effects.
+
+    ``quarters`` counts back from the last complete quarter of the data (0 is that
+    quarter, 1 the one before …; quarters before the data starts are skipped);
+    ``segments`` the planted segments it goes to (``"all"``, or indices, where ``-1`` is
+    the last planted segment); ``effects`` the planted lift in conversion probability per
+    segment (segments not named have none); ``day`` the day of the quarter it goes out.
+    """
+
+    name: str
+    quarters: tuple[int, ...]
+    channel: str
+    action: str
+    segments: tuple[int, ...] | str
+    control_share: float
+    effects: dict
+    day: int
+
+
+_SEASONAL = (0.04, 0.08, 0.12, 0.0, 0.05, 0.0, 0.03, 0.08)
+
+CAMPAIGN_PLAN: tuple[PlantedCampaign, ...] = (
+    PlantedCampaign("newsletter", tuple(range(8)), "email", "Nurture", "all", 0.3, {}, 10),
+    PlantedCampaign("loyalty rewards", (3, 1, 0), "email", "Reward and retain", (0,), 0.3, {0: 0.15}, 20),
+    PlantedCampaign("gift guide", (2,), "email", "Seasonal offer", (2,), 0.3, {2: 0.06}, 50),
+    PlantedCampaign("seasonal offer", (4, 0), "email", "Seasonal offer", "all", 0.2, dict(enumerate(_SEASONAL)), 45),
+    PlantedCampaign("app push", (0,), "app", "Onboard", (-1,), 0.3, {-1: -0.10}, 55),
+    PlantedCampaign("catalogue", (0,), "mail", "Develop and upsell", (2,), 0.05, {2: 0.03}, 60),
+)
+"""The campaigns :func:`make_customers` plants: a newsletter every quarter that changes
+nothing, loyalty rewards and a gift guide that work, a seasonal offer that works in most
+segments and not in one, an app push that backfires, and a catalogue whose 5 % control
+group is too small to tell (an underpowered test). A campaign for a segment the data does
+not have goes to the nearest one there is."""
+
+NPS_MIX = ((0.60, 0.28, 0.12), (0.30, 0.40, 0.30), (0.40, 0.38, 0.22), (0.50, 0.30, 0.20),
+           (0.55, 0.30, 0.15), (0.45, 0.35, 0.20), (0.35, 0.30, 0.35), (0.15, 0.35, 0.50))
+"""Planted shares of promoters, passives and detractors per archetype; in the last quarter
+the last planted segment's NPS falls (:data:`NPS_DROP`)."""
+NPS_DROP = (0.25, 0.30, 0.45)
+TOPICS = ("price", "delivery", "product quality", "customer service", "app", "returns")
+_TOPIC_WEIGHTS = ((1, 2, 4, 4, 1, 1), (6, 3, 1, 1, 1, 2), (2, 4, 3, 1, 0.5, 1), (2, 2, 1, 1, 4, 2),
+                  (1, 2, 6, 3, 0.5, 0.5), (2, 5, 1, 1, 3, 1), (2, 2, 1, 5, 1, 4), (5, 2, 1, 2, 1, 2))
+_NPS_RESPONSE, _CSAT_RESPONSE = 0.2, 0.12
+
+
+def _loop_quarters(t0: pd.Timestamp, t1: pd.Timestamp) -> list[pd.Period]:
+    """The complete quarters between ``t0`` and ``t1``."""
+    return [q for q in pd.period_range(t0, t1, freq="Q")
+            if q.start_time >= t0.normalize() and q.end_time.normalize() <= t1.normalize()]
+
+
+def _campaigns(rng, archetypes, seg, ids, signup, t0, t1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The planted campaigns (:data:`CAMPAIGN_PLAN`) with their truth."""
+    quarters = _loop_quarters(t0, t1)
+    k = len(archetypes)
+    base = 1 - np.exp(-np.array([a.orders_per_year for a in archetypes]) * 30 / 365.25)  # bought within 30 days
+    value = np.array([a.order_value for a in archetypes])
+    signup = signup.to_numpy()
+    rows, truths = [], []
+    sends = sorted(((quarters[-1 - back], plan) for plan in CAMPAIGN_PLAN for back in plan.quarters
+                    if back < len(quarters)), key=lambda x: (x[0], x[1].day))
+    for quarter, plan in sends:
+        sent = quarter.start_time + pd.Timedelta(days=plan.day, hours=9)
+        if plan.segments == "all":
+            targets, effects = list(range(k)), {s: e for s, e in plan.effects.items() if s < k}
+        else:  # -1 is the last segment; a segment the data lacks becomes the nearest one
+            place = {s: s % k if s < 0 else min(s, k - 1) for s in plan.segments}
+            targets = sorted(set(place.values()))
+            effects = {place[s]: e for s, e in plan.effects.items()}
+        who = np.flatnonzero(np.isin(seg, list(targets)) & (signup <= sent.to_datetime64()))
+        control = np.zeros(len(who), dtype=bool)
+        control[rng.permutation(len(who))[:int(round(plan.control_share * len(who)))]] = True
+        lift = np.array([effects.get(s, 0.0) for s in range(k)])
+        p = np.clip(base[seg[who]] + np.where(control, 0.0, lift[seg[who]]), 0, 1)
+        converted = rng.random(len(who)) < p
+        revenue = np.where(converted, np.round(rng.gamma(2.0, value[seg[who]] / 2.0), 2), 0.0)
+        campaign_id = f"{quarter.year}Q{quarter.quarter} {plan.name}"
+        rows.append(pd.DataFrame({"customer_id": ids[who], "campaign_id": campaign_id,
+                                  "sent_at": sent, "group": np.where(control, "control", "treatment"),
+                                  "channel": plan.channel, "action": plan.action, "converted": converted,
+                                  "revenue": revenue}))
+        for s in targets:
+            p1 = float(np.clip(base[s] + lift[s], 0, 1))
+            truths.append({"campaign_id": campaign_id, "segment": int(s), "segment_name": archetypes[s].name,
+                           "control_share": plan.control_share, "control_rate": float(base[s]),
+                           "treatment_rate": p1, "lift": p1 - float(base[s]),
+                           "revenue_per_converter": float(value[s]),
+                           "revenue_lift": (p1 - float(base[s])) * float(value[s])})
+    columns = ["customer_id", "campaign_id", "sent_at", "group", "channel", "action", "converted", "revenue"]
+    campaigns = (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns))
+    campaigns["sent_at"] = campaigns["sent_at"].astype("datetime64[us]")
+    return campaigns, pd.DataFrame(truths)
+
+
+def _feedback(rng, archetypes, seg, ids, signup, t0, t1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """NPS and CSAT answers every complete quarter, from planted per-segment mixes."""
+    quarters = _loop_quarters(t0, t1)
+    k = len(archetypes)
+    signup = signup.to_numpy()
+    parts, truths = [], []
+    for qi, quarter in enumerate(quarters):
+        start, end = quarter.start_time, quarter.end_time.normalize() + pd.Timedelta(days=1)
+        mix = np.array(NPS_MIX[:k], dtype=float)
+        if qi == len(quarters) - 1:  # the last segment turns against the brand in the last quarter
+            mix[k - 1] = NPS_DROP
+        nps = mix[:, 0] - mix[:, 2]
+        csat = np.clip(0.62 + 0.35 * nps, 0.3, 0.95)
+        for s in range(k):
+            truths.append({"period": f"{quarter.year}Q{quarter.quarter}", "segment": s,
+                           "segment_name": archetypes[s].name, "promoters": mix[s, 0], "passives": mix[s, 1],
+                           "detractors": mix[s, 2], "nps": nps[s] * 100, "csat": csat[s]})
+        eligible = np.flatnonzero(signup < end.to_datetime64())
+        for kind, share in (("nps", _NPS_RESPONSE), ("csat", _CSAT_RESPONSE)):
+            who = eligible[rng.random(len(eligible)) < share]
+            first = np.maximum(signup[who], start.to_datetime64()).astype("datetime64[s]").astype("int64")
+            last = np.int64(end.to_datetime64().astype("datetime64[s]").astype("int64"))
+            when = first + (rng.random(len(who)) * (last - first)).astype("int64")
+            s_who = seg[who]
+            if kind == "nps":
+                group = _choice(rng, mix[s_who])  # 0 promoter, 1 passive, 2 detractor
+                score = np.where(group == 0, 9 + (rng.random(len(who)) < 0.55),
+                                 np.where(group == 1, 7 + (rng.random(len(who)) < 0.5),
+                                          _choice(rng, np.tile([1, 1, 1, 2, 3, 4, 5], (len(who), 1)))))
+                unhappy = group == 2
+            else:
+                happy = rng.random(len(who)) < csat[s_who]
+                score = np.where(happy, 4 + (rng.random(len(who)) < 0.5),
+                                 1 + _choice(rng, np.tile([0.2, 0.3, 0.5], (len(who), 1))))
+                unhappy = score <= 2
+            weights = np.asarray(_TOPIC_WEIGHTS[:k], dtype=float)[s_who]
+            weights = weights * np.where(unhappy[:, None], [2, 2, 1, 1, 1, 2], 1)
+            if qi == len(quarters) - 1:
+                weights[:, TOPICS.index("app")] *= np.where(s_who == k - 1, 5, 1)
+            topic = np.asarray(TOPICS, dtype=object)[_choice(rng, weights)]
+            topic[rng.random(len(who)) < 0.2] = None  # not every answer names a topic
+            parts.append(pd.DataFrame({"customer_id": ids[who], "date": when.astype("datetime64[s]"),
+                                       "kind": kind, "score": score.astype(float), "topic": topic}))
+    columns = ["customer_id", "date", "kind", "score", "topic"]
+    feedback = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    feedback["date"] = feedback["date"].astype("datetime64[us]")
+    feedback = feedback.sort_values(["date", "customer_id", "kind"], kind="stable").reset_index(drop=True)
+    return feedback, pd.DataFrame(truths)

@@ -6,7 +6,7 @@
 """
 
 from seglab.personas.actions import ACTIONS, recommend_actions
-from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
+from seglab.personas.audiences import CONTROL_SHARE, MIN_AUDIENCE, control_groups, export_audiences
 from seglab.personas.cards import PersonaCard, persona_cards
 from seglab.personas.facts import SegmentFacts, segment_facts
 from seglab.personas.naming import NOUNS, name_segments, read_names
@@ -34,7 +34,9 @@ __all__ = [
     "explain_segments",
     "SegmentRules",
     "export_audiences",
+    "control_groups",
     "MIN_AUDIENCE",
+    "CONTROL_SHARE",
     "previous_names",
     "period_figures",
     "PeriodFigures",

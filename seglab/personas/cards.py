@@ -51,6 +51,9 @@ class PersonaCard:
     flags: list[str] = field(default_factory=list)
     status: str | None = None
     tier: str | None = None
+    scores: list[str] = field(default_factory=list)
+    """Response rate and feedback (NPS, CSAT), when the data has campaigns or feedback
+    (:func:`seglab.measure.attach_scores`)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +70,8 @@ class PersonaCard:
                 channels = f" (channels: {', '.join(a['channels'])})" if a.get("channels") else ""
                 lines.append(f"- **{a['action']}**: {a.get('do', '')}. Why: {a['why']}{channels}")
             lines.append("")
+        if self.scores:
+            lines += ["**Response and feedback**", *[f"- {s}" for s in self.scores], ""]
         if self.kpis_to_watch:
             lines += [f"**KPIs to watch**: {', '.join(self.kpis_to_watch)}", ""]
         if self.rules:

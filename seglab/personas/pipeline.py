@@ -27,7 +27,7 @@ from seglab._io import read_json, write_json, write_text
 from seglab.exceptions import InputError
 from seglab.cluster.columns import SegmentationColumns
 from seglab.personas.actions import recommend_actions
-from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
+from seglab.personas.audiences import CONTROL_SHARE, MIN_AUDIENCE, export_audiences
 from seglab.personas.cards import PersonaCard, persona_cards
 from seglab.personas.facts import segment_facts
 from seglab.personas.naming import name_segments
@@ -72,10 +72,12 @@ class Personas:
                 "assignment_fidelity": self.rules.assignment_fidelity if self.rules else None}
 
     def export(self, folder: str | Path, segments: pd.DataFrame, *, customers: pd.DataFrame | None = None,
-               min_size: int = MIN_AUDIENCE) -> dict:
-        """Write the audience files into ``folder`` and remember the manifest."""
+               min_size: int = MIN_AUDIENCE, control_share: float = CONTROL_SHARE, control_seed: int = 0) -> dict:
+        """Write the audience files into ``folder`` (each segment with its control group, see
+        :func:`~seglab.personas.audiences.export_audiences`) and remember the manifest."""
         self.audiences = export_audiences(segments, folder, names=self.names, customers=customers,
-                                          min_size=min_size, as_of=self.meta.get("as_of"))
+                                          min_size=min_size, as_of=self.meta.get("as_of"),
+                                          control_share=control_share, control_seed=control_seed)
         return self.audiences
 
     def write(self, folder: str | Path) -> dict[str, Path]:

@@ -5,6 +5,7 @@ from seglab.plotting.cluster import (plot_k_evidence, plot_segment_map, plot_seg
                                      plot_stability)
 from seglab.plotting.collect import plot_activity, plot_quality
 from seglab.plotting.personas import plot_all_traits, plot_profile_heatmap, plot_size_value, plot_traits
+from seglab.plotting.measure import plot_campaign_lift, plot_nps
 from seglab.plotting.report import plot_migration, plot_segment_changes
 from seglab.plotting.features import (plot_clv, plot_correlations, plot_distributions,
                                       plot_journey_stages, plot_rfm_grid, plot_rfm_segments,
@@ -30,4 +31,6 @@ __all__ = [
     "plot_size_value",
     "plot_migration",
     "plot_segment_changes",
+    "plot_campaign_lift",
+    "plot_nps",
 ]

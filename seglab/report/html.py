@@ -341,6 +341,21 @@ def report_figures(run: RunFolder, comparison: Comparison | None = None, *, pers
     if comparison is not None and not comparison.skipped:
         figures["migration"] = fig(splot.plot_migration(comparison))
         figures["changes"] = fig(splot.plot_segment_changes(comparison))
+    figures.update(_measure_figures(run))
+    return figures
+
+
+def _measure_figures(run: RunFolder) -> dict:
+    """The "Did it work?" figures, when the run measured campaigns or feedback."""
+    import seglab.plotting as splot
+    from seglab.measure import Measurement
+
+    measured = Measurement.read(run.artifacts)
+    figures = {}
+    if measured is not None and measured.campaigns is not None and not measured.campaigns.in_period().empty:
+        figures["lift"] = splot.plot_campaign_lift(measured).figure
+    if measured is not None and measured.feedback is not None and "nps" in set(measured.feedback.scores.get("kind", [])):
+        figures["nps"] = splot.plot_nps(measured).figure
     return figures
 
 
@@ -388,13 +403,18 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         for i, r in enumerate(records):
             changes.append({"name": r.get("name"), "previous_name": r.get("previous_name"),
                             "values": [c[i] for c in columns]})
+    from seglab.measure import Measurement
+    from seglab.measure.section import did_it_work
+
+    measured = did_it_work(Measurement.read(run.artifacts), cards, currency=currency)
     moves = []
     if comparison is not None and not comparison.skipped:
         for m in comparison.movements.head(6).itertuples(index=False):
             moves.append(f"{m.customers:,} of {comparison.previous_period}'s {m.from_name} ({_pct(m.from_share)}) "
                          f"moved {'down' if m.direction == 'down' else 'up'} to {m.to_name}")
     return {
-        "info": info, "summary": executive_summary(info, cards, comparison, period), "cards": cards,
+        "info": info, "summary": executive_summary(info, cards, comparison, period) + measured["summary"],
+        "cards": cards, "measured": measured,
         "period": _period_table(period, cards, currency), "period_note": period.note if period is not None else "",
         "overview": _overview_rows(cards, period), "value_table": _value_table(personas, cards, currency),
         "figures": figures, "comparison": comparison, "changes": changes, "moves": moves,
