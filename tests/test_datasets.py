@@ -19,7 +19,8 @@ def test_make_customers_is_deterministic_for_a_seed():
 
 def test_committed_sample_is_what_the_generator_makes():
     committed, fresh = load_sample(), make_customers(**SAMPLE_ARGS)
-    for name in ("customers", "transactions", "events", "truth"):
+    for name in ("customers", "transactions", "events", "truth", "campaigns", "feedback", "campaign_truth",
+                 "feedback_truth"):
         pd.testing.assert_frame_equal(getattr(committed, name), getattr(fresh, name), check_dtype=False)
 
 

@@ -122,7 +122,7 @@ def test_audiences_export_pseudonyms_and_suppress_small_segments(segments, tmp_p
     assert by_segment[-1]["exported"] is False
     assert manifest["refreshed"] == "2026-01-05" and manifest["as_of"] == "2025-12-31"
     exported = pd.read_csv(tmp_path / "aud" / "segment_0.csv", dtype=str)
-    assert list(exported.columns) == ["customer_id", "segment", "segment_name"] and len(exported) == 150
+    assert list(exported.columns) == ["customer_id", "segment", "segment_name", "group"] and len(exported) == 150
 
 
 def test_a_segment_of_one_customer_is_never_exported(tmp_path):

@@ -14,12 +14,13 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from seglab.cluster import segment
+from seglab.cluster import SelectionRule, segment
 from seglab.collect import collect
 from seglab.config import RunFolder
 from seglab.exceptions import ParameterError, PeriodError, SeglabError, UnknownDatasetError
 from seglab.features import build_features
-from seglab.personas import build_personas, period_figures, previous_names
+from seglab.measure import Measurement, measure_run
+from seglab.personas import Personas, build_personas, period_figures, previous_names
 from seglab.report import (Comparison, command_problem, compare_runs, figure_problems, find_chromium, lint_report,
                            print_pdf, render_report, report_figures, write_report)
 from seglab.runner import previous_run, run_info, write_manifest
@@ -33,7 +34,7 @@ def build_run(reports, period, *, k=None, tamper=None, previous=None):
     data = collect("sample", period)
     data.write(run.artifacts)
     fs = build_features(run.artifacts)
-    seg = segment(fs, k=k, k_values=range(3, 6), n_bootstrap=5,
+    seg = segment(fs, k=k, k_values=range(3, 6), rule=SelectionRule(n_bootstrap=5),
                   previous=previous and previous.artifact("model.joblib"))
     if tamper is not None:
         fs.features = tamper(fs.features, seg.segments)
@@ -73,6 +74,7 @@ def report(runs):
     then, now = runs
     comparison = compare_runs(now, previous_run(now))
     comparison.write(now.artifacts)
+    measure_run(now, previous_run(now)).write(now.artifacts)  # what the report notebook does
     html = render_report(now, comparison)
     write_report(html, now.report_html)
     return now, comparison, BeautifulSoup(html, "html.parser")
@@ -362,3 +364,59 @@ def test_method_appendix_shows_the_value_model_holdout_check(report):
     rows = [tr.find("td").get_text(" ", strip=True) for tr in table.find_all("tr")[1:]]
     assert rows == ["BG/NBD", "MBG/NBD", "Pareto/NBD", "naive (calibration rate)"]
     assert "Spend model (Gamma-Gamma)" in text
+
+
+def test_did_it_work_shows_lift_verdicts_feedback_and_reviews(report):
+    now, _, soup = report
+    measured = Measurement.read(now.artifacts)
+    section = soup.find(id="measured")
+    text = " ".join(section.get_text().split())
+    # campaign customers count in the segment they were in when the campaigns went out
+    assert "the segments of 2025Q3, when the campaigns went out" in text
+    assert measured.segments_from.startswith("the segments of 2025Q3")
+    images = {img.get("alt", "") for img in section.find_all("img")}
+    assert {"Lift of each campaign per segment", "Net Promoter Score per segment"} <= images
+    badges = {b.get_text() for b in section.select(".verdict")}
+    assert "backfired" in badges and "worked" in badges  # the planted app push and loyalty rewards
+    push = measured.campaigns.in_period().query("campaign_id == '2025Q4 app push' and treated >= 100").iloc[0]
+    assert push["verdict"] == "backfired" and f"{push['lift'] * 100:+.1f}".replace("-", "−") in text
+    for card in soup.select(".card"):
+        assert "Response and feedback" in card.get_text() and "NPS" in card.get_text()
+    assert "What customers say in 2025Q4" in text and "Change since 2025Q3" in text
+    # a flagged action shows beside the recommended action it concerns
+    reviews = measured.reviews
+    assert len(reviews)
+    actions = " ".join(soup.find(id="actions").get_text().split())
+    recommended = {(c.segment, a["action"]) for c in Personas.read(now.artifacts).cards for a in c.actions}
+    for row in reviews.itertuples():
+        if (row.segment, row.action) in recommended:
+            assert f"Review: {row.note}" in actions
+    assert lint_report(now.report_html.read_text()) == []
+
+
+def test_the_measurement_round_trips_through_its_files(report):
+    now, _, _ = report
+    first = measure_run(now, previous_run(now))
+    again = Measurement.read(now.artifacts)
+    assert again.to_dicts() == first.to_dicts()
+    assert {p.name for p in first.write(now.artifacts).values()} == {"campaign_results.json", "feedback.json"}
+
+
+def test_did_it_work_figures_print_readably(report):
+    import seglab.plotting as splot
+
+    now, _, _ = report
+    measured = Measurement.read(now.artifacts)
+    for ax in (splot.plot_campaign_lift(measured), splot.plot_nps(measured),
+               splot.plot_campaign_lift(None), splot.plot_nps(None)):
+        assert figure_problems(ax.figure) == []
+
+
+def test_without_a_measurement_the_section_says_so(runs, tmp_path):
+    _, now = runs
+    alone = RunFolder(tmp_path / "sample" / "2025Q4")
+    shutil.copytree(now.path, alone.path)
+    for name in ("campaign_results.json", "feedback.json"):
+        alone.artifact(name).unlink(missing_ok=True)
+    soup = BeautifulSoup(render_report(alone, compare_runs(alone, None, requested="none")), "html.parser")
+    assert "were not measured for this run" in soup.find(id="measured").get_text()

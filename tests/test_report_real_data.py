@@ -15,6 +15,7 @@ from seglab.cluster import segment
 from seglab.collect import collect
 from seglab.config import RunFolder
 from seglab.features import build_features
+from seglab.measure import measure_run
 from seglab.personas import Personas, build_personas, period_figures, previous_names
 from seglab.report import compare_runs, figure_problems, lint_report, render_report, report_figures, write_report
 from seglab.runner import previous_run, run_info, write_manifest
@@ -44,6 +45,7 @@ def _build(reports, dataset: str, period: str | None) -> RunFolder:
                                "policies": {}, "names_file": "", "pdf": False}, timings={"collect": 1.0})
     comparison = compare_runs(run, previous)
     comparison.write(run.artifacts)
+    measure_run(run, previous).write(run.artifacts)
     write_report(render_report(run, comparison), run.report_html)
     return run
 
@@ -115,3 +117,24 @@ def test_online_retail_2011q3_reports_the_quarter_itself(runs):
     assert top.kpis["period_revenue_share"] > 0.6 and top.actions[0]["action"] == "Reward and retain"
     assert any(c.name.startswith("Lapsed") and c.actions[0]["action"] == "Win back" for c in personas.cards)
     assert np.isclose(sum(c.kpis["period_revenue"] for c in personas.cards), total["revenue"])
+
+
+def test_customer_personality_shows_response_rates_never_lift(runs):
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(runs[("customer_personality", None)].report_html.read_text(), "html.parser")
+    section = soup.find(id="measured")
+    text = " ".join(section.get_text().split())
+    assert "Campaign response rates (no control group)" in text and "Response rates, not lift" in text
+    assert "Accepted campaign 1" in text and "Any of them" in text
+    assert "Lift, points" not in text and not section.select(".verdict")  # no lift, no verdict
+    cards = " ".join(soup.find(id="personas").get_text().split())
+    assert "a response rate, not a lift" in cards
+
+
+def test_datasets_without_campaigns_or_feedback_say_what_to_add(runs):
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(runs[("online_retail", "2011Q3")].report_html.read_text(), "html.parser")
+    text = " ".join(soup.find(id="measured").get_text().split())
+    assert "Add a campaigns table" in text and "control group" in text

@@ -598,9 +598,9 @@ def _campaigns(rng, archetypes, seg, ids, signup, t0, t1) -> tuple[pd.DataFrame,
                                   "sent_at": sent, "group": np.where(control, "control", "treatment"),
                                   "channel": plan.channel, "action": plan.action, "converted": converted,
                                   "revenue": revenue}))
-        for s in targets:
+        for s in sorted(set(seg[who])):  # the planted segments it reached
             p1 = float(np.clip(base[s] + lift[s], 0, 1))
-            truths.append({"campaign_id": campaign_id, "segment": int(s), "segment_name": archetypes[s].name,
+            truths.append({"campaign_id": campaign_id, "segment": int(s), "segment_name": archetypes[int(s)].name,
                            "control_share": plan.control_share, "control_rate": float(base[s]),
                            "treatment_rate": p1, "lift": p1 - float(base[s]),
                            "revenue_per_converter": float(value[s]),

@@ -313,7 +313,7 @@ class _Reported(Exception):
     """An error already shown in the status line."""
 
 
-def explore(features, *, customers=None, choice: Choice | None = None, map_method: str = "pca",
+def explore(features, *, customers=None, outcomes=None, choice: Choice | None = None, map_method: str = "pca",
             k_values=range(2, 11), min_audience: int = MIN_AUDIENCE, prefetch: bool = True,
             **choices) -> Explorer:
     """Open the explorer on a feature table (a :class:`~seglab.features.FeatureSet`).
@@ -324,6 +324,9 @@ def explore(features, *, customers=None, choice: Choice | None = None, map_metho
         The customers to segment, e.g. ``FeatureSet.read(run.artifacts)``.
     customers
         The canonical customer table, for ad-platform audiences (optional).
+    outcomes
+        Campaign results and feedback (:func:`seglab.measure.load_outcomes`, optional): each
+        persona card then shows its segment's response rate and NPS.
     choice, **choices
         Where to start: a :class:`Choice` or its fields (``k=5, algorithm="gmm"``).
     map_method
@@ -337,6 +340,6 @@ def explore(features, *, customers=None, choice: Choice | None = None, map_metho
     >>> app = seglab.explore(seglab.features.FeatureSet.read(run.artifacts), k=5)   # doctest: +SKIP
     >>> app                                                                          # doctest: +SKIP
     """
-    model = ExplorerModel(features, customers=customers, min_audience=min_audience)
+    model = ExplorerModel(features, customers=customers, outcomes=outcomes, min_audience=min_audience)
     return Explorer(model, choice or Choice(**choices), map_method=map_method, k_values=k_values,
                     prefetch=prefetch)

@@ -30,6 +30,7 @@ from seglab.cluster.columns import SegmentationColumns
 from seglab.cluster.embedding import embed
 from seglab.cluster.segmenter import ALGORITHMS
 from seglab.exceptions import InputError, ParameterError
+from seglab.measure.scores import attach_scores
 from seglab.personas import Personas, build_personas
 from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
 from seglab.personas.rules import SegmentRules, explain_segments
@@ -147,12 +148,15 @@ class ExplorerModel:
     customers
         The canonical customer table (optional): its e-mail hashes feed the ad-platform
         audience files.
+    outcomes
+        Campaign results and feedback per customer (:class:`seglab.measure.Outcomes`,
+        optional): the persona cards then show each segment's response rate and NPS.
     min_audience
         Smallest exported audience.
     """
 
-    def __init__(self, features, *, customers: pd.DataFrame | None = None, min_audience: int = MIN_AUDIENCE,
-                 cache_size: int = 32):
+    def __init__(self, features, *, customers: pd.DataFrame | None = None, outcomes=None,
+                 min_audience: int = MIN_AUDIENCE, cache_size: int = 32):
         self.features = features
         self.table: pd.DataFrame = getattr(features, "features", features)
         if not isinstance(self.table, pd.DataFrame) or "customer_id" not in self.table:
@@ -161,6 +165,7 @@ class ExplorerModel:
                              "or read a run's with seglab.features.FeatureSet.read(run.artifacts)")
         self.dictionary = getattr(features, "dictionary", None)
         self.customers = customers
+        self.outcomes = outcomes
         self.min_audience = min_audience
         self._previews = _Cache(cache_size)
         self._maps = _Cache(8)
@@ -195,6 +200,7 @@ class ExplorerModel:
         seg = self._segment(choice)
         middle = time.perf_counter()
         personas = build_personas(self.features, seg, explain=False, min_audience=self.min_audience)
+        attach_scores(personas, seg.segments, self.outcomes)
         return Preview(choice, seg, personas, seconds={"segment": middle - started,
                                                        "personas": time.perf_counter() - middle})
 

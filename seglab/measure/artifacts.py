@@ -31,7 +31,8 @@ import pandas as pd
 from seglab._io import read_json, write_json
 from seglab.exceptions import InputError
 
-__all__ = ["CAMPAIGN_RESULTS", "FEEDBACK_RESULTS", "read_inputs", "has_segments", "write_results", "read_results"]
+__all__ = ["CAMPAIGN_RESULTS", "FEEDBACK_RESULTS", "read_inputs", "has_collected", "has_segments", "write_results",
+           "read_results"]
 
 CAMPAIGN_RESULTS = "campaign_results.json"
 FEEDBACK_RESULTS = "feedback.json"
@@ -40,27 +41,33 @@ _CAMPAIGNS, _FEEDBACK, _CUSTOMERS = "campaigns.parquet", "feedback.parquet", "cu
 _DICTIONARY = "feature_dictionary.json"
 
 
+def has_collected(folder: str | Path) -> bool:
+    """Whether a run's ``artifacts/`` holds the canonical tables (the collect stage ran)."""
+    return (Path(folder) / _SCHEMA).exists()
+
+
 def has_segments(folder: str | Path) -> bool:
     """Whether a run's ``artifacts/`` holds its segments (the cluster stage ran)."""
     return (Path(folder) / _SEGMENTS).exists()
 
 
-def read_inputs(folder: str | Path, *, tables: bool = True) -> dict:
+def read_inputs(folder: str | Path, *, tables: bool = True, segments: bool = True) -> dict:
     """What measurement needs from a run's ``artifacts/``.
 
-    Returns ``schema`` (dict), ``segments`` (``customer_id``, ``segment``), ``names`` and
+    Returns ``schema`` (dict), ``segments`` (``customer_id``, ``segment``; None with
+    ``segments=False``, which does not need the cluster stage), ``names`` and
     ``actions`` (segment → name, main action; empty before the personas stage ran),
     ``dictionary`` (the feature dictionary, or None), and,
     with ``tables``, ``campaigns`` and ``feedback`` (None when the dataset has none) and
     ``customers`` (``customer_id`` and the response columns the schema lists).
     """
     folder = Path(folder)
-    for name, stage in ((_SCHEMA, "collect"), (_SEGMENTS, "cluster")):
+    for name, stage in ((_SCHEMA, "collect"), (_SEGMENTS, "cluster"))[:2 if segments else 1]:
         if not (folder / name).exists():
             raise InputError(f"{folder / name} is missing; run the {stage} stage first")
     schema = read_json(folder / _SCHEMA)
     out = {"schema": schema,
-           "segments": pd.read_parquet(folder / _SEGMENTS, columns=["customer_id", "segment"]),
+           "segments": pd.read_parquet(folder / _SEGMENTS, columns=["customer_id", "segment"]) if segments else None,
            "names": {}, "actions": {}, "dictionary": None}
     if (folder / _DICTIONARY).exists():
         from seglab.features import FeatureDictionary

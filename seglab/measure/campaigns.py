@@ -45,6 +45,7 @@ import pandas as pd
 from seglab._validation import check_range, require_columns, require_frame
 from seglab.config import Period
 from seglab.measure._period import period_of, windows
+from seglab.personas.wording import plural
 from seglab.measure.intervals import (BUCKETS, bucket_bootstrap, minimum_detectable_lift, newcombe_interval,
                                       planning_rate, ratio_interval)
 
@@ -181,9 +182,10 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
     notes = []
     n_conflicted = int(conflicted["customers"].iloc[0] or 0)
     if n_conflicted:
-        notes.append(f"{n_conflicted:,} customers were in both the treatment and the control group of one "
-                     f"campaign ({int(conflicted['campaigns'].iloc[0]):,} campaigns); they are left out of "
-                     "those campaigns")
+        n_campaigns = int(conflicted["campaigns"].iloc[0])
+        notes.append(f"{plural(n_conflicted, 'customer')} {'was' if n_conflicted == 1 else 'were'} in both the "
+                     f"treatment and the control group of one campaign ({plural(n_campaigns, 'campaign')}); "
+                     "they are left out of it")
     per_customer = per_customer.filter(per_customer.groups == 1)
     seg = ibis.memtable(pd.DataFrame({"member": segments["customer_id"].astype("str").to_numpy(),
                                       "segment": segments["segment"].astype("int64").to_numpy()}))
@@ -202,8 +204,8 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
     campaigns_frame = _campaign_table(about, totals, period)
     unsegmented = cells.loc[cells["segment"] == NOT_SEGMENTED, ["treated", "control"]].sum().sum()
     if unsegmented:
-        notes.append(f"{int(unsegmented):,} campaign customers are in no segment (not customers of this "
-                     "segmentation); they are measured apart")
+        notes.append(f"{plural(int(unsegmented), 'campaign customer')} {'is' if unsegmented == 1 else 'are'} in no "
+                     "segment (not among the customers segmented); they are measured apart")
     order = cells.merge(campaigns_frame[["campaign_id", "first_sent"]], on="campaign_id")
     cells = order.sort_values(["first_sent", "campaign_id", "segment"], kind="stable").drop(columns="first_sent")
     if names:
@@ -345,11 +347,10 @@ def _verdicts(cells: pd.DataFrame, meaningful_lift: float, power: float) -> tupl
 def _with_actions(cells: pd.DataFrame, about: pd.DataFrame, actions: Mapping[int, str] | None) -> pd.DataFrame:
     """Each cell's action: the campaign's own, else the segment's recommended action."""
     own = about.set_index("campaign_id")["action"] if "action" in about else pd.Series(dtype="object")
-    action = cells["campaign_id"].map(own)
-    fallback = cells["segment"].map(lambda s: (actions or {}).get(int(s)))
+    action = cells["campaign_id"].map(own).astype("object")
+    fallback = cells["segment"].map(lambda s: (actions or {}).get(int(s))).astype("object")
     source = np.where(action.notna(), "campaign", np.where(fallback.notna(), "segment", ""))
-    out = cells.assign(action=action.fillna(fallback), action_from=source)
-    return out
+    return cells.assign(action=action.where(action.notna(), fallback), action_from=source)
 
 
 def _campaign_table(about: pd.DataFrame, totals: pd.DataFrame, period: str | Period | None) -> pd.DataFrame:

@@ -101,19 +101,27 @@ class Outcomes:
 
 def load_outcomes(dataset: str = "sample", period: str | None = None,
                   run_dir: str | Path | None = None) -> Outcomes | None:
-    """The outcomes of a run folder (as :func:`seglab.explorer.load_features` finds it), or None
-    when the dataset has no campaigns, feedback or campaign-response columns."""
-    from seglab.measure.artifacts import read_inputs
+    """The outcomes of a run folder (found as :func:`seglab.explorer.load_features` finds it),
+    or collected now when the collect stage has not run there; None when the dataset has no
+    campaigns, feedback or campaign-response columns."""
+    from seglab.measure.artifacts import has_collected, read_inputs
     from seglab.runner import open_run
 
     run = open_run(run_dir, dataset, period or None)
-    inputs = read_inputs(run.artifacts)
-    responses = list(inputs["schema"].get("responses") or [])
-    if inputs["campaigns"] is None and inputs["feedback"] is None and not responses:
+    if has_collected(run.artifacts):
+        inputs = read_inputs(run.artifacts, segments=False)
+        campaigns, feedback, customers = inputs["campaigns"], inputs["feedback"], inputs["customers"]
+        responses, label = list(inputs["schema"].get("responses") or []), inputs["schema"]["period"]
+    else:
+        from seglab.collect import collect
+
+        data = collect(dataset, period or None)
+        campaigns, feedback, customers = data.campaigns, data.feedback, data.customers
+        responses, label = list(data.responses), data.period
+    if campaigns is None and feedback is None and not responses:
         return None
-    return Outcomes.from_tables(campaigns=inputs["campaigns"], feedback=inputs["feedback"],
-                                customers=inputs["customers"], responses=responses,
-                                period=inputs["schema"]["period"])
+    return Outcomes.from_tables(campaigns=campaigns, feedback=feedback, customers=customers, responses=responses,
+                                period=label)
 
 
 def segment_scores(segments: pd.DataFrame, outcomes: Outcomes) -> pd.DataFrame:
@@ -139,10 +147,11 @@ def score_lines(row: pd.Series, outcomes: Outcomes) -> list[str]:
     """The card's "Response and feedback" lines for one segment's :func:`segment_scores` row."""
     lines = []
     if row.get("contacted", 0) > 0:
-        control = (f" (control group {row['control_rate']:.0%}: the difference is the campaigns' lift)"
-                   if pd.notna(row.get("control_rate")) else "")
-        lines.append(f"campaign response: {row['response_rate']:.0%} of contacted customers converted over "
-                     f"{outcomes.campaigns} campaign{'s' if outcomes.campaigns != 1 else ''}{control}")
+        control = (f", {row['control_rate']:.0%} of their control groups" if pd.notna(row.get("control_rate"))
+                   else "")
+        lines.append(f"campaign response: {row['response_rate']:.0%} of contacted customers converted{control} "
+                     f"({outcomes.campaigns} campaign{'s' if outcomes.campaigns != 1 else ''}; the report measures "
+                     "each campaign's lift)")
     if pd.notna(row.get("any_response")):
         n = len(outcomes.response_columns)
         lines.append(f"answered at least one of {n} campaign{'s' if n != 1 else ''}: {row['any_response']:.0%} "

@@ -65,7 +65,11 @@ def did_it_work(measurement, cards, *, currency: str = "") -> dict:
     dataset has no campaigns, feedback or campaign responses (``note`` says what to add)."""
     out = {"available": False, "note": "", "intro": [], "summary": [], "segments": [], "feedback": None,
            "responses": None, "notes": [], "reviews": {}, "card_lines": {}, "verdicts": {}}
-    if measurement is None or not measurement.available:
+    if measurement is None:
+        out["note"] = ("Campaigns and feedback were not measured for this run: the report stage measures them "
+                       "(seglab.measure.measure_run) before it renders the report.")
+        return out
+    if not measurement.available:
         out["note"] = ("This dataset has no campaign results or customer feedback, so nothing here says whether "
                        "last period's actions worked. Add a campaigns table (who was sent which campaign, in the "
                        "treatment or the control group, and who converted) and a feedback table (NPS, CSAT, ratings) "
