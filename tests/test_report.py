@@ -362,3 +362,35 @@ def test_method_appendix_shows_the_value_model_holdout_check(report):
     rows = [tr.find("td").get_text(" ", strip=True) for tr in table.find_all("tr")[1:]]
     assert rows == ["BG/NBD", "MBG/NBD", "Pareto/NBD", "naive (calibration rate)"]
     assert "Spend model (Gamma-Gamma)" in text
+
+
+def test_method_appendix_says_what_the_segments_rest_on_and_how_k_was_chosen(report):
+    from seglab.cluster import Segmentation
+
+    now, _, soup = report
+    seg = Segmentation.read(now.artifacts)
+    method = soup.find(id="method")
+    table = method.find("h3", string="What the segments rest on").find_next("table")
+    rows = {tr.find_all("td")[0].get_text(): tr.find_all("td")[2].get_text() for tr in table.find_all("tr")[1:]}
+    assert rows == {g: (f"1/{len(c)}" if len(c) > 1 else "1") for g, c in seg.columns.by_group().items()}
+    header = [th.get_text() for th in method.find("h3", string="Algorithm and the choice of k")
+              .find_next("table").find_all("th")]
+    assert "Prediction strength" in header and "Weakest segment's Jaccard" in header
+
+
+def test_a_segmentation_on_one_variable_or_without_support_is_flagged_for_the_reader():
+    from seglab.cluster import SelectionRule, segment
+    from seglab.features import FeatureDictionary
+    from seglab.report.html import segmentation_cautions
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"customer_id": [f"c{i}" for i in range(300)], "net_revenue": rng.lognormal(3, 1, 300)})
+    dictionary = FeatureDictionary()
+    dictionary.add("net_revenue", "rfm", "purchases minus returns")
+    with pytest.warns(Warning):
+        seg = segment(table, dictionary, k_values=range(2, 5), rule=SelectionRule(
+            n_bootstrap=3, n_splits=2, min_prediction_strength=1.0, stable_jaccard=1.0))
+    cautions = segmentation_cautions(seg, dictionary)
+    assert len(cautions) == 2
+    assert cautions[0].startswith("Read with care: the segments rest on one variable, net revenue")
+    assert "no number of segments met the rule" in cautions[1]

@@ -97,6 +97,24 @@ def _span(period: str) -> str:
     return f"{_long_date(p.start)} – {_long_date(p.end)}"
 
 
+def segmentation_cautions(segmentation, dictionary=None) -> list[str]:
+    """What a reader must know before acting on the segments: they rest on one variable, or
+    no number of segments met the rule (the data supports no segmentation well)."""
+    out = []
+    used = segmentation.columns.all
+    if len(used) == 1:
+        out.append(f"Read with care: the segments rest on one variable, {feature_label(used[0], dictionary)}, so "
+                   "they are ranges of it. Give the data more to segment on: tag more of its columns with "
+                   "criteria in the dataset spec, or name the features to segment on there.")
+    selection = segmentation.selection
+    if selection is not None and selection.rule.startswith("highest prediction strength"):
+        chosen = selection.chosen
+        out.append(f"Read with care: no number of segments met the rule; the {selection.k} segments shown are the "
+                   f"most reproducible found (prediction strength {chosen['prediction_strength']:.2f}, weakest "
+                   f"segment's stability {chosen['min_jaccard']:.2f}), and they may not come back next period.")
+    return out
+
+
 def executive_summary(info: dict, cards: list, comparison: Comparison | None, period=None) -> list[str]:
     """The report's opening paragraph, as sentences: the period, who brings the revenue,
     what to do first, what changed since last period."""
@@ -371,11 +389,14 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
     figures = {name: figure_uri(f) for name, f in
                report_figures(run, comparison, personas=personas, segmentation=segmentation, quality=quality).items()}
     value_check = _value_validation(run)
-    used = [*segmentation.columns.numeric, *segmentation.columns.categorical]
+    columns = segmentation.columns
     features_used = [{"name": f, "label": capitalize(feature_label(f, dictionary)),
                       "criterion": dictionary[f].criterion if dictionary is not None and f in dictionary else "",
                       "description": dictionary[f].description if dictionary is not None and f in dictionary else ""}
-                     for f in used]
+                     for f in columns.all]
+    groups = [{"group": group, "features": ", ".join(feature_label(f, dictionary) for f in names),
+               "weight": f"1/{len(names)}" if len(names) > 1 else "1"}
+              for group, names in columns.by_group().items()]
     selection = segmentation.selection
     n_segments = segmentation.model.n_segments_
     params = segmentation.params
@@ -405,17 +426,20 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         "contact_notes": {c.segment: _contact_note(c, personas) for c in cards},
         "channel_fallback": {c.segment: "audience file" if _exported(c, personas) else "none in the data"
                              for c in cards},
-        "features_used": features_used, "value_check": value_check,
+        "features_used": features_used, "value_check": value_check, "groups": groups,
+        "segmentation_notes": list(columns.notes), "cautions": segmentation_cautions(segmentation, dictionary),
         "dropped": {capitalize(feature_label(k, dictionary)): v for k, v in segmentation.columns.dropped.items()},
         "model": {"algorithm": params.get("algorithm", segmentation.model.algorithm),
                   "skew": params.get("skew"), "scaling": params.get("scaling"), "clip": params.get("clip"),
                   "ordered_by": feature_label(params["ordered_by"], dictionary) if params.get("ordered_by") else "",
-                  "align": params.get("align")},
+                  "align": params.get("align"),
+                  "segment_on": ", ".join(feature_label(x, dictionary) for x in params.get("segment_on") or [])},
         "n_segments": n_segments,
         "selection": None if selection is None else {
             "rule": selection.rule, "algorithm": selection.algorithm, "k": selection.k,
             "rows": [{"algorithm": r["algorithm"], "k": int(r["k"]), "silhouette": _num(r.get("silhouette"), 3),
                       "stability": _num(r.get("stability"), 2), "min_jaccard": _num(r.get("min_jaccard"), 2),
+                      "prediction_strength": _num(r.get("prediction_strength"), 2),
                       "smallest_share": _pct(r.get("smallest_share")),
                       "chosen": int(r["k"]) == selection.k and r["algorithm"] == selection.algorithm}
                      for r in selection.table.to_dict(orient="records")]},
