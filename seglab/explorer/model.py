@@ -160,6 +160,9 @@ class ExplorerModel:
                              f"got {type(self.table).__name__}. Build one with seglab.features.build_features "
                              "or read a run's with seglab.features.FeatureSet.read(run.artifacts)")
         self.dictionary = getattr(features, "dictionary", None)
+        meta = self.dictionary.meta if self.dictionary is not None else {}
+        self.meta = {key: meta[key] for key in ("dataset", "period") if meta.get(key)}
+        """What the features are of (``dataset``, ``period``) when known, for headings."""
         self.customers = customers
         self.min_audience = min_audience
         self._previews = _Cache(cache_size)
@@ -194,9 +197,18 @@ class ExplorerModel:
         started = time.perf_counter()
         seg = self._segment(choice)
         middle = time.perf_counter()
-        personas = build_personas(self.features, seg, explain=False, min_audience=self.min_audience)
+        personas = build_personas(self.features, seg, explain=False, min_audience=self.min_audience,
+                                  meta=self.meta)
         return Preview(choice, seg, personas, seconds={"segment": middle - started,
                                                        "personas": time.perf_counter() - middle})
+
+    def has_preview(self, choice: Choice) -> bool:
+        """Whether :meth:`preview` of ``choice`` is computed already (so showing it is free)."""
+        return _ready(self._previews, choice)
+
+    def has_coordinates(self, choice: Choice, method: str = "pca") -> bool:
+        """Whether the map for ``choice``'s columns and preprocessing is computed already."""
+        return _ready(self._maps, (choice.preprocessing_key, method))
 
     def prefetch(self, choices) -> list[Future]:
         """Compute these choices' previews in a background thread (e.g. k - 1 and k + 1
@@ -255,9 +267,7 @@ class ExplorerModel:
 
     def has_evidence(self, choice: Choice, k_values=range(2, 9), *, n_bootstrap: int = 5) -> bool:
         """Whether :meth:`evidence` for ``choice`` is computed already (so showing it is free)."""
-        key = self._evidence_key(choice, k_values, n_bootstrap)
-        future = self._evidence.get(key)
-        return future is not None and future.done() and future.exception() is None
+        return _ready(self._evidence, self._evidence_key(choice, k_values, n_bootstrap))
 
     def rules(self, choice: Choice) -> SegmentRules:
         """The explaining rules of every segment of ``choice`` (cached; slower than a preview)."""
@@ -281,7 +291,8 @@ class ExplorerModel:
         return write_text(header + yaml.safe_dump(params, sort_keys=False, allow_unicode=True), path)
 
     def export_audience(self, choice: Choice, segment: int, folder: str | Path) -> dict:
-        """Write one segment's audience files into ``folder`` (see
+        """Write one segment's audience files into ``folder``, keeping the other segments'
+        files there and merging ``manifest.json`` (see
         :func:`~seglab.personas.audiences.export_audiences`); returns the manifest."""
         preview = self.preview(choice)
         segments = preview.segments
@@ -291,23 +302,40 @@ class ExplorerModel:
         chosen = segments[segments["segment"] == int(segment)]
         meta = self.dictionary.meta if self.dictionary is not None else {}
         return export_audiences(chosen, folder, names=preview.names, customers=self.customers,
-                                min_size=self.min_audience, as_of=meta.get("as_of"))
+                                min_size=self.min_audience, as_of=meta.get("as_of"), merge=True)
 
 
 def load_features(dataset: str = "sample", period: str | None = None, run_dir: str | Path | None = None):
     """The features (and customer table) to explore: from the run folder when ``seglab run``
     made one for this dataset and period, else collected and computed now.
 
+    The run folder is ``run_dir``, else ``<dataset>/<period>`` in the project's reports
+    folder (:func:`seglab.config.reports_dir`), the one ``seglab run`` writes. The feature
+    dictionary's ``meta`` then names the dataset and period.
+
     Returns ``(FeatureSet, customers)``.
     """
     from seglab.collect import collect
     from seglab.features import FeatureSet, build_features
-    from seglab.runner import open_run
+    from seglab.runner import open_run, resolve_run, run_info
 
     run = open_run(run_dir, dataset, period or None)
     if run.artifact("features.parquet").exists():
         customers = pd.read_parquet(run.artifact("customers.parquet")) \
             if run.artifact("customers.parquet").exists() else None
-        return FeatureSet.read(run.artifacts), customers
-    data = collect(dataset, period or None, progress=True)
-    return build_features(data, progress=True), data.customers
+        features = FeatureSet.read(run.artifacts)
+        about = run_info(run) if run.artifact("schema.json").exists() else {}
+    else:
+        data = collect(dataset, period or None, progress=True)
+        features, customers = build_features(data, progress=True), data.customers
+        name, label = resolve_run(dataset, period or None)
+        about = {"dataset": name, "period": label}
+    for key in ("dataset", "period"):
+        if about.get(key):
+            features.dictionary.meta.setdefault(key, about[key])
+    return features, customers
+
+
+def _ready(cache: _Cache, key) -> bool:
+    future = cache.get(key)
+    return future is not None and future.done() and future.exception() is None
