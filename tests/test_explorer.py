@@ -4,6 +4,7 @@ What a person sees in JupyterLab is checked in a real browser by tests/browser/.
 """
 
 import json
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -115,6 +116,9 @@ def test_changing_the_algorithm_refits(app):
 def test_a_slow_algorithm_runs_in_the_background_and_a_newer_choice_wins(app):
     app.patience = 0  # everything is "slow": the kernel hands every computation to the background
     app.algorithm.value = "hdbscan"
+    deadline = time.monotonic() + 10
+    while not app.status.startswith("⏳") and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert app.status.startswith("⏳ segmenting 3,000 customers: hdbscan")
     assert app.preview.choice.algorithm == "kmeans"  # the last result stays on screen meanwhile
     app.algorithm.value = "minibatch"  # chosen before HDBSCAN is done: it supersedes it

@@ -10,11 +10,10 @@ Staying fast after every click:
 - only the visible tab is drawn; the others are marked stale and drawn when opened;
 - figures are drawn at the size they are shown (``width`` pixels), reusing what does not
   change (the map's points, the evidence figure), and sent as PNG images;
-- every computation runs in a background thread. What is done within ``patience``
-  seconds is shown at once; anything slower (a Gaussian mixture, HDBSCAN, k-prototypes,
-  a UMAP map, the evidence for k) shows a busy line with the seconds passing, and the
-  controls stay usable: a newer choice supersedes it (its result is kept in the cache,
-  not shown);
+- every computation runs in a background thread, so the controls stay usable. Anything
+  not done within ``patience`` seconds (a Gaussian mixture, HDBSCAN, k-prototypes, a UMAP
+  map, the evidence for k) shows a busy line with the seconds passing; a newer choice
+  supersedes it (its result is kept in the cache, not shown);
 - while you look at one k, the slider's other stops are computed ahead (k-means,
   mini-batch, k-prototypes).
 
@@ -91,47 +90,46 @@ class Explorer:
         self._drawn: dict[str, object] = {}
         self._map = MapFigure(self.width)
         self._evidence_figures: dict = {}
-        self._lock = threading.RLock()  # one thing drawn at a time; the state changes under it
         self._jobs = ThreadPoolExecutor(max_workers=3, thread_name_prefix="seglab-explorer")
+        self._screen = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seglab-explorer-screen")
+        self._screen_thread: threading.Thread | None = None
         self._running = 0
-        self._idle = threading.Condition(self._lock)
-        self._busy: tuple | None = None  # (text, started, still_current) of what the busy line shows
-        self._ticker: threading.Timer | None = None
+        self._idle = threading.Condition()
+        self._busy: tuple | None = None  # (text, started, still_current, future) the busy line shows
         self._updating = False
         self._started = time.perf_counter()
         self.k_values = tuple(k_values)
 
         style = {"description_width": "72px"}
-        full = w.Layout(width="100%")
         self.criteria = w.SelectMultiple(options=model.criteria, value=tuple(c for c in choice.criteria
                                                                               if c in model.criteria),
                                          description="criteria", rows=min(6, max(2, len(model.criteria))),
-                                         style=style, layout=full)
+                                         style=style, layout=w.Layout(width="auto"))
         self.names = w.SelectMultiple(options=model.feature_names, value=choice.names, description="features",
-                                      rows=8, style=style, layout=w.Layout(width="100%"))
+                                      rows=8, style=style, layout=w.Layout(width="auto"))
         self.scaling = w.Dropdown(options=SCALINGS, value=choice.scaling, description="scaling", style=style,
-                                  layout=w.Layout(width="100%"))
+                                  layout=w.Layout(width="auto"))
         self.skew = w.Dropdown(options=SKEWS, value=choice.skew, description="skew", style=style,
-                               layout=w.Layout(width="100%"))
+                               layout=w.Layout(width="auto"))
         self.algorithm = w.Dropdown(options=ALGORITHMS, value=choice.algorithm, description="algorithm",
-                                    style=style, layout=w.Layout(width="100%"))
+                                    style=style, layout=w.Layout(width="auto"))
         self.k = w.IntSlider(value=choice.k, min=min(k_values), max=max(k_values), description="k",
                              continuous_update=False, style=style,  # one update per drag
-                             layout=w.Layout(width="100%"))
+                             layout=w.Layout(width="auto"))
         self.seed = w.IntText(value=choice.random_state, description="seed", style=style,
-                              layout=w.Layout(width="100%"))
+                              layout=w.Layout(width="auto"))
         self.map_method = w.Dropdown(options=MAP_METHODS, value=map_method, description="map", style=style,
-                                     layout=w.Layout(width="100%"))
+                                     layout=w.Layout(width="auto"))
         self.evidence_button = w.Button(description="Evidence for k", icon="bar-chart",
                                         tooltip="sweep k: quality and bootstrap stability (takes a while)",
                                         layout=w.Layout(width="auto"))
-        self.segment = w.Dropdown(description="segment", style=style, layout=w.Layout(width="100%"))
-        self.save_path = w.Text(value=save_path, description="save to", style=style, layout=w.Layout(width="100%"))
+        self.segment = w.Dropdown(layout=w.Layout(width="auto"))  # the whole column: names are long
+        self.save_path = w.Text(value=save_path, description="save to", style=style, layout=w.Layout(width="auto"))
         self.save_button = w.Button(description="Save parameters", icon="save", layout=w.Layout(width="auto"))
         self.audience_folder = w.Text(value=audience_folder, description="export to", style=style,
-                                      layout=w.Layout(width="100%"))
+                                      layout=w.Layout(width="auto"))
         self.export_button = w.Button(description="Export audience", icon="download", layout=w.Layout(width="auto"))
-        self.status_line = w.HTML(layout=w.Layout(width="100%"))
+        self.status_line = w.HTML(layout=w.Layout(width="auto"))
 
         image = dict(format="png", layout=w.Layout(max_width="100%", height="auto"))
         self.images = {"map": w.Image(**image), "sizes": w.Image(**image), "evidence": w.Image(**image)}
@@ -147,17 +145,21 @@ class Explorer:
         self.controls = w.VBox([w.HTML("<b>Segment on</b>", **heading), self.criteria, self.names,
                                 w.HTML("<b>Preprocessing and algorithm</b>", **heading), self.scaling, self.skew,
                                 self.algorithm, self.k, self.seed, self.map_method, self.evidence_button,
-                                w.HTML("<b>Keep the result</b>", **heading), self.segment, self.save_path,
+                                w.HTML("<b>Keep the result</b>", **heading),
+                                w.HTML("segment (its card, rules and audience):"), self.segment, self.save_path,
                                 self.save_button, self.audience_folder, self.export_button],
                                layout=w.Layout(flex=f"0 0 {_CONTROLS_PX}px", width=f"{_CONTROLS_PX}px",
                                                min_width=f"{_CONTROLS_PX}px", margin="0 12px 8px 0"))
+        for name in ("criteria", "names", "scaling", "skew", "algorithm", "k", "seed", "map_method", "segment",
+                     "save_path", "audience_folder", "evidence_button", "save_button", "export_button"):
+            getattr(self, name).add_class(f"seglab-{name.replace('_', '-')}")  # for tests and styling
         self.controls.add_class("seglab-controls")
         self.tabs.add_class("seglab-views")
         self.status_line.add_class("seglab-status")
         self.widget = w.VBox([w.HBox([self.controls, self.tabs],
                                      layout=w.Layout(flex_flow="row wrap", align_items="flex-start",
                                                      width="100%")),
-                              self.status_line], layout=w.Layout(width="100%"))
+                              self.status_line], layout=w.Layout(width="auto"))
         self.widget.add_class("seglab-explorer")
         for control in (self.criteria, self.names, self.scaling, self.skew, self.algorithm, self.k, self.seed):
             control.observe(self._on_choice, names="value")
@@ -185,78 +187,101 @@ class Explorer:
         """Wait until every computation and drawing started so far is done (for scripts
         and tests: a change made from code is computed in the background like a click)."""
         deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._running:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"the explorer is still busy after {timeout} s: {self.status}")
-                self._idle.wait(left)
-        return self
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                self._screen.submit(lambda: None).result(max(left, 0.01))  # what was queued has run
+            except FutureTimeout:
+                pass
+            with self._idle:
+                if not self._running:
+                    return self
+                while self._running and time.monotonic() < deadline:
+                    self._idle.wait(deadline - time.monotonic())
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"the explorer is still busy after {timeout} s: {self.status}")
 
     def _say(self, text: str, *, kind: str = "info") -> None:
+        """Set the status line (on the screen thread: see :meth:`_on_screen`)."""
         colour = {"info": "#555", "busy": "#b36b00", "error": "#b00020", "done": "#1b7f3b"}[kind]
         self.status = text
         self.status_line.value = f'<span class="seglab-{kind}" style="color:{colour}">{html.escape(text)}</span>'
-
-    def _busy_line(self, text: str, started: float, current: Callable[[], bool]) -> None:
-        """Say what is being computed, with the seconds passing, until it is done or superseded."""
-        self._busy = (text, started, current)
-        if self._ticker is None or not self._ticker.is_alive():
-            self._tick()
-
-    def _tick(self) -> None:
-        with self._lock:
-            busy = self._busy
-            if busy is None or not busy[2]():
-                self._busy = self._ticker = None
-                return
-            text, started, _ = busy
-            self._say(f"⏳ {text}… {time.perf_counter() - started:.0f} s", kind="busy")
-            self._ticker = threading.Timer(1.0, self._tick)
-            self._ticker.daemon = True
-            self._ticker.start()
 
     def _done(self, text: str) -> None:
         self._busy = None
         self._say(text, kind="done")
 
+    def _on_screen(self, fn: Callable, *args, wait: bool = False, **kwargs) -> None:
+        """Run ``fn`` on the one thread that changes what is shown.
+
+        ipykernel sends each thread's messages through its own pipe, so two threads'
+        updates of one widget can reach the browser in either order (a "busy" line could
+        arrive after the "done" that followed it). Every view, the status line and the
+        segment list are therefore changed from this one thread, in order.
+        """
+        if threading.current_thread() is self._screen_thread:
+            fn(*args, **kwargs)
+            return
+        future = self._screen.submit(self._guarded, fn, *args, **kwargs)
+        if wait:
+            future.result()
+
+    def _guarded(self, fn: Callable, *args, **kwargs) -> None:
+        self._screen_thread = threading.current_thread()
+        try:
+            fn(*args, **kwargs)
+        except Exception:  # never lose the screen thread; say what failed where the analyst looks
+            logger.exception("explorer: drawing failed")
+            self._busy = None
+            self._say("✗ drawing failed (see the log)", kind="error")
+
+    def _busy_line(self, text: str, started: float, current: Callable[[], bool], future: Future) -> None:
+        """Say what is being computed, with the seconds passing, until it is done or superseded
+        (runs on the screen thread, like everything that changes the screen)."""
+        if future.done() or not current():
+            return
+        self._busy = (text, started, current, future)
+        self._tick()
+
+    def _tick(self) -> None:
+        busy = self._busy
+        if busy is None or busy[3].done() or not busy[2]():
+            return
+        text, started = busy[:2]
+        self._say(f"⏳ {text}… {time.perf_counter() - started:.0f} s", kind="busy")
+        timer = threading.Timer(1.0, self._on_screen, (self._tick,))
+        timer.daemon = True
+        timer.start()
+
     # ------------------------------------------------------------------ running things
     def _run(self, what: str, compute: Callable[[], object], then: Callable[[object], None],
              current: Callable[[], bool]) -> None:
-        """Compute in the background; show the result (``then``) if it is still wanted
-        (``current()``) when it arrives. Waits ``patience`` seconds for it first, so quick
-        results are shown without a busy line."""
+        """Compute in the background; show the result (``then``, on the screen thread) if it
+        is still wanted (``current()``) when it arrives. Anything not done within
+        ``patience`` seconds gets a busy line meanwhile. Never blocks the caller."""
         started = time.perf_counter()
-        with self._lock:
+        with self._idle:
             self._running += 1
         future = self._jobs.submit(compute)
-        try:
-            future.result(timeout=self.patience)
-        except FutureTimeout:
-            with self._lock:
-                if current():
-                    self._busy_line(what, started, current)
-            future.add_done_callback(lambda f: self._finish(f, what, then, current))
-            return
-        except BaseException:  # reported by _finish
-            pass
-        self._finish(future, what, then, current)
+        timer = threading.Timer(self.patience, self._on_screen, (self._busy_line, what, started, current, future))
+        timer.daemon = True
+        timer.start()
+        future.add_done_callback(lambda f: self._on_screen(self._finish, f, what, then, current))
 
     def _finish(self, future: Future, what: str, then: Callable[[object], None],
                 current: Callable[[], bool]) -> None:
         try:
-            with self._lock:
-                if not current():  # superseded by a newer choice (the result stays cached)
-                    return
-                try:
-                    then(future.result())
-                except SeglabError as err:  # a choice that cannot work: say why, keep the last result
-                    self._busy = None
-                    self._say(f"✗ {err}", kind="error")
-                except Exception as err:  # a bug: say so where the analyst looks, log the traceback
-                    logger.exception("explorer: %s failed", what)
-                    self._busy = None
-                    self._say(f"✗ {what} failed: {type(err).__name__}: {err}", kind="error")
+            if not current():  # superseded by a newer choice (the result stays cached)
+                return
+            try:
+                then(future.result())
+            except SeglabError as err:  # a choice that cannot work: say why, keep the last result
+                self._busy = None
+                self._say(f"✗ {err}", kind="error")
+            except Exception as err:  # a bug: say so where the analyst looks, log the traceback
+                logger.exception("explorer: %s failed", what)
+                self._busy = None
+                self._say(f"✗ {what} failed: {type(err).__name__}: {err}", kind="error")
         finally:
             with self._idle:
                 self._running -= 1
@@ -274,7 +299,8 @@ class Explorer:
     def _show_preview(self, preview: Preview) -> None:
         self.preview = preview
         self.stale = set(VIEWS)
-        options = [(f"{s}: {n}", s) for s, n in sorted(preview.names.items())]
+        counts = preview.segments["segment"].value_counts()
+        options = [(f"{s}: {n} ({counts.get(s, 0):,})", s) for s, n in sorted(preview.names.items())]
         keep = self.segment.value if self.segment.value in dict(options).values() else options[0][1]
         self._updating = True
         try:
@@ -301,25 +327,29 @@ class Explorer:
         self.update()
 
     def _on_map(self, change) -> None:
-        self.stale.add("map")
         self._started = time.perf_counter()
-        if self.visible == "map" and self.preview is not None:
-            self._draw("map")
+        self._on_screen(self._redraw, "map")
 
     def _on_tab(self, change) -> None:
         self._started = time.perf_counter()
-        if self.preview is not None and self.visible in self.stale:
-            self._draw(self.visible)
+        self._on_screen(self._redraw, None)
 
     def _on_segment(self, change) -> None:
         if change["new"] is None or self._updating:
             return
-        self.stale.add("segment")
         self._started = time.perf_counter()
         if self.visible == "segment":
-            self._draw("segment")
+            self._on_screen(self._redraw, "segment")
         else:
+            self.stale.add("segment")
             self.tabs.selected_index = VIEWS.index("segment")  # choosing a segment shows its card
+
+    def _redraw(self, changed: str | None) -> None:
+        """Mark view ``changed`` stale; draw the visible view if it is stale."""
+        if changed:
+            self.stale.add(changed)
+        if self.preview is not None and self.visible in self.stale:
+            self._draw(self.visible)
 
     # ------------------------------------------------------------------ views
     def _view_key(self, name: str) -> tuple:
@@ -431,8 +461,7 @@ class Explorer:
         """Sweep k for the current columns, preprocessing and algorithm, and show the evidence
         (cached: once computed, it follows every change of k)."""
         if self.visible == "evidence":
-            self.stale.add("evidence")
-            self._on_tab(None)
+            self._on_screen(self._redraw, "evidence")
         else:
             self.tabs.selected_index = VIEWS.index("evidence")
 
@@ -446,9 +475,9 @@ class Explorer:
             path = self.model.save_parameters(self.choice, self._project_path(self.save_path.value),
                                               map_method=self.map_method.value)
         except SeglabError as err:
-            self._say(f"✗ {err}", kind="error")
+            self._on_screen(self._say, f"✗ {err}", wait=True, kind="error")
             return None
-        self._done(f"✓ saved: seglab run --config {_shown(path)}")
+        self._on_screen(self._done, f"✓ saved: seglab run --config {_shown(path)}", wait=True)
         return path
 
     def export(self) -> dict | None:
@@ -459,13 +488,14 @@ class Explorer:
         try:
             manifest = self.model.export_audience(self.choice, segment, folder)
         except SeglabError as err:
-            self._say(f"✗ {err}", kind="error")
+            self._on_screen(self._say, f"✗ {err}", wait=True, kind="error")
             return None
         entry = next(e for e in manifest["segments"] if e["segment"] == segment)
         if entry["exported"]:
-            self._done(f"✓ {entry['customers']:,} customers of {entry['name']} → {_shown(folder / entry['file'])}")
+            self._on_screen(self._done, f"✓ {entry['customers']:,} customers of {entry['name']} → "
+                                        f"{_shown(folder / entry['file'])}", wait=True)
         else:
-            self._say(f"✗ not exported: {entry.get('note', '')}", kind="error")
+            self._on_screen(self._say, f"✗ not exported: {entry.get('note', '')}", wait=True, kind="error")
         return manifest
 
     def _ipython_display_(self):  # so that a bare `app` in a cell shows the app

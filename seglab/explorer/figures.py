@@ -82,7 +82,7 @@ class MapFigure:
         texts = [f"{_label(names, s)} ({counts[s]:,})" for s in ids]
         self.ax.legend(handles, texts, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
                        handletextpad=0.2, borderaxespad=0.2)
-        self.ax.set_title(title, fontsize=10)
+        self.ax.set_title(title, fontsize=10, loc="left")
         return png(self.fig)
 
 
