@@ -139,6 +139,7 @@ class Explorer:
 
 
 def steps(app: Explorer, k: int, algorithm: str, view: str, moves=(1, 1, -1, -1, -1, 1)) -> tuple[list[float], int]:
+    """Slider steps (+1 right, -1 left), each after a look; seconds to screen and the k reached."""
     from selenium.webdriver.common.keys import Keys
 
     times = []
@@ -170,7 +171,7 @@ def measure(lab: JupyterLab, home: Path, name: str, n: int) -> list[dict]:
         rows.append(row("k step, map tab", n, times, 1.0))
         rows.append(row("tab switch to a stale tab: profiles", n, [app.tab(
             "Profiles", f"document.querySelectorAll('.seglab-profiles th[title]').length === {k}")]))
-        times, k = steps(app, k, "kmeans", "profiles")
+        times, k = steps(app, k, "kmeans", "profiles", moves=(1, 1, 1, -1, 1, -1))  # the map is stale after
         rows.append(row("k step, profiles tab", n, times, 1.0))
         rows.append(row("tab switch to a stale tab: personas", n, [app.tab(
             "Personas", f"document.querySelector('.seglab-views').innerText.includes('Personas: {k} segments')")]))
@@ -178,7 +179,7 @@ def measure(lab: JupyterLab, home: Path, name: str, n: int) -> list[dict]:
         rows.append(row("tab switch to a stale tab: map", n, [app.tab("Map and sizes", app.figure_replaced(stale_map))]))
         sweep = app.tab("Evidence for k", f"{STATUS}.includes('your k = {k}') && {app.figure_replaced('')}")
         rows.append(row("evidence for k, k = 2..10 (computed once per columns and algorithm)", n, [sweep]))
-        times, k = steps(app, k, "kmeans", "evidence")
+        times, k = steps(app, k, "kmeans", "evidence", moves=(1, 1, -1, -1, 1, 1))
         rows.append(row("k step, evidence tab, evidence computed", n, times, 1.0))
         stale_map = page.js(f"return {MAP};")
         app.tab("Map and sizes", app.figure_replaced(stale_map))
