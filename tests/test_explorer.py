@@ -250,3 +250,12 @@ def test_bad_input_is_a_clear_error():
         ExplorerModel(pd.DataFrame({"spend": [1.0, 2.0]}))
     with pytest.raises(seglab.exceptions.ParameterError, match="algorithm"):
         Choice(algorithm="dbscan")
+
+
+def test_prefetches_given_up_are_computed_when_asked(data):
+    _, features = data
+    model = ExplorerModel(features)
+    model.prefetch([Choice(k=k) for k in (3, 4, 5, 6)])
+    assert model.cancel_prefetch() >= 1  # those not started yet (a new choice needs the processor)
+    fresh = ExplorerModel(features).preview(Choice(k=6))
+    pd.testing.assert_frame_equal(model.preview(Choice(k=6)).segments, fresh.segments)  # no wait on a lost job

@@ -292,6 +292,7 @@ class Explorer:
         """Segment with the current choice (in the background) and show the result."""
         choice = self.choice
         self._started = time.perf_counter()
+        self.model.cancel_prefetch()  # the stops of the last choice: this one needs the processor now
         n = len(self.model.table)
         self._run(f"segmenting {n:,} customers: {choice.algorithm}, k = {choice.k}",
                   lambda: self.model.preview(choice), self._show_preview, lambda: self.choice == choice)
@@ -328,6 +329,7 @@ class Explorer:
 
     def _on_map(self, change) -> None:
         self._started = time.perf_counter()
+        self.model.cancel_prefetch()  # a new map needs the processor more than the other stops of k
         self._on_screen(self._redraw, "map")
 
     def _on_tab(self, change) -> None:

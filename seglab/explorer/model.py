@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -113,7 +113,7 @@ class _Cache(OrderedDict):
     def claim(self, key) -> tuple[Future, bool]:
         """The future for ``key`` and whether the caller must compute it."""
         with self.lock:
-            if key in self:
+            if key in self and not self[key].cancelled():
                 self.move_to_end(key)
                 return self[key], False
             future = self[key] = Future()
@@ -130,10 +130,21 @@ class _Cache(OrderedDict):
             future.set_exception(err)
 
     def get_or(self, key, compute):
-        future, mine = self.claim(key)
-        if mine:
-            self.fill(key, future, compute)
-        return future.result()
+        while True:
+            future, mine = self.claim(key)
+            if mine:
+                self.fill(key, future, compute)
+            try:
+                return future.result()
+            except CancelledError:  # a prefetch given up before it started: compute it now
+                continue
+
+    def drop(self, key, future: Future) -> None:
+        """Forget ``future`` (not started) so that the next caller computes ``key``."""
+        with self.lock:
+            if self.get(key) is future:
+                self.pop(key)
+        future.cancel()
 
 
 class ExplorerModel:
@@ -170,6 +181,7 @@ class ExplorerModel:
         self._evidence = _Cache(8)
         self._rules = _Cache(cache_size)
         self._prefetcher: ThreadPoolExecutor | None = None
+        self._queued: list[tuple[Future, Choice, Future]] = []  # prefetches: (job, choice, cached result)
 
     # ------------------------------------------------------------------ what can be chosen
     @property
@@ -219,10 +231,22 @@ class ExplorerModel:
         for choice in choices:
             future, mine = self._previews.claim(choice)
             if mine:
-                self._prefetcher.submit(self._previews.fill, choice, future,
-                                        lambda c=choice: self._compute_preview(c))
+                job = self._prefetcher.submit(self._previews.fill, choice, future,
+                                              lambda c=choice: self._compute_preview(c))
+                self._queued.append((job, choice, future))
             futures.append(future)
         return futures
+
+    def cancel_prefetch(self) -> int:
+        """Give up the prefetches not started yet (a new choice needs the processor more);
+        returns how many. Asking for one of them later computes it then."""
+        cancelled = 0
+        for job, choice, future in self._queued:
+            if job.cancel():
+                self._previews.drop(choice, future)
+                cancelled += 1
+        self._queued = [q for q in self._queued if not q[0].done()]
+        return cancelled
 
     def columns(self, choice: Choice) -> SegmentationColumns:
         return self.preview(choice).segmentation.columns
