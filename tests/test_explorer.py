@@ -259,3 +259,23 @@ def test_prefetches_given_up_are_computed_when_asked(data):
     assert model.cancel_prefetch() >= 1  # those not started yet (a new choice needs the processor)
     fresh = ExplorerModel(features).preview(Choice(k=6))
     pd.testing.assert_frame_equal(model.preview(Choice(k=6)).segments, fresh.segments)  # no wait on a lost job
+
+
+@pytest.mark.slow
+def test_started_in_notebooks_the_explorer_reads_the_projects_run_with_its_ids(tmp_path, monkeypatch):
+    """``jupyter lab notebooks/`` (the README's way) gives the same pseudonyms as ``make report``."""
+    if not hasattr(seglab.config, "project_dir"):
+        pytest.skip("needs the project-folder rule of seglab.config (issue 15)")
+    from seglab.config import run_folder
+
+    monkeypatch.delenv("SEGLAB_SALT")  # the salt of the project folder, as on an analyst's machine
+    project = tmp_path / "project"
+    (project / "reports").mkdir(parents=True)
+    (project / "notebooks").mkdir()
+    monkeypatch.chdir(project)  # what seglab run does: collect and features into reports/
+    scheduled = build_features(collect("sample", "2025Q4"))
+    scheduled.write(run_folder("sample", "2025Q4").artifacts)
+    monkeypatch.chdir(project / "notebooks")  # the notebook's kernel
+    explored, _ = seglab.explorer.load_features("sample", "2025Q4")
+    assert explored.features["customer_id"].tolist() == scheduled.features["customer_id"].tolist()
+    assert not (project / "notebooks" / ".seglab").exists() and not (project / "notebooks" / "reports").exists()
