@@ -130,7 +130,9 @@ class JupyterLab:
         return f"http://127.0.0.1:{self.port}"
 
     def url(self, notebook: str) -> str:
-        return f"{self.base}/lab/tree/{notebook}?token={self.token}"
+        """The notebook in a workspace of its own, reset: no tab of an earlier page comes back."""
+        workspace = f"w{secrets.token_hex(4)}"
+        return f"{self.base}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={self.token}"
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -162,6 +164,7 @@ class NotebookPage:
         deadline = time.monotonic() + timeout
         while not lab.kernel_ready(notebook):  # the page says "idle" before its kernel exists
             if time.monotonic() > deadline:
+                self.driver.save_screenshot(str(self.lab.home / f"timeout-{int(time.time())}.png"))
                 raise TimeoutError(f"no kernel for {notebook} after {timeout} s:\n{lab.log_tail()}")
             time.sleep(0.3)
         self.until("document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')", timeout,
@@ -179,6 +182,7 @@ class NotebookPage:
             if value:
                 return value
             if time.monotonic() > deadline:
+                self.driver.save_screenshot(str(self.lab.home / f"timeout-{int(time.time())}.png"))
                 raise TimeoutError(f"waited {timeout} s for {what or expression}; the page shows errors: "
                                    f"{self.errors()}; status line: {self.text('.seglab-status')!r}")
             time.sleep(poll)
