@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -113,7 +113,7 @@ class _Cache(OrderedDict):
     def claim(self, key) -> tuple[Future, bool]:
         """The future for ``key`` and whether the caller must compute it."""
         with self.lock:
-            if key in self:
+            if key in self and not self[key].cancelled():
                 self.move_to_end(key)
                 return self[key], False
             future = self[key] = Future()
@@ -130,10 +130,21 @@ class _Cache(OrderedDict):
             future.set_exception(err)
 
     def get_or(self, key, compute):
-        future, mine = self.claim(key)
-        if mine:
-            self.fill(key, future, compute)
-        return future.result()
+        while True:
+            future, mine = self.claim(key)
+            if mine:
+                self.fill(key, future, compute)
+            try:
+                return future.result()
+            except CancelledError:  # a prefetch given up before it started: compute it now
+                continue
+
+    def drop(self, key, future: Future) -> None:
+        """Forget ``future`` (not started) so that the next caller computes ``key``."""
+        with self.lock:
+            if self.get(key) is future:
+                self.pop(key)
+        future.cancel()
 
 
 class ExplorerModel:
@@ -160,6 +171,9 @@ class ExplorerModel:
                              f"got {type(self.table).__name__}. Build one with seglab.features.build_features "
                              "or read a run's with seglab.features.FeatureSet.read(run.artifacts)")
         self.dictionary = getattr(features, "dictionary", None)
+        meta = self.dictionary.meta if self.dictionary is not None else {}
+        self.meta = {key: meta[key] for key in ("dataset", "period") if meta.get(key)}
+        """What the features are of (``dataset``, ``period``) when known, for headings."""
         self.customers = customers
         self.min_audience = min_audience
         self._previews = _Cache(cache_size)
@@ -167,6 +181,7 @@ class ExplorerModel:
         self._evidence = _Cache(8)
         self._rules = _Cache(cache_size)
         self._prefetcher: ThreadPoolExecutor | None = None
+        self._queued: list[tuple[Future, Choice, Future]] = []  # prefetches: (job, choice, cached result)
 
     # ------------------------------------------------------------------ what can be chosen
     @property
@@ -194,9 +209,18 @@ class ExplorerModel:
         started = time.perf_counter()
         seg = self._segment(choice)
         middle = time.perf_counter()
-        personas = build_personas(self.features, seg, explain=False, min_audience=self.min_audience)
+        personas = build_personas(self.features, seg, explain=False, min_audience=self.min_audience,
+                                  meta=self.meta)
         return Preview(choice, seg, personas, seconds={"segment": middle - started,
                                                        "personas": time.perf_counter() - middle})
+
+    def has_preview(self, choice: Choice) -> bool:
+        """Whether :meth:`preview` of ``choice`` is computed already (so showing it is free)."""
+        return _ready(self._previews, choice)
+
+    def has_coordinates(self, choice: Choice, method: str = "pca") -> bool:
+        """Whether the map for ``choice``'s columns and preprocessing is computed already."""
+        return _ready(self._maps, (choice.preprocessing_key, method))
 
     def prefetch(self, choices) -> list[Future]:
         """Compute these choices' previews in a background thread (e.g. k - 1 and k + 1
@@ -207,10 +231,22 @@ class ExplorerModel:
         for choice in choices:
             future, mine = self._previews.claim(choice)
             if mine:
-                self._prefetcher.submit(self._previews.fill, choice, future,
-                                        lambda c=choice: self._compute_preview(c))
+                job = self._prefetcher.submit(self._previews.fill, choice, future,
+                                              lambda c=choice: self._compute_preview(c))
+                self._queued.append((job, choice, future))
             futures.append(future)
         return futures
+
+    def cancel_prefetch(self) -> int:
+        """Give up the prefetches not started yet (a new choice needs the processor more);
+        returns how many. Asking for one of them later computes it then."""
+        cancelled = 0
+        for job, choice, future in self._queued:
+            if job.cancel():
+                self._previews.drop(choice, future)
+                cancelled += 1
+        self._queued = [q for q in self._queued if not q[0].done()]
+        return cancelled
 
     def columns(self, choice: Choice) -> SegmentationColumns:
         return self.preview(choice).segmentation.columns
@@ -255,9 +291,7 @@ class ExplorerModel:
 
     def has_evidence(self, choice: Choice, k_values=range(2, 9), *, n_bootstrap: int = 5) -> bool:
         """Whether :meth:`evidence` for ``choice`` is computed already (so showing it is free)."""
-        key = self._evidence_key(choice, k_values, n_bootstrap)
-        future = self._evidence.get(key)
-        return future is not None and future.done() and future.exception() is None
+        return _ready(self._evidence, self._evidence_key(choice, k_values, n_bootstrap))
 
     def rules(self, choice: Choice) -> SegmentRules:
         """The explaining rules of every segment of ``choice`` (cached; slower than a preview)."""
@@ -281,7 +315,8 @@ class ExplorerModel:
         return write_text(header + yaml.safe_dump(params, sort_keys=False, allow_unicode=True), path)
 
     def export_audience(self, choice: Choice, segment: int, folder: str | Path) -> dict:
-        """Write one segment's audience files into ``folder`` (see
+        """Write one segment's audience files into ``folder``, keeping the other segments'
+        files there and merging ``manifest.json`` (see
         :func:`~seglab.personas.audiences.export_audiences`); returns the manifest."""
         preview = self.preview(choice)
         segments = preview.segments
@@ -291,25 +326,42 @@ class ExplorerModel:
         chosen = segments[segments["segment"] == int(segment)]
         meta = self.dictionary.meta if self.dictionary is not None else {}
         return export_audiences(chosen, folder, names=preview.names, customers=self.customers,
-                                min_size=self.min_audience, as_of=meta.get("as_of"))
+                                min_size=self.min_audience, as_of=meta.get("as_of"), merge=True)
 
 
 def load_features(dataset: str = "sample", period: str | None = None, run_dir: str | Path | None = None):
     """The features (and customer table) to explore: from the run folder when ``seglab run``
     made one for this dataset and period, else collected and computed now.
 
+    The run folder is ``run_dir``, else ``<dataset>/<period>`` in the project's reports
+    folder (:func:`seglab.config.reports_dir`), the one ``seglab run`` writes. The feature
+    dictionary's ``meta`` then names the dataset and period.
+
     Returns ``(FeatureSet, customers)``. A run made with another salt than this
     project's is refused (:func:`seglab.runner.check_run_salt`).
     """
     from seglab.collect import collect
     from seglab.features import FeatureSet, build_features
-    from seglab.runner import check_run_salt, open_run
+    from seglab.runner import check_run_salt, open_run, resolve_run, run_info
 
     run = open_run(run_dir, dataset, period or None)
     if run.artifact("features.parquet").exists():
         check_run_salt(run)
         customers = pd.read_parquet(run.artifact("customers.parquet")) \
             if run.artifact("customers.parquet").exists() else None
-        return FeatureSet.read(run.artifacts), customers
-    data = collect(dataset, period or None, progress=True)
-    return build_features(data, progress=True), data.customers
+        features = FeatureSet.read(run.artifacts)
+        about = run_info(run) if run.artifact("schema.json").exists() else {}
+    else:
+        data = collect(dataset, period or None, progress=True)
+        features, customers = build_features(data, progress=True), data.customers
+        name, label = resolve_run(dataset, period or None)
+        about = {"dataset": name, "period": label}
+    for key in ("dataset", "period"):
+        if about.get(key):
+            features.dictionary.meta.setdefault(key, about[key])
+    return features, customers
+
+
+def _ready(cache: _Cache, key) -> bool:
+    future = cache.get(key)
+    return future is not None and future.done() and future.exception() is None

@@ -6,7 +6,9 @@ customer table kept e-mail hashes, ``audiences/ad_platform/segment_<n>.csv`` lis
 SHA-256 of each normalised address, the form ad platforms match on. Segments smaller than
 ``min_size`` are not exported (a note in the manifest says so), nor are unassigned
 customers. ``audiences/manifest.json`` lists every segment, its count, its files and the
-refresh date. The folder is rebuilt whole at each export, so no stale file remains.
+refresh date. The folder is rebuilt whole at each export, so no stale file remains;
+with ``merge=True`` (the explorer's "Export audience", one segment at a time) the exported
+segments' files and manifest entries are added or replaced and the others kept.
 
 Segment names are data (a ``names_file`` can say anything): in the CSV files and the
 manifest, a name a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
@@ -17,12 +19,13 @@ manifest, a name a spreadsheet would run as a formula (starting with ``=``, ``+`
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from seglab._io import atomic_dir, neutralise_text, write_csv, write_json
+from seglab._io import atomic_dir, neutralise_text, read_json, write_csv, write_json
 from seglab._validation import check_range
 from seglab.cluster.segmenter import UNASSIGNED
 from seglab.collect.privacy import looks_personal
@@ -38,7 +41,7 @@ _PSEUDONYM = re.compile(r"^[0-9a-f]{16}$")
 
 def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[int, str],
                      customers: pd.DataFrame | None = None, min_size: int = MIN_AUDIENCE,
-                     as_of: str | None = None, refreshed: str | None = None) -> dict:
+                     as_of: str | None = None, refreshed: str | None = None, merge: bool = False) -> dict:
     """Write the audience files into ``folder`` (the run's ``artifacts/audiences``).
 
     Parameters
@@ -53,6 +56,10 @@ def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[
         Smaller segments are suppressed.
     as_of, refreshed
         The data's snapshot day and the refresh date (default today) for the manifest.
+    merge
+        Keep the other segments already in ``folder``: this export adds or replaces the
+        files and manifest entries of the segments in ``segments`` only (the manifest's
+        dates are then those of the latest export).
 
     Returns
     -------
@@ -72,7 +79,12 @@ def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[
     manifest = {"refreshed": refreshed or date.today().isoformat(), "as_of": as_of, "min_size": int(min_size),
                 "id": "pseudonymous customer id (keyed hash; needs the project's salt to match)",
                 "segments": []}
+    kept = _kept_entries(folder, set(segments["segment"].astype(int))) if merge else []
     with atomic_dir(folder) as tmp:
+        if kept:  # the other segments' files come along unchanged
+            shutil.copytree(folder, tmp, dirs_exist_ok=True)
+            for name in (f for s in segments["segment"].unique() for f in _files(int(s))):
+                (tmp / name).unlink(missing_ok=True)
         for s, rows in segments.groupby("segment", sort=True):
             s = int(s)
             label = names.get(s, "unassigned" if s == UNASSIGNED else f"segment {s}")
@@ -99,8 +111,26 @@ def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[
                     else:
                         entry["ad_platform_note"] = f"fewer than {min_size} customers with an e-mail hash"
             manifest["segments"].append(entry)
+        manifest["segments"] = sorted(kept + manifest["segments"], key=lambda e: e["segment"])
         write_json(manifest, tmp / "manifest.json")
     return manifest
+
+
+def _files(segment: int) -> tuple[str, str]:
+    return f"segment_{segment}.csv", f"ad_platform/segment_{segment}.csv"
+
+
+def _kept_entries(folder: Path, replaced: set[int]) -> list[dict]:
+    """The manifest entries of an earlier export that a merging export keeps."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return []
+    try:
+        entries = read_json(path)["segments"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{path} is not an audience manifest ({err}); move the folder away or export "
+                         "into another one") from None
+    return [e for e in entries if int(e["segment"]) not in replaced]
 
 
 def _check_no_personal_columns(frame: pd.DataFrame) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from seglab._validation import require_columns
-from seglab.plotting._base import axes, palette, tidy, unavailable
+from seglab.plotting._base import axes, palette, segment_color, tidy, unavailable
 
 __all__ = ["plot_k_evidence", "plot_segment_map", "plot_segment_sizes", "plot_stability"]
 
@@ -29,13 +29,15 @@ _BANDS = ((0.0, 0.5, "#f4c7c3", "dissolved"), (0.5, 0.6, "#fbe3c4", "doubtful"),
 """Hennig's reading of a segment's bootstrap Jaccard (clusterboot)."""
 
 
-def plot_k_evidence(selection) -> plt.Figure:
+def plot_k_evidence(selection, *, ncols: int = 2, panel_size: tuple[float, float] = (3.55, 2.3)) -> plt.Figure:
     """All the evidence for k in one figure: the rule's criteria first (prediction strength,
     the weakest segment's stability, mean stability, smallest segment), then quality indices,
     per algorithm and k.
 
-    The chosen candidate is circled; the rule's thresholds are dashed lines. Returns the
-    figure; a note when k was given rather than chosen (``selection`` None).
+    The chosen candidate is circled; the rule's thresholds are dashed lines. ``ncols``
+    panels a row, each ``panel_size`` inches (the default fits the width of a printed A4
+    page with 8-pt text). Returns the figure; a note when k was given rather than chosen
+    (``selection`` None).
     """
     if selection is None:
         return unavailable(None, "k was set by hand: no sweep to show").figure
@@ -43,9 +45,9 @@ def plot_k_evidence(selection) -> plt.Figure:
     panels = [(c, t) for c, t in _PANELS if c in table and table[c].notna().any()]
     if "bic" not in [c for c, _ in panels] and "inertia" in table and table["inertia"].notna().any():
         panels.append(("inertia", "inertia, k-means (the elbow)"))
-    ncols = 2  # two columns fit the width of a printed A4 page with 8-pt text
     nrows = int(np.ceil(len(panels) / ncols))
-    fig, grid = plt.subplots(nrows, ncols, figsize=(7.1, 2.3 * nrows + 0.8), layout="constrained", squeeze=False)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows + 0.8),
+                             layout="constrained", squeeze=False)
     colors = dict(zip(table["algorithm"].unique(), palette(table["algorithm"].nunique())))
     settings = selection.settings
     for ax, (col, title) in zip(grid.ravel(), panels):
@@ -83,12 +85,11 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
     if len(data) > max_points:
         data = data.sample(max_points, random_state=random_state)
     ids = sorted(data["segment"].unique())
-    colors = dict(zip([s for s in ids if s >= 0], palette(sum(s >= 0 for s in ids))))
     ax = axes(ax, (7.1, 6))
     for s in ids:
         rows = data[data["segment"] == s]
         label = (names or {}).get(s, "unassigned" if s < 0 else f"segment {s}")
-        ax.scatter(rows["x"], rows["y"], s=6, alpha=0.6, color=colors.get(s, "#bbbbbb"),
+        ax.scatter(rows["x"], rows["y"], s=6, alpha=0.6, color=segment_color(s),
                    label=f"{label} ({(segments['segment'] == s).sum():,})", linewidths=0)
     ax.legend(markerscale=3, fontsize=8, loc="best", frameon=False)
     ax.set_xticks([])
@@ -104,7 +105,7 @@ def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | Non
     counts = segments["segment"].value_counts().sort_index()
     labels = [(names or {}).get(s, "unassigned" if s < 0 else f"segment {s}") for s in counts.index]
     ax = axes(ax, (7, 0.45 * len(counts) + 1))
-    colors = palette(len(counts))
+    colors = [segment_color(s) for s in counts.index]
     ax.barh(labels[::-1], counts.to_numpy()[::-1], color=colors[::-1])
     total = counts.sum()
     for y, c in enumerate(counts.to_numpy()[::-1]):
