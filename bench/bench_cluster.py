@@ -54,13 +54,14 @@ def default_features(n: int = 100_000):
     """The feature table of ``n`` synthetic customers (5 planted segments), built once and cached."""
     from seglab.collect import collect
     from seglab.datasets import write_sample
-    from seglab.features import FeatureSet, build_features
+    from seglab.features import build_features
+    from seglab.run import RunFolder
 
-    folder = RESULTS / f"features_{n}"
-    if not (folder / "features.parquet").exists():
+    run = RunFolder(RESULTS / f"features_{n}")
+    if not run.has("features"):
         spec = write_sample(RESULTS / f"sample_{n}", n_customers=n, n_segments=5, seed=12)
-        build_features(collect(spec, salt="bench")).write(folder)
-    return FeatureSet.read(folder)
+        run.write_features(build_features(collect(spec, salt="bench")))
+    return run.features()
 
 
 def worker(case: str) -> None:

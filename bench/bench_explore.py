@@ -53,13 +53,14 @@ def write_run(folder: Path, n: int) -> Path:
     from seglab.collect import collect
     from seglab.datasets import write_sample
     from seglab.features import build_features
+    from seglab.run import RunFolder
 
     spec = write_sample(folder / "data", n_customers=n, n_segments=4, seed=3)
     data = collect(spec, "2025Q4")
-    run = folder / "run"
-    build_features(data).write(run / "artifacts")
-    data.customers.to_parquet(run / "artifacts" / "customers.parquet")
-    return run
+    run = RunFolder(folder / "run")
+    run.write_canonical(data)
+    run.write_features(build_features(data))
+    return run.path
 
 
 def notebook(lab_root: Path, name: str, run: Path, **parameters) -> str:

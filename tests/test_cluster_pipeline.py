@@ -2,10 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab.cluster import GROUPS, RESTATED, Segmentation, SelectionRule, cross_segments, embed, segment
+from seglab.cluster import GROUPS, RESTATED, SelectionRule, cross_segments, embed, segment
 from seglab.cluster import embedding as embedding_module
 from seglab.collect import collect
 from seglab.features import FeatureDictionary, build_features
+from seglab.run import RunFolder
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,9 @@ def test_segment_writes_and_reads_back(features, tmp_path):
     seg = segment(features, criteria=["psychographic"], rule=QUICK)
     assert seg.params["ordered_by"] == "clv" and seg.params["chosen_automatically"]
     seg.add_map(features.features, method="pca")
-    seg.write(tmp_path)
-    again = Segmentation.read(tmp_path)
+    run = RunFolder(tmp_path)
+    run.write_segmentation(seg)
+    again = run.segmentation()
     pd.testing.assert_frame_equal(again.segments, seg.segments)
     assert again.selection.k == seg.selection.k and list(again.columns.numeric) == list(seg.columns.numeric)
     assert again.columns.groups == seg.columns.groups
@@ -97,10 +99,11 @@ def test_cross_segments_merge_small_cells(features):
 def test_pca_map_and_the_cache(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     Z = pd.DataFrame(rng.normal(size=(300, 5)))
-    first = embedding_module.cached_embedding(Z, tmp_path, method="pca")
+    cache = (tmp_path / "map.parquet", tmp_path / "map.json")
+    first = embedding_module.cached_embedding(Z, cache, method="pca")
     calls = []
     monkeypatch.setattr(embedding_module, "embed", lambda *a, **k: calls.append(1))
-    again = embedding_module.cached_embedding(Z, tmp_path, method="pca")
+    again = embedding_module.cached_embedding(Z, cache, method="pca")
     assert calls == [] and np.allclose(again.to_numpy(), first.to_numpy())
     assert list(embed(Z, method="pca").columns) == ["x", "y"]
 

@@ -19,7 +19,8 @@ from seglab.collect import collect
 from seglab.exceptions import InputError
 from seglab.explorer import Choice, Explorer, ExplorerModel
 from seglab.features import build_features
-from seglab.runner import available_stages, validate_config
+from seglab.config import available_stages
+from seglab.runner import validate_config
 
 
 @pytest.fixture(scope="module")
@@ -264,9 +265,7 @@ def test_prefetches_given_up_are_computed_when_asked(data):
 @pytest.mark.slow
 def test_started_in_notebooks_the_explorer_reads_the_projects_run_with_its_ids(tmp_path, monkeypatch):
     """``jupyter lab notebooks/`` (the README's way) gives the same pseudonyms as ``make report``."""
-    if not hasattr(seglab.config, "project_dir"):
-        pytest.skip("needs the project-folder rule of seglab.config (issue 15)")
-    from seglab.config import run_folder
+    from seglab.run import run_folder
 
     monkeypatch.delenv("SEGLAB_SALT")  # the salt of the project folder, as on an analyst's machine
     project = tmp_path / "project"
@@ -274,7 +273,7 @@ def test_started_in_notebooks_the_explorer_reads_the_projects_run_with_its_ids(t
     (project / "notebooks").mkdir()
     monkeypatch.chdir(project)  # what seglab run does: collect and features into reports/
     scheduled = build_features(collect("sample", "2025Q4"))
-    scheduled.write(run_folder("sample", "2025Q4").artifacts)
+    run_folder("sample", "2025Q4").write_features(scheduled)
     monkeypatch.chdir(project / "notebooks")  # the notebook's kernel
     explored, _ = seglab.explorer.load_features("sample", "2025Q4")
     assert explored.features["customer_id"].tolist() == scheduled.features["customer_id"].tolist()

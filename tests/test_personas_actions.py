@@ -108,3 +108,13 @@ def test_natural_tiers_split_at_the_gaps_and_merge_close_values():
     assert natural_tiers(pd.Series([614.0, 597.0])).tolist() == ["top", "top"]  # 3% apart: one tier
     assert natural_tiers(pd.Series([4477.0, 613.0, 477.0])).tolist() == ["top", "mid", "low"]
     assert natural_tiers(pd.Series([5.0])).tolist() == ["top"]
+
+
+def test_a_segment_without_a_value_gets_no_tier_and_the_others_still_do(shop):
+    """Prospects (no purchases) have no CLV: their segment's mean is missing."""
+    table, labels = shop
+    table = table.assign(clv=table["clv"].where(labels.to_numpy() != 2))
+    facts = segment_facts(profile_segments(table, labels))
+    assert facts[2].tier is None and facts[2].value is None
+    assert facts[0].tier == "top" and facts[3].tier in {"mid", "low"}  # segment 1 lapsed: not tiered
+    assert name_segments(profile_segments(table, labels))  # names every segment without a tier error

@@ -270,7 +270,7 @@ def select_columns(features: pd.DataFrame, dictionary=None, *, criteria: Sequenc
     require_frame(features, "features")
     if criteria is not None and dictionary is None:
         raise InputError("selecting by criterion needs the feature dictionary "
-                         "(FeatureSet.dictionary or feature_dictionary.json)")
+                         "(FeatureSet.dictionary, or run.dictionary() of a run folder)")
     if criteria is None and names is None and segment_on:
         criteria, names = _resolve_segment_on(segment_on, features, dictionary)
         criteria = criteria or None

@@ -174,15 +174,16 @@ def embedding_key(Z: pd.DataFrame, **params) -> str:
     return digest.hexdigest()
 
 
-def cached_embedding(Z: pd.DataFrame, folder: str | Path, *, progress: bool = False,
+def cached_embedding(Z: pd.DataFrame, cache: tuple[str | Path, str | Path], *, progress: bool = False,
                      **params) -> pd.DataFrame:
-    """:func:`embed`, reusing ``embedding.parquet`` in ``folder`` when made from the same input.
+    """:func:`embed`, reusing the coordinates cached in ``cache`` when made from the same input.
 
-    The fingerprint (:func:`embedding_key`) is kept in ``embedding.json`` beside it.
+    ``cache`` is a pair of files: the coordinates (Parquet) and their fingerprint
+    (:func:`embedding_key`, JSON); a run folder gives its pair
+    (:meth:`seglab.run.RunFolder.embedding_cache`).
     """
-    folder = Path(folder)
+    data_path, meta_path = (Path(p) for p in cache)
     key = embedding_key(Z, **params)
-    data_path, meta_path = folder / "embedding.parquet", folder / "embedding.json"
     if data_path.exists() and meta_path.exists() and read_json(meta_path).get("key") == key:
         cached = pd.read_parquet(data_path)
         if len(cached) == len(Z):

@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seglab._io import read_json, write_json, write_parquet
 from seglab._validation import check_choice, require_columns
 from seglab.cluster.alignment import Alignment, align_segments
 from seglab.cluster.columns import SegmentationColumns, select_columns
 from seglab.cluster.embedding import cached_embedding, embed
 from seglab.cluster.segmenter import Segmenter, load_segmenter
 from seglab.cluster.selection import KSelection, SelectionRule, choose_k
-from seglab.exceptions import InputError, ParameterError
+from seglab.exceptions import ParameterError
 
 __all__ = ["Segmentation", "segment", "ORDER_COLUMNS"]
 
@@ -49,6 +48,18 @@ class Segmentation:
         """Segment by ``customer_id``."""
         return self.segments.set_index("customer_id")["segment"]
 
+    def evidence_table(self) -> pd.DataFrame:
+        """The evidence for every k (:attr:`KSelection.table`), rounded; one row saying so
+        when k was set by hand."""
+        if self.selection is None:
+            return pd.DataFrame({"k": [int(self.model.n_segments_)], "chosen": ["set by hand"]})
+        return self.selection.table.round(3)
+
+    def headline(self) -> str:
+        """One line: segments, features and algorithm."""
+        return (f"{self.model.n_segments_} segments from {len(self.columns.all)} features with "
+                f"{self.model.algorithm}")
+
     def alignment_table(self) -> pd.DataFrame:
         """How segments were renumbered to match last period's (empty when not aligned)."""
         if self.alignment is None:
@@ -60,27 +71,26 @@ class Segmentation:
         counts = self.segments["segment"].value_counts().sort_index()
         return pd.DataFrame({"customers": counts, "share": counts / counts.sum()})
 
-    def add_map(self, features: pd.DataFrame, *, method: str = "umap", folder: str | Path | None = None,
-                progress: bool = False, **params) -> Segmentation:
-        """Add 2-D map coordinates (``x``, ``y``); cached in ``folder`` when given."""
+    def add_map(self, features: pd.DataFrame, *, method: str = "umap",
+                cache: tuple[str | Path, str | Path] | None = None, progress: bool = False,
+                **params) -> Segmentation:
+        """Add 2-D map coordinates (``x``, ``y``); cached in ``cache`` (a pair of files, see
+        :func:`~seglab.cluster.cached_embedding`) when given."""
         check_choice(method, ("umap", "pca"), name="method")
         X = features.set_index("customer_id").loc[self.segments["customer_id"], list(self.columns.all)]
         Z = self.model.transform(X.reset_index(drop=True))
         settings = {"method": method, "random_state": self.params.get("random_state", 0), **params}
-        coords = (cached_embedding(Z, folder, progress=progress, **settings) if folder is not None
+        coords = (cached_embedding(Z, cache, progress=progress, **settings) if cache is not None
                   else embed(Z, progress=progress, **settings))
         self.segments = self.segments.drop(columns=["x", "y"], errors="ignore").assign(
             x=coords["x"].to_numpy(), y=coords["y"].to_numpy())
         self.params["map"] = settings
         return self
 
-    def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``segments.parquet``, ``model.joblib``, ``segmentation.json`` and
-        ``k_selection.json`` (when k was chosen) into ``folder``."""
-        folder = Path(folder)
-        written = {"segments": write_parquet(self.segments, folder / "segments.parquet"),
-                   "model": self.model.save(folder / "model.joblib")}
-        meta = {"params": self.params, "numeric": list(self.columns.numeric),
+    def meta(self) -> dict:
+        """What the run folder keeps of the segmentation: parameters, columns and their groups, columns left
+        out and why, notes, algorithm, k, sizes and the alignment."""
+        return {"params": self.params, "numeric": list(self.columns.numeric),
                 "categorical": list(self.columns.categorical), "groups": self.columns.groups,
                 "notes": list(self.columns.notes), "dropped": self.columns.dropped,
                 "algorithm": self.model.algorithm, "n_segments": int(self.model.n_segments_),
@@ -88,31 +98,24 @@ class Segmentation:
                 "alignment": None if self.alignment is None else {
                     "method": self.alignment.method, "mapping": self.alignment.mapping,
                     "table": self.alignment.table.to_dict(orient="records")}}
-        written["meta"] = write_json(meta, folder / "segmentation.json")
-        if self.selection is not None:
-            self.selection.write(folder / "k_selection.json")
-            written["selection"] = folder / "k_selection.json"
-        return written
 
     @classmethod
-    def read(cls, folder: str | Path) -> Segmentation:
-        """Read a segmentation written by :meth:`write` (``folder`` is a run's ``artifacts/``)."""
-        folder = Path(folder)
-        if not (folder / "segments.parquet").exists():
-            raise InputError(f"{folder / 'segments.parquet'} is missing; run the cluster stage first")
-        meta = read_json(folder / "segmentation.json")
-        selection = KSelection.read(folder / "k_selection.json") if (folder / "k_selection.json").exists() else None
+    def from_meta(cls, meta: dict, *, segments: pd.DataFrame, model: Segmenter,
+                  selection: KSelection | None = None) -> Segmentation:
+        """The segmentation described by :meth:`meta`, with its segments, model and evidence."""
         alignment = None
         if meta.get("alignment"):
             a = meta["alignment"]
             alignment = Alignment({int(k): int(v) for k, v in a["mapping"].items()}, a["method"],
                                   pd.DataFrame(a["table"]))
-        return cls(segments=pd.read_parquet(folder / "segments.parquet"),
-                   model=load_segmenter(folder / "model.joblib"),
-                   columns=SegmentationColumns(tuple(meta["numeric"]), tuple(meta["categorical"]),
-                                               meta.get("dropped", {}), meta.get("groups", {}),
-                                               tuple(meta.get("notes", ()))),
-                   selection=selection, alignment=alignment, params=meta.get("params", {}))
+        return cls(segments=segments, model=model, columns=cls.columns_from_meta(meta), selection=selection,
+                   alignment=alignment, params=meta.get("params", {}))
+
+    @staticmethod
+    def columns_from_meta(meta: dict) -> SegmentationColumns:
+        """The columns described by :meth:`meta`."""
+        return SegmentationColumns(tuple(meta["numeric"]), tuple(meta["categorical"]), meta.get("dropped", {}),
+                                   meta.get("groups", {}), tuple(meta.get("notes", ())))
 
 
 def _order_values(features: pd.DataFrame, order_by: str | None):
@@ -178,7 +181,7 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
         ``"auto"`` (by value, see :data:`ORDER_COLUMNS`), ``"size"`` or a column: how
         segments are numbered (0 first).
     previous, align, previous_labels
-        Last period's segmenter (or its ``model.joblib``): segments are renumbered to match
+        Last period's segmenter (or the path of its saved model): segments are renumbered to match
         it (``align="centroids"`` or ``"overlap"``, which needs ``previous_labels``).
     random_state
         Seed of every random step; the same data, parameters and seed give the same

@@ -364,7 +364,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         return getattr(self, "_bic", None)
 
     def save(self, path: str | Path) -> Path:
-        """Save to ``path`` (``model.joblib`` in a run folder), atomically."""
+        """Save to ``path``, atomically."""
         check_is_fitted(self, "labels_")
         with atomic_path(path) as tmp:
             joblib.dump(self, tmp)

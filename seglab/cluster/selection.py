@@ -203,7 +203,7 @@ class KSelection:
                 "jaccard": self.jaccard.to_dict(orient="records")}
 
     def write(self, path) -> None:
-        """Write as JSON (``k_selection.json`` in the run folder)."""
+        """Write as JSON to ``path``."""
         write_json(self.to_dict(), path)
 
     @classmethod

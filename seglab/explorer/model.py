@@ -306,7 +306,8 @@ class ExplorerModel:
     # ------------------------------------------------------------------ outputs
     def save_parameters(self, choice: Choice, path: str | Path, *, map_method: str = "pca") -> Path:
         """Write the YAML that ``seglab run --config`` accepts to reproduce these segments."""
-        from seglab.runner import available_stages, validate_config
+        from seglab.config import available_stages
+        from seglab.runner import validate_config
 
         params = choice.parameters(map_method)
         validate_config(available_stages(), params)
@@ -338,23 +339,23 @@ def load_features(dataset: str = "sample", period: str | None = None, run_dir: s
     dictionary's ``meta`` then names the dataset and period.
 
     Returns ``(FeatureSet, customers)``. A run made with another salt than this
-    project's is refused (:func:`seglab.runner.check_run_salt`).
+    project's is refused (:func:`seglab.run.check_run_salt`).
     """
     from seglab.collect import collect
-    from seglab.features import FeatureSet, build_features
-    from seglab.runner import check_run_salt, open_run, resolve_run, run_info
+    from seglab.features import build_features
+    from seglab.collect.pipeline import resolve_period
+    from seglab.run import check_run_salt, open_run
 
     run = open_run(run_dir, dataset, period or None)
-    if run.artifact("features.parquet").exists():
+    if run.has("features"):
         check_run_salt(run)
-        customers = pd.read_parquet(run.artifact("customers.parquet")) \
-            if run.artifact("customers.parquet").exists() else None
-        features = FeatureSet.read(run.artifacts)
-        about = run_info(run) if run.artifact("schema.json").exists() else {}
+        customers = run.canonical_files().customers() if run.has("customers") else None
+        features = run.features()
+        about = run.info() if run.has("schema") else {}
     else:
         data = collect(dataset, period or None, progress=True)
         features, customers = build_features(data, progress=True), data.customers
-        name, label = resolve_run(dataset, period or None)
+        name, label = resolve_period(dataset, period or None)
         about = {"dataset": name, "period": label}
     for key in ("dataset", "period"):
         if about.get(key):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -69,7 +70,8 @@ def plot_k_evidence(selection, *, ncols: int = 2, panel_size: tuple[float, float
         ax.set_axis_off()
     handles, labels = grid.ravel()[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8, frameon=False)
-    fig.suptitle(f"Choosing k: {selection.algorithm}, k = {selection.k}\n{selection.rule}", fontsize=10)
+    rule = textwrap.fill(selection.rule, width=int(11 * fig.get_figwidth()))  # stays within the figure
+    fig.suptitle(f"Choosing k: {selection.algorithm}, k = {selection.k}\n{rule}", fontsize=9)
     return fig
 
 

@@ -11,6 +11,7 @@ from seglab._validation import require_columns, require_frame
 __all__ = ["plot_quality", "plot_activity"]
 
 from seglab.plotting._base import axes as _axes
+from seglab.plotting._base import unavailable
 
 POLICY_COLORS = {"drop": "#c44e52", "flag": "#dd8452", "keep": "#8c8c8c", "outside the period": "#9db4cc"}
 _SCOPE_CHECKS = {"after_snapshot"}
@@ -51,9 +52,12 @@ def plot_quality(report, ax: plt.Axes | None = None) -> plt.Axes:
     return ax
 
 
-def plot_activity(transactions: pd.DataFrame, *, freq: str = "MS", currency: str = "",
+def plot_activity(transactions: pd.DataFrame | None, *, freq: str = "MS", currency: str = "",
                   ax: plt.Axes | None = None) -> plt.Axes:
-    """Net revenue per month (bars) and active customers (line, right axis)."""
+    """Net revenue per month (bars) and active customers (line, right axis); a note instead
+    when the data has no transactions (``transactions`` None)."""
+    if transactions is None:
+        return unavailable(ax, "the data has no transactions: no activity over time to show")
     require_frame(transactions, "transactions")
     require_columns(transactions, ["customer_id", "order_date", "amount"], table="transactions")
     ax = _axes(ax, (9, 3.5))

@@ -200,7 +200,7 @@ def plot_value_validation(validation) -> plt.Figure:
         data = {"status": "the value models were not validated"}
     else:
         data = validation if isinstance(validation, dict) else validation.to_dict()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.1, 3.4), layout="constrained")  # A4 width
     if data.get("status") != "validated":
         unavailable(left, data.get("status", "not validated"))
         right.set_axis_off()
@@ -218,10 +218,10 @@ def plot_value_validation(validation) -> plt.Figure:
     left.plot(x, cond["naive"], color="#55a868", linestyle="-.", linewidth=1, label="naive")
     left.set_xticks(x)
     left.set_xticklabels(cond["frequency"])
-    left.set_xlabel("repeat purchases before the holdout window")
-    left.set_ylabel("mean purchases in the holdout")
-    left.set_title("Conditional expectations", fontsize=10)
-    left.legend(fontsize=7, frameon=False)
+    left.set_xlabel("repeat purchases before the holdout", fontsize=8)
+    left.set_ylabel("mean purchases in the holdout", fontsize=8)
+    left.set_title("Conditional expectations", fontsize=9)
+    left.legend(fontsize=8, frameon=False)
     track = pd.DataFrame(data["tracking"])
     if "actual" in track:
         right.plot(track["day"], track["actual"], color="k", linewidth=2, label="actual")
@@ -230,10 +230,10 @@ def plot_value_validation(validation) -> plt.Figure:
         right.plot(track["day"], track[name], color=color, linestyle=style,
                    linewidth=2.2 if name == chosen else 1.2, label=label)
     right.plot(track["day"], track["naive"], color="#55a868", linestyle="-.", linewidth=1, label="naive")
-    right.set_xlabel(f"days after {data.get('calibration_end') or 'the cut'}")
-    right.set_ylabel("cumulative repeat purchases")
-    right.set_title(f"Tracking over the {data['holdout_days']}-day holdout", fontsize=10)
-    right.legend(fontsize=7, frameon=False)
+    right.set_xlabel(f"days after {data.get('calibration_end') or 'the cut'}", fontsize=8)
+    right.set_ylabel("cumulative repeat purchases", fontsize=8)
+    right.set_title(f"Tracking over the {data['holdout_days']}-day holdout", fontsize=9)
+    right.legend(fontsize=8, frameon=False)
     for ax in (left, right):
         ax.tick_params(labelsize=8)
         tidy(ax)

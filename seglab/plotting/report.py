@@ -66,6 +66,8 @@ def plot_segment_changes(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     ax.invert_yaxis()
     ax.tick_params(axis="x", labelsize=_FONT)
     ax.set_xlabel("customers", fontsize=_FONT)
-    ax.legend(fontsize=_FONT, frameon=False, loc="lower right")
-    ax.set_title("Segment sizes then and now", fontsize=10)
+    # beside the title, where no bar or number can run into it
+    ax.legend(fontsize=_FONT, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2,
+              borderaxespad=0.2)
+    ax.set_title("Segment sizes then and now", fontsize=10, loc="left")
     return tidy(ax)

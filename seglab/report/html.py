@@ -21,6 +21,7 @@ import base64
 import io
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -28,13 +29,16 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from seglab._io import read_json, write_text
-from seglab.config import RunFolder, parse_period
+from seglab._io import write_text
+from seglab.config import parse_period
 from seglab.personas.wording import (capitalize, feature_kind, feature_label, format_money, format_value, plural,
                                      signed_share, window_text)
 from seglab.report.comparison import Comparison
 
 __all__ = ["render_report", "write_report", "figure_uri", "executive_summary", "report_context", "report_figures"]
+
+if TYPE_CHECKING:  # the run folder sits above the stages: passed in, never imported
+    from seglab.run import RunFolder
 
 _ENV = Environment(loader=PackageLoader("seglab.report", "templates"),
                    autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True),
@@ -162,8 +166,7 @@ def executive_summary(info: dict, cards: list, comparison: Comparison | None, pe
                          f"{verb} {m.to_name}")
     if moves:
         out.append(capitalize("; ".join(moves)) + ".")
-    drifted = comparison.drift[comparison.drift["shift_sd"].abs() >= 0.5]["name"].nunique() \
-        if not comparison.drift.empty else 0
+    drifted = comparison.drifted_segments()
     if drifted:
         out.append(f"{plural(drifted, 'segment')} changed character noticeably (see 'What changed').")
     return out
@@ -328,14 +331,10 @@ def report_figures(run: RunFolder, comparison: Comparison | None = None, *, pers
     """Every figure of the report, by name, as matplotlib figures (the report embeds them;
     tests check that they print readably)."""
     import seglab.plotting as splot
-    from seglab.cluster import Segmentation
-    from seglab.collect.quality import QualityReport
-    from seglab.personas import Personas
 
-    personas = personas or Personas.read(run.artifacts)
-    segmentation = segmentation or Segmentation.read(run.artifacts)
-    if quality is None and run.artifact("quality.json").exists():
-        quality = QualityReport.read(run.artifact("quality.json"))
+    personas = personas or run.personas()
+    segmentation = segmentation or run.segmentation()
+    quality = quality if quality is not None else run.quality()
     names = personas.names
 
     def fig(obj):
@@ -363,18 +362,13 @@ def report_figures(run: RunFolder, comparison: Comparison | None = None, *, pers
 
 
 def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict:
-    """Everything the template shows, read from the run folder (figures rendered)."""
-    from seglab.cluster import Segmentation
-    from seglab.collect.quality import QualityReport
-    from seglab.personas import Personas
-    from seglab.runner import run_info
-
-    personas = Personas.read(run.artifacts)
-    segmentation = Segmentation.read(run.artifacts)
+    """Everything the template shows, read from the run (figures rendered)."""
+    personas = run.personas()
+    segmentation = run.segmentation()
     dictionary = personas.dictionary
-    quality = QualityReport.read(run.artifact("quality.json")) if run.artifact("quality.json").exists() else None
-    manifest = read_json(run.manifest) if run.manifest.exists() else {}
-    info = run_info(run)
+    quality = run.quality()
+    manifest = run.read_manifest()
+    info = run.info()
     static = parse_period(info["period"]).is_static
     meta = dictionary.meta if dictionary is not None else {}
     window = window_text(meta.get("lookback_days"), meta.get("as_of")) if not static else ""
@@ -389,14 +383,14 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
     figures = {name: figure_uri(f) for name, f in
                report_figures(run, comparison, personas=personas, segmentation=segmentation, quality=quality).items()}
     value_check = _value_validation(run)
-    columns = segmentation.columns
+    basis = segmentation.columns
     features_used = [{"name": f, "label": capitalize(feature_label(f, dictionary)),
                       "criterion": dictionary[f].criterion if dictionary is not None and f in dictionary else "",
                       "description": dictionary[f].description if dictionary is not None and f in dictionary else ""}
-                     for f in columns.all]
+                     for f in basis.all]
     groups = [{"group": group, "features": ", ".join(feature_label(f, dictionary) for f in names),
                "weight": f"1/{len(names)}" if len(names) > 1 else "1"}
-              for group, names in columns.by_group().items()]
+              for group, names in basis.by_group().items()]
     selection = segmentation.selection
     n_segments = segmentation.model.n_segments_
     params = segmentation.params
@@ -427,7 +421,7 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         "channel_fallback": {c.segment: "audience file" if _exported(c, personas) else "none in the data"
                              for c in cards},
         "features_used": features_used, "value_check": value_check, "groups": groups,
-        "segmentation_notes": list(columns.notes), "cautions": segmentation_cautions(segmentation, dictionary),
+        "segmentation_notes": list(basis.notes), "cautions": segmentation_cautions(segmentation, dictionary),
         "dropped": {capitalize(feature_label(k, dictionary)): v for k, v in segmentation.columns.dropped.items()},
         "model": {"algorithm": params.get("algorithm", segmentation.model.algorithm),
                   "skew": params.get("skew"), "scaling": params.get("scaling"), "clip": params.get("clip"),
@@ -443,7 +437,8 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
                       "smallest_share": _pct(r.get("smallest_share")),
                       "chosen": int(r["k"]) == selection.k and r["algorithm"] == selection.algorithm}
                      for r in selection.table.to_dict(orient="records")]},
-        "assignment_fidelity": read_json(run.artifact("personas.json")).get("assignment_fidelity"),
+        "assignment_fidelity": personas.meta.get("assignment_fidelity"),
+        "rules_file": run.file("rules").relative_to(run.path).as_posix(),
         "parameters": _parameter_rows(manifest.get("parameters", {}), n_segments),
         "versions": {k: (v or "not installed") for k, v in manifest.get("versions", {}).items()},
         "inputs": manifest.get("inputs", {}),
@@ -453,13 +448,10 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
 
 
 def _value_validation(run: RunFolder) -> dict | None:
-    """The value models' holdout check (``value_validation.json``) with a row per model, or None."""
-    from seglab.features import ValueValidation
-
-    path = run.artifact("value_validation.json")
-    if not path.exists():
+    """The value models' holdout check with a row per model, or None."""
+    check = run.value_validation()
+    if check is None:
         return None
-    check = ValueValidation.read(path)
     return {**check.to_dict(), "rows": check.to_frame().to_dict(orient="records"),
             "chosen_label": next((m["label"] for m in check.models if m["name"] == check.chosen), None)}
 
@@ -490,7 +482,20 @@ def _title(dataset: str) -> str:
 
 
 def render_report(run: RunFolder, comparison: Comparison | None = None) -> str:
-    """The report's HTML, from the run folder's artifacts."""
+    """The report's HTML, from the run's artifacts.
+
+    Parameters
+    ----------
+    run
+        The run (:class:`seglab.run.RunFolder`), read through its typed readers.
+    comparison
+        The comparison with last period, or None.
+
+    Returns
+    -------
+    str
+        One self-contained HTML document.
+    """
     return _ENV.get_template("report.html.j2").render(**report_context(run, comparison))
 
 
