@@ -51,5 +51,5 @@ def test_bad_input(mixed):
         KPrototypes(2, categorical=["p"]).fit(X)
     with pytest.raises(InputError, match="missing values"):
         KPrototypes(2, categorical=["p", "q"]).fit(X.assign(a=np.nan))
-    with pytest.raises(InputError, match="at least n_clusters"):
+    with pytest.raises(InputError, match="at least k=5"):
         KPrototypes(5, categorical=["p", "q"]).fit(X.head(3))

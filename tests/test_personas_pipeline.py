@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from seglab.cluster import segment
+from seglab.cluster import Preprocessor, SelectionRule, segment
 from seglab.collect import collect
 from seglab.datasets import load_sample
 from seglab.features import build_features
@@ -14,7 +14,7 @@ from seglab.personas import Personas, build_personas, period_figures, previous_n
 def sample():
     data = collect("sample", "2025Q4")
     features = build_features(data)
-    return data, features, segment(features, n_bootstrap=3)
+    return data, features, segment(features, rule=SelectionRule(n_bootstrap=3))
 
 
 def test_every_segment_gets_a_complete_card(sample):
@@ -55,14 +55,15 @@ def test_names_follow_aligned_segments_across_periods(sample, tmp_path):
     data, features, seg = sample
     last = build_personas(features, seg, names={0: "The best"})
     last.write(tmp_path)
-    later = segment(features, k=seg.model.n_segments_, order_by="size", previous=seg.model)
+    later = segment(features, k=seg.model.k_, order_by="size", previous=seg.model)
     now = build_personas(features, later, previous=previous_names(tmp_path))
     assert now.names[0] == "The best"
 
 
 def test_customer_table_only_datasets_get_personas():
     features = build_features(collect("mall_customers"))
-    seg = segment(features, names=["annual_income_k", "spending_score"], scaling="standard")
+    seg = segment(features, names=["annual_income_k", "spending_score"],
+                  preprocessor=Preprocessor(scaling="standard"))
     personas = build_personas(features, seg)
     assert len(personas.cards) == 5
     by_name = {c.name: c for c in personas.cards}
@@ -104,7 +105,7 @@ def test_a_plain_segments_frame_or_explain_false_gives_cards_without_rules(sampl
     from_frame = build_personas(features, seg.segments)
     quick = build_personas(features, seg, explain=False)
     for personas in (from_frame, quick):
-        assert personas.rules is None and len(personas.cards) == seg.model.n_segments_
+        assert personas.rules is None and len(personas.cards) == seg.model.k_
         assert all(not card.rules for card in personas.cards)
     assert quick.names == build_personas(features, seg).names
 

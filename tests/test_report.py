@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from seglab.cluster import segment
+from seglab.cluster import SelectionRule, segment
 from seglab.collect import collect
 from seglab.config import RunFolder
 from seglab.exceptions import ParameterError, PeriodError, SeglabError, UnknownDatasetError
@@ -33,7 +33,7 @@ def build_run(reports, period, *, k=None, tamper=None, previous=None):
     data = collect("sample", period)
     data.write(run.artifacts)
     fs = build_features(run.artifacts)
-    seg = segment(fs, k=k, k_values=range(3, 6), n_bootstrap=5,
+    seg = segment(fs, k=k, k_values=range(3, 6), rule=SelectionRule(n_bootstrap=5),
                   previous=previous and previous.artifact("model.joblib"))
     if tamper is not None:
         fs.features = tamper(fs.features, seg.segments)

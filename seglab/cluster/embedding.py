@@ -29,9 +29,12 @@ from tqdm.auto import tqdm
 from seglab._io import read_json, write_json, write_parquet
 from seglab._validation import check_choice, require_frame
 
-__all__ = ["embed", "cached_embedding", "embedding_key", "numba_cache_dir"]
+__all__ = ["embed", "cached_embedding", "embedding_key", "numba_cache_dir", "MAP_METHODS"]
 
 logger = logging.getLogger(__name__)
+
+MAP_METHODS = ("pca", "umap")
+"""The ways to draw the customer map: ``pca`` (instant) and ``umap`` (neighbourhoods kept)."""
 
 
 def embed(Z: pd.DataFrame, *, method: str = "umap", random_state: int = 0, fit_sample: int = 20_000,
@@ -49,7 +52,7 @@ def embed(Z: pd.DataFrame, *, method: str = "umap", random_state: int = 0, fit_s
         UMAP is fitted on at most this many rows (seeded); the others are transformed.
     """
     require_frame(Z, "Z")
-    check_choice(method, ("umap", "pca"), name="method")
+    check_choice(method, MAP_METHODS, name="method")
     data = Z.to_numpy(dtype=np.float32)
     n = len(data)
     if method == "pca" or n < 5:

@@ -70,7 +70,7 @@ def test_cluster_notebook_writes_segments_and_model(sample_run):
 
     seg = Segmentation.read(sample_run.folder.artifacts)
     assert len(seg.segments) == 3000 and {"x", "y"} <= set(seg.segments.columns)
-    assert seg.selection is not None and seg.model.n_segments_ == seg.selection.k
+    assert seg.selection is not None and seg.model.k_ == seg.selection.k
     assert (sample_run.folder.artifacts / "model.joblib").exists()
 
 
