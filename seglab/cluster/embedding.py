@@ -44,12 +44,25 @@ def embed(Z: pd.DataFrame, *, method: str = "umap", random_state: int = 0, fit_s
 
     Parameters
     ----------
-    Z
+    Z : DataFrame
         The preprocessed features (``Segmenter.transform``), one row per customer.
-    method
-        ``"umap"`` or ``"pca"``.
-    fit_sample
+    method : {"umap", "pca"}, default "umap"
+        UMAP (neighbourhoods kept) or PCA (instant); see :data:`MAP_METHODS`.
+    random_state : int, default 0
+        Seed of the sample and of UMAP.
+    fit_sample : int, default 20000
         UMAP is fitted on at most this many rows (seeded); the others are transformed.
+    n_neighbors, min_dist
+        UMAP's neighbourhood size and packing.
+    chunk : int, default 10000
+        Rows transformed at a time (one step of the progress bar).
+    progress : bool, default False
+        Show a progress bar.
+
+    Returns
+    -------
+    DataFrame
+        ``x`` and ``y``, with the index of ``Z``.
     """
     require_frame(Z, "Z")
     check_choice(method, MAP_METHODS, name="method")
@@ -182,6 +195,22 @@ def cached_embedding(Z: pd.DataFrame, folder: str | Path, *, progress: bool = Fa
     """:func:`embed`, reusing ``embedding.parquet`` in ``folder`` when made from the same input.
 
     The fingerprint (:func:`embedding_key`) is kept in ``embedding.json`` beside it.
+
+    Parameters
+    ----------
+    Z : DataFrame
+        The preprocessed features, one row per customer.
+    folder : str or Path
+        Where the map is cached (a run's ``artifacts/``).
+    progress : bool, default False
+        Show a progress bar when the map is computed.
+    **params
+        :func:`embed`'s settings (``method``, ``random_state``, …): part of the fingerprint.
+
+    Returns
+    -------
+    DataFrame
+        ``x`` and ``y``, with the index of ``Z``.
     """
     folder = Path(folder)
     key = embedding_key(Z, **params)

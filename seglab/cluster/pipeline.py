@@ -64,7 +64,28 @@ class Segmentation:
 
     def add_map(self, features: pd.DataFrame, *, method: str = "umap", folder: str | Path | None = None,
                 progress: bool = False, **params) -> Segmentation:
-        """Add 2-D map coordinates (``x``, ``y``); cached in ``folder`` when given."""
+        """Add 2-D map coordinates (``x``, ``y``) to :attr:`segments`.
+
+        Parameters
+        ----------
+        features : DataFrame
+            The feature table the segments were made from (``customer_id`` and the
+            segmentation's columns).
+        method : {"umap", "pca"}, default "umap"
+            See :data:`~seglab.cluster.MAP_METHODS`.
+        folder : str or Path, optional
+            Cache the map there (a run's ``artifacts/``) and reuse it when made from the
+            same input.
+        progress : bool, default False
+            Show a progress bar.
+        **params
+            More settings of :func:`~seglab.cluster.embed`.
+
+        Returns
+        -------
+        Segmentation
+            ``self``, with ``x`` and ``y`` in :attr:`segments`.
+        """
         check_choice(method, MAP_METHODS, name="method")
         X = features.set_index("customer_id").loc[self.segments["customer_id"], list(self.columns.all)]
         Z = self.model.transform(X.reset_index(drop=True))

@@ -68,6 +68,16 @@ def canonical_order(X: pd.DataFrame) -> np.ndarray:
     The same customers in any order, under any pseudonyms, get the same sequence of
     rows; rows with identical values are interchangeable.
 
+    Parameters
+    ----------
+    X : DataFrame
+        One row per customer, the columns to order by (never the ids).
+
+    Returns
+    -------
+    ndarray of int
+        Positions: ``X.iloc[canonical_order(X)]`` is in the canonical order.
+
     >>> X = pd.DataFrame({"spend": [3.0, 1.0, 2.0], "plan": ["b", "a", "a"]})
     >>> canonical_order(X).tolist()
     [1, 2, 0]
@@ -430,7 +440,23 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
 
 def load_segmenter(path: str | Path) -> Segmenter:
-    """Load a segmenter saved with :meth:`Segmenter.save`."""
+    """Load a segmenter saved with :meth:`Segmenter.save`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (a run's ``artifacts/model.joblib``).
+
+    Returns
+    -------
+    Segmenter
+        The fitted segmenter.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or holds something else.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path} is missing; run the cluster stage first (seglab cluster …)")

@@ -241,6 +241,35 @@ def bootstrap_stability(algorithm: str, Z: pd.DataFrame, reference: np.ndarray, 
 
     Each resample draws ``min(n, sample)`` customers with replacement, refits, and is
     compared with the reference labels on the distinct customers it drew.
+
+    Parameters
+    ----------
+    algorithm : str
+        One of :data:`~seglab.cluster.ALGORITHMS`.
+    Z : DataFrame
+        The preprocessed matrix (for k-prototypes, scaled numeric plus raw categorical columns).
+    reference : ndarray of int
+        The labels of the fit on all customers.
+    k : int
+        Segments per refit.
+    n_bootstrap : int, default 10
+        Resamples.
+    sample : int, default 10000
+        Customers drawn per resample at most.
+    random_state : int, default 0
+        Seed of the resamples and refits.
+    n_init : int, default 1
+        Restarts per refit.
+    categorical : sequence of str, default ()
+        The categorical columns of ``Z`` (k-prototypes).
+    min_cluster_size : int, optional
+        HDBSCAN's smallest segment.
+
+    Returns
+    -------
+    tuple of (float, dict of int to float)
+        The mean adjusted Rand index, and each reference segment's mean Jaccard similarity
+        with its best-matching bootstrap segment.
     """
     rng = np.random.default_rng(random_state)
     n = len(Z)
@@ -296,7 +325,33 @@ def prediction_strength(algorithm: str, Z: pd.DataFrame, k: int, *, n_splits: in
     ``n_splits`` times: draw ``min(n, sample)`` customers, split them into a training and
     a test half, segment both, and for each test segment take the share of its pairs of
     customers that the training segments also put together; the split's value is the
-    worst segment's. Returns the mean over the splits.
+    worst segment's.
+
+    Parameters
+    ----------
+    algorithm : str
+        One of :data:`~seglab.cluster.ALGORITHMS`.
+    Z : DataFrame
+        The preprocessed matrix.
+    k : int
+        Segments in each half.
+    n_splits : int, default 5
+        Half-splits.
+    sample : int, default 20000
+        Customers split each time at most.
+    random_state : int, default 0
+        Seed of the splits and fits.
+    n_init : int, default 4
+        Restarts per fit.
+    categorical : sequence of str, default ()
+        The categorical columns of ``Z`` (k-prototypes).
+    min_cluster_size : int, optional
+        HDBSCAN's smallest segment.
+
+    Returns
+    -------
+    float
+        The mean over the splits, between 0 and 1.
 
     >>> rng = np.random.default_rng(0)
     >>> blobs = pd.DataFrame(np.vstack([rng.normal(c, 0.3, (100, 2)) for c in (0, 4, 8)]))
