@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
@@ -179,3 +180,15 @@ def test_infinite_and_sparse_input_is_refused_with_a_clear_error():
         Segmenter(2).fit(pd.DataFrame({"a": [1.0, np.inf, 3.0]}))
     with pytest.raises(InputError, match="sparse matrix; .* dense data"):
         Segmenter(2).fit(sparse.csr_array(np.eye(4)))
+
+
+def test_a_model_saved_before_k_was_the_one_name_loads_as_todays_segmenter():
+    X, _ = blobs()
+    model = Segmenter(3, preprocessor=STANDARD).fit(X)
+    state = {name: value for name, value in model.__getstate__().items() if name not in ("k", "k_", "preprocessor")}
+    state.update(n_segments=3, n_segments_=3, numeric=None, categorical=None, groups=None, skew="auto",
+                 scaling="standard", clip=5.0, pca=None)  # how model.joblib held it before
+    old = Segmenter.__new__(Segmenter)
+    old.__setstate__(state)
+    assert (old.k, old.k_, old.preprocessor.scaling) == (3, 3, "standard")
+    assert np.array_equal(old.predict(X), model.labels_) and clone(old).get_params()["k"] == 3

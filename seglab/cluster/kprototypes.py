@@ -217,6 +217,12 @@ class KPrototypes(ClusterMixin, BaseEstimator):
         cat, _ = _encode(X, self.categorical_, self.categories_)
         return self._costs(num, cat, self.centroids_, self._mode_codes, self.gamma_).argmin(axis=1)
 
+    def __setstate__(self, state: dict) -> None:
+        if "n_clusters" in state:  # saved before k was the one name for the number of segments
+            state = dict(state)
+            state["k"] = state.pop("n_clusters")
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True  # the categorical columns hold labels

@@ -431,6 +431,19 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "labels_")
         return getattr(self, "_bic", None)
 
+    def __setstate__(self, state: dict) -> None:
+        # a model.joblib saved before k was the one name for the number of segments (it was
+        # n_segments) and the preprocessing one object loads as today's segmenter
+        if "n_segments" in state:
+            state = dict(state)
+            state["k"] = state.pop("n_segments")
+            if "n_segments_" in state:
+                state["k_"] = state.pop("n_segments_")
+            options = {name: state.pop(name) for name in ("numeric", "categorical", "groups", "skew", "scaling",
+                                                          "clip", "pca") if name in state}
+            state["preprocessor"] = Preprocessor(**options, random_state=state.get("random_state", 0))
+        super().__setstate__(state)
+
     def save(self, path: str | Path) -> Path:
         """Save to ``path`` (``model.joblib`` in a run folder), atomically."""
         check_is_fitted(self, "labels_")
