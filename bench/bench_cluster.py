@@ -76,12 +76,13 @@ def worker(case: str) -> None:
         def run():
             return segment(fs).selection
     elif case == "choose_k":
-        from seglab.cluster import choose_k
+        from seglab.cluster import SelectionRule, choose_k
 
         X = data(100_000)[[f"x{i}" for i in range(10)]]
 
         def run():
-            return choose_k(X, k_values=range(2, 11), algorithms=["kmeans", "gmm"], n_bootstrap=10)
+            return choose_k(X, k_values=range(2, 11), algorithms=["kmeans", "gmm"],
+                            rule=SelectionRule(n_bootstrap=10))
     elif case == "umap":
         from seglab.cluster import embed
 

@@ -14,7 +14,7 @@ import yaml
 
 import seglab
 import seglab.config
-from seglab.cluster import segment
+from seglab.cluster import Preprocessor, segment
 from seglab.collect import collect
 from seglab.exceptions import InputError
 from seglab.explorer import Choice, Explorer, ExplorerModel
@@ -168,7 +168,8 @@ def test_saved_parameters_reproduce_the_segments_in_seglab_run(app, data, tmp_pa
     assert Choice.from_parameters(params) == app.choice
     # what the cluster notebook does with these parameters
     again = segment(features, criteria=params["criteria"] or None, names=params["names"] or None, k=params["k"],
-                    algorithms=params["algorithms"], scaling=params["scaling"], skew=params["skew"],
+                    algorithms=params["algorithms"],
+                    preprocessor=Preprocessor(scaling=params["scaling"], skew=params["skew"]),
                     random_state=params["random_state"])
     pd.testing.assert_frame_equal(again.segments, app.preview.segments)
     assert "saved: seglab run --config" in app.status

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from seglab.cluster import SelectionRule, segment
+from seglab.cluster import Preprocessor, SelectionRule, segment
 from seglab.collect import collect
 from seglab.datasets import load_sample
 from seglab.features import build_features
@@ -58,14 +58,15 @@ def test_names_follow_aligned_segments_across_periods(sample, tmp_path):
     last = build_personas(features, seg, names={0: "The best"})
     run = RunFolder(tmp_path)
     run.write_personas(last)
-    later = segment(features, k=seg.model.n_segments_, order_by="size", previous=seg.model)
+    later = segment(features, k=seg.model.k_, order_by="size", previous=seg.model)
     now = build_personas(features, later, previous=run.persona_names())
     assert now.names[0] == "The best"
 
 
 def test_customer_table_only_datasets_get_personas():
     features = build_features(collect("mall_customers"))
-    seg = segment(features, names=["annual_income_k", "spending_score"], scaling="standard")
+    seg = segment(features, names=["annual_income_k", "spending_score"],
+                  preprocessor=Preprocessor(scaling="standard"))
     personas = build_personas(features, seg)
     assert len(personas.cards) == 5
     by_name = {c.name: c for c in personas.cards}
@@ -108,7 +109,7 @@ def test_a_plain_segments_frame_or_explain_false_gives_cards_without_rules(sampl
     from_frame = build_personas(features, seg.segments)
     quick = build_personas(features, seg, explain=False)
     for personas in (from_frame, quick):
-        assert personas.rules is None and len(personas.cards) == seg.model.n_segments_
+        assert personas.rules is None and len(personas.cards) == seg.model.k_
         assert all(not card.rules for card in personas.cards)
     assert quick.names == build_personas(features, seg).names
 

@@ -260,6 +260,12 @@ def select_columns(features: pd.DataFrame, dictionary=None, *, criteria: Sequenc
     segmentation that rests on one column says so (a warning and a note). Redundant columns
     are left out quietly: ``dropped`` says which column each restates.
 
+    Returns
+    -------
+    SegmentationColumns
+        The numeric and categorical columns to use, their groups, the columns left out
+        with why, and notes for the reader.
+
     Raises
     ------
     InputError

@@ -29,9 +29,12 @@ from tqdm.auto import tqdm
 from seglab._io import read_json, write_json, write_parquet
 from seglab._validation import check_choice, require_frame
 
-__all__ = ["embed", "cached_embedding", "embedding_key", "numba_cache_dir"]
+__all__ = ["embed", "cached_embedding", "embedding_key", "numba_cache_dir", "MAP_METHODS"]
 
 logger = logging.getLogger(__name__)
+
+MAP_METHODS = ("pca", "umap")
+"""The ways to draw the customer map: ``pca`` (instant) and ``umap`` (neighbourhoods kept)."""
 
 
 def embed(Z: pd.DataFrame, *, method: str = "umap", random_state: int = 0, fit_sample: int = 20_000,
@@ -41,15 +44,28 @@ def embed(Z: pd.DataFrame, *, method: str = "umap", random_state: int = 0, fit_s
 
     Parameters
     ----------
-    Z
+    Z : DataFrame
         The preprocessed features (``Segmenter.transform``), one row per customer.
-    method
-        ``"umap"`` or ``"pca"``.
-    fit_sample
+    method : {"umap", "pca"}, default "umap"
+        UMAP (neighbourhoods kept) or PCA (instant); see :data:`MAP_METHODS`.
+    random_state : int, default 0
+        Seed of the sample and of UMAP.
+    fit_sample : int, default 20000
         UMAP is fitted on at most this many rows (seeded); the others are transformed.
+    n_neighbors, min_dist
+        UMAP's neighbourhood size and packing.
+    chunk : int, default 10000
+        Rows transformed at a time (one step of the progress bar).
+    progress : bool, default False
+        Show a progress bar.
+
+    Returns
+    -------
+    DataFrame
+        ``x`` and ``y``, with the index of ``Z``.
     """
     require_frame(Z, "Z")
-    check_choice(method, ("umap", "pca"), name="method")
+    check_choice(method, MAP_METHODS, name="method")
     data = Z.to_numpy(dtype=np.float32)
     n = len(data)
     if method == "pca" or n < 5:
@@ -181,6 +197,22 @@ def cached_embedding(Z: pd.DataFrame, cache: tuple[str | Path, str | Path], *, p
     ``cache`` is a pair of files: the coordinates (Parquet) and their fingerprint
     (:func:`embedding_key`, JSON); a run folder gives its pair
     (:meth:`seglab.run.RunFolder.embedding_cache`).
+
+    Parameters
+    ----------
+    Z : DataFrame
+        The preprocessed features, one row per customer.
+    cache : (path, path)
+        The coordinates' Parquet file and their fingerprint's JSON file.
+    progress : bool, default False
+        Show a progress bar when the map is computed.
+    **params
+        :func:`embed`'s settings (``method``, ``random_state``, …): part of the fingerprint.
+
+    Returns
+    -------
+    DataFrame
+        ``x`` and ``y``, with the index of ``Z``.
     """
     data_path, meta_path = (Path(p) for p in cache)
     key = embedding_key(Z, **params)

@@ -41,11 +41,11 @@ from pathlib import Path
 import ipywidgets as w
 from IPython.display import display
 
-from seglab.cluster.segmenter import ALGORITHMS
+from seglab.cluster import ALGORITHMS, MAP_METHODS, SCALINGS, SKEWS
 from seglab.config import reports_dir
 from seglab.exceptions import SeglabError
 from seglab.explorer.figures import EvidenceFigure, MapFigure, profiles_html, sizes_png
-from seglab.explorer.model import MAP_METHODS, SCALINGS, SKEWS, Choice, ExplorerModel, Preview
+from seglab.explorer.model import Choice, ExplorerModel, Preview
 from seglab.personas.audiences import MIN_AUDIENCE
 from seglab.personas.wording import plural
 

@@ -25,20 +25,16 @@ import yaml
 
 from seglab._io import write_text
 from seglab._validation import check_choice
-from seglab.cluster import Segmentation, SelectionRule, choose_k, segment
+from seglab.cluster import (ALGORITHMS, MAP_METHODS, SCALINGS, SKEWS, Preprocessor, Segmentation, SelectionRule,
+                            choose_k, segment)
 from seglab.cluster.columns import SegmentationColumns
 from seglab.cluster.embedding import embed
-from seglab.cluster.segmenter import ALGORITHMS
 from seglab.exceptions import InputError, ParameterError
 from seglab.personas import Personas, build_personas
 from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
 from seglab.personas.rules import SegmentRules, explain_segments
 
 __all__ = ["Choice", "ExplorerModel", "Preview", "load_features"]
-
-SCALINGS = ("robust", "standard")
-SKEWS = ("auto", "log", "yeo-johnson", "none")
-MAP_METHODS = ("pca", "umap")
 
 
 @dataclass(frozen=True)
@@ -59,6 +55,10 @@ class Choice:
         check_choice(self.skew, SKEWS, name="skew")
         object.__setattr__(self, "criteria", tuple(self.criteria))
         object.__setattr__(self, "names", tuple(self.names))
+
+    def preprocessor(self) -> Preprocessor:
+        """The preprocessing this choice asks for (unfitted)."""
+        return Preprocessor(skew=self.skew, scaling=self.scaling)
 
     @property
     def preprocessing_key(self) -> tuple:
@@ -198,8 +198,8 @@ class ExplorerModel:
     # ------------------------------------------------------------------ computations
     def _segment(self, choice: Choice) -> Segmentation:
         return segment(self.features, criteria=list(choice.criteria) or None, names=list(choice.names) or None,
-                       k=choice.k, algorithms=[choice.algorithm],
-                       scaling=choice.scaling, skew=choice.skew, random_state=choice.random_state)
+                       k=choice.k, algorithms=[choice.algorithm], preprocessor=choice.preprocessor(),
+                       random_state=choice.random_state)
 
     def preview(self, choice: Choice) -> Preview:
         """Segments, profiles, names and cards of ``choice`` (cached)."""
@@ -277,10 +277,9 @@ class ExplorerModel:
         k_values = tuple(int(k) for k in k_values)
 
         def compute():
-            columns = self.columns(choice)
-            return choose_k(self.table[columns.all], k_values=k_values, algorithms=[choice.algorithm],
-                            numeric=columns.numeric, categorical=columns.categorical, groups=columns.groups,
-                            skew=choice.skew, scaling=choice.scaling, rule=SelectionRule(n_bootstrap=n_bootstrap),
+            seg = self.preview(choice).segmentation  # the same columns, groups and preprocessing
+            return choose_k(self.table[seg.columns.all], k_values=k_values, algorithms=[choice.algorithm],
+                            preprocessor=seg.model.preprocessor, rule=SelectionRule(n_bootstrap=n_bootstrap),
                             random_state=choice.random_state, progress=progress)
 
         return self._evidence.get_or(self._evidence_key(choice, k_values, n_bootstrap), compute)

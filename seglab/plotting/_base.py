@@ -20,7 +20,18 @@ def palette(n: int) -> list:
 
 def segment_color(segment: int):
     """The colour of segment number ``segment``, the same whatever the other segments are
-    (so a segment keeps its colour when k changes); unassigned customers (-1) are grey."""
+    (so a segment keeps its colour when k changes); unassigned customers (-1) are grey.
+
+    Parameters
+    ----------
+    segment : int
+        The segment number (-1: unassigned).
+
+    Returns
+    -------
+    colour
+        An RGB tuple (a hex string for unassigned), as matplotlib takes it.
+    """
     if segment < 0:
         return "#bbbbbb"
     colours = sns.color_palette("colorblind", 10)  # segments 0-9: colour-blind safe

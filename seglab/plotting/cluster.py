@@ -35,10 +35,22 @@ def plot_k_evidence(selection, *, ncols: int = 2, panel_size: tuple[float, float
     the weakest segment's stability, mean stability, smallest segment), then quality indices,
     per algorithm and k.
 
-    The chosen candidate is circled; the rule's thresholds are dashed lines. ``ncols``
-    panels a row, each ``panel_size`` inches (the default fits the width of a printed A4
-    page with 8-pt text). Returns the figure; a note when k was given rather than chosen
-    (``selection`` None).
+    The chosen candidate is circled; the rule's thresholds are dashed lines.
+
+    Parameters
+    ----------
+    selection : KSelection or None
+        The evidence (:func:`~seglab.cluster.choose_k`, ``Segmentation.selection``); None
+        when k was given rather than chosen (a note says so).
+    ncols : int, default 2
+        Panels a row.
+    panel_size : tuple of float, default (3.55, 2.3)
+        Inches per panel (the default fits the width of a printed A4 page with 8-pt text).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
     """
     if selection is None:
         return unavailable(None, "k was set by hand: no sweep to show").figure
@@ -79,7 +91,23 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
                      ax: plt.Axes | None = None, max_points: int = 50_000, random_state: int = 0) -> plt.Axes:
     """The customer map (``x``, ``y`` from :meth:`Segmentation.add_map`) coloured by segment.
 
-    Above ``max_points`` customers a seeded sample is drawn (the map stays readable and fast).
+    Parameters
+    ----------
+    segments : DataFrame
+        ``segment``, ``x`` and ``y`` per customer.
+    names : mapping of int to str, optional
+        Segment names for the legend (default: "segment 0", …).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+    max_points : int, default 50000
+        Above this many customers a seeded sample is drawn (the map stays readable and fast).
+    random_state : int, default 0
+        Seed of that sample.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     require_columns(segments, ["segment", "x", "y"], table="segments",
                     hint="add the map first: segmentation.add_map(features)")
@@ -102,7 +130,22 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
 
 def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | None = None,
                        ax: plt.Axes | None = None) -> plt.Axes:
-    """Customers per segment, with their share."""
+    """Customers per segment, with their share.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``segment`` per customer.
+    names : mapping of int to str, optional
+        Segment names (default: "segment 0", …).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     require_columns(segments, ["segment"], table="segments")
     counts = segments["segment"].value_counts().sort_index()
     labels = [(names or {}).get(s, "unassigned" if s < 0 else f"segment {s}") for s in counts.index]
@@ -121,7 +164,20 @@ def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | Non
 def plot_stability(selection, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Bootstrap Jaccard similarity of each chosen segment against Hennig's bands: below 0.5
     a segment dissolves, 0.6 – 0.75 it is a pattern, from 0.75 stable, from 0.85 highly stable.
-    The dashed line is the rule's minimum."""
+    The dashed line is the rule's minimum.
+
+    Parameters
+    ----------
+    selection : KSelection or None
+        The evidence for k; None when k was given (a note says stability was not measured).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if selection is None:
         return unavailable(ax, "k was set by hand: stability was not measured")
     rows = selection.segment_stability()

@@ -18,13 +18,20 @@ _SCOPE_CHECKS = {"after_snapshot"}
 """Checks that set the period's scope rather than find a problem: drawn apart, not as drops."""
 
 
-def plot_quality(report, ax: plt.Axes | None = None) -> plt.Axes:
+def plot_quality(report, *, ax: plt.Axes | None = None) -> plt.Axes:
     """What the quality gate found: one bar per check with a non-zero count, coloured by policy.
 
     Parameters
     ----------
-    report
-        A :class:`~seglab.collect.QualityReport`.
+    report : QualityReport
+        The quality gate's findings (:class:`~seglab.collect.QualityReport`).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     frame = report.to_frame()
     frame = frame.loc[frame["count"] > 0].sort_values("count")
@@ -55,7 +62,24 @@ def plot_quality(report, ax: plt.Axes | None = None) -> plt.Axes:
 def plot_activity(transactions: pd.DataFrame | None, *, freq: str = "MS", currency: str = "",
                   ax: plt.Axes | None = None) -> plt.Axes:
     """Net revenue per month (bars) and active customers (line, right axis); a note instead
-    when the data has no transactions (``transactions`` None)."""
+    when the data has no transactions (``transactions`` None).
+
+    Parameters
+    ----------
+    transactions : DataFrame or None
+        Canonical transactions (``customer_id``, ``order_date``, ``amount``).
+    freq : str, default "MS"
+        The pandas frequency of the bars (months).
+    currency : str, default ""
+        The currency, for the axis label.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if transactions is None:
         return unavailable(ax, "the data has no transactions: no activity over time to show")
     require_frame(transactions, "transactions")

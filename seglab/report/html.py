@@ -262,14 +262,14 @@ def _overview_rows(cards, period) -> list[dict]:
     return rows
 
 
-def _readable_parameter(name: str, value, n_segments: int | None):
+def _readable_parameter(name: str, value, k: int | None):
     if isinstance(value, str):
         try:
             value = ast.literal_eval(value) if value[:1] in "[{(" else value
         except (ValueError, SyntaxError):
             pass
     if name == "k" and value in (0, None):
-        return f"chosen from the evidence ({plural(n_segments, 'segment')})" if n_segments else "chosen from the evidence"
+        return f"chosen from the evidence ({plural(k, 'segment')})" if k else "chosen from the evidence"
     if value is None or value == "" or value == [] or value == {} or value == ():
         return "none" if not isinstance(value, str) else "(default)"
     if isinstance(value, bool):
@@ -301,10 +301,10 @@ def _parameter_help() -> dict[str, str]:
     return helps
 
 
-def _parameter_rows(parameters: dict, n_segments: int | None) -> list[dict]:
+def _parameter_rows(parameters: dict, k: int | None) -> list[dict]:
     helps = _parameter_help()
-    return [{"name": k, "value": _readable_parameter(k, v, n_segments), "help": _code_pieces(helps.get(k, ""))}
-            for k, v in parameters.items()]
+    return [{"name": name, "value": _readable_parameter(name, value, k), "help": _code_pieces(helps.get(name, ""))}
+            for name, value in parameters.items()]
 
 
 def _code_pieces(text: str) -> list[tuple[str, str]]:
@@ -392,7 +392,7 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
                "weight": f"1/{len(names)}" if len(names) > 1 else "1"}
               for group, names in basis.by_group().items()]
     selection = segmentation.selection
-    n_segments = segmentation.model.n_segments_
+    k = segmentation.model.k_
     params = segmentation.params
     changes = []
     if comparison is not None and not comparison.skipped:
@@ -428,7 +428,7 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
                   "ordered_by": feature_label(params["ordered_by"], dictionary) if params.get("ordered_by") else "",
                   "align": params.get("align"),
                   "segment_on": ", ".join(feature_label(x, dictionary) for x in params.get("segment_on") or [])},
-        "n_segments": n_segments,
+        "k": k,
         "selection": None if selection is None else {
             "rule": selection.rule, "algorithm": selection.algorithm, "k": selection.k,
             "rows": [{"algorithm": r["algorithm"], "k": int(r["k"]), "silhouette": _num(r.get("silhouette"), 3),
@@ -439,7 +439,7 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
                      for r in selection.table.to_dict(orient="records")]},
         "assignment_fidelity": personas.meta.get("assignment_fidelity"),
         "rules_file": run.file("rules").relative_to(run.path).as_posix(),
-        "parameters": _parameter_rows(manifest.get("parameters", {}), n_segments),
+        "parameters": _parameter_rows(manifest.get("parameters", {}), k),
         "versions": {k: (v or "not installed") for k, v in manifest.get("versions", {}).items()},
         "inputs": manifest.get("inputs", {}),
         "timings": {k: f"{v:.1f} s" for k, v in manifest.get("timings_s", {}).items()},

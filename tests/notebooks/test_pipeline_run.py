@@ -67,7 +67,7 @@ def test_cluster_notebook_writes_segments_and_model(sample_run):
 
     seg = sample_run.folder.segmentation()
     assert len(seg.segments) == 3000 and {"x", "y"} <= set(seg.segments.columns)
-    assert seg.selection is not None and seg.model.n_segments_ == seg.selection.k
+    assert seg.selection is not None and seg.model.k_ == seg.selection.k
     assert (sample_run.folder.artifacts / "model.joblib").exists()
 
 
