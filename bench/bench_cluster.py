@@ -54,13 +54,14 @@ def default_features(n: int = 100_000):
     """The feature table of ``n`` synthetic customers (5 planted segments), built once and cached."""
     from seglab.collect import collect
     from seglab.datasets import write_sample
-    from seglab.features import FeatureSet, build_features
+    from seglab.features import build_features
+    from seglab.run import RunFolder
 
-    folder = RESULTS / f"features_{n}"
-    if not (folder / "features.parquet").exists():
+    run = RunFolder(RESULTS / f"features_{n}")
+    if not run.has("features"):
         spec = write_sample(RESULTS / f"sample_{n}", n_customers=n, n_segments=5, seed=12)
-        build_features(collect(spec, salt="bench")).write(folder)
-    return FeatureSet.read(folder)
+        run.write_features(build_features(collect(spec, salt="bench")))
+    return run.features()
 
 
 def worker(case: str) -> None:
@@ -75,12 +76,13 @@ def worker(case: str) -> None:
         def run():
             return segment(fs).selection
     elif case == "choose_k":
-        from seglab.cluster import choose_k
+        from seglab.cluster import SelectionRule, choose_k
 
         X = data(100_000)[[f"x{i}" for i in range(10)]]
 
         def run():
-            return choose_k(X, k_values=range(2, 11), algorithms=["kmeans", "gmm"], n_bootstrap=10)
+            return choose_k(X, k_values=range(2, 11), algorithms=["kmeans", "gmm"],
+                            rule=SelectionRule(n_bootstrap=10))
     elif case == "umap":
         from seglab.cluster import embed
 

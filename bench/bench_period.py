@@ -34,9 +34,9 @@ transactions:
 
 MEASURE = """
 import json, resource, sys, time
-from seglab.runner import resolve_run
+from seglab.collect import resolve_period
 start = time.perf_counter()
-name, period = resolve_run(sys.argv[1])
+name, period = resolve_period(sys.argv[1])
 print(json.dumps({"seconds": time.perf_counter() - start, "period": period,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

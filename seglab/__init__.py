@@ -5,7 +5,8 @@ The pipeline has five stages, each a module and a numbered notebook::
     collect → features → cluster → personas → report
 
 ``seglab run`` executes the notebooks in order for one dataset and one period
-into one run folder (``reports/<dataset>/<period>/``).
+into one run folder (``reports/<dataset>/<period>/``), the API between the stages:
+``seglab.run`` reads and writes every artifact of it.
 
 Submodules are imported on first use (``seglab.features`` …), so that a script using
 one stage does not pay for the others (plotting libraries, scikit-learn).
@@ -21,7 +22,7 @@ from seglab.exceptions import SeglabError  # noqa: E402
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _SUBMODULES = ("collect", "features", "cluster", "personas", "report", "explorer", "workshop", "config",
-               "datasets", "plotting", "runner", "exceptions", "measure")
+               "datasets", "plotting", "run", "runner", "exceptions", "measure")
 
 __all__ = ["__version__", *_SUBMODULES, "SeglabError", "explore"]
 

@@ -1,12 +1,8 @@
-"""Where things are: bundled data, notebooks, run folders, and periods.
+"""Where things are: bundled data, notebooks, the project and its reports folder, and periods.
 
 A run of the pipeline is for one dataset and one **period** and writes into one
-**run folder**, ``reports/<dataset>/<period>/``::
-
-    report.html, report.pdf
-    notebooks/NN_stage.ipynb      the executed notebooks
-    artifacts/                    every file a later stage, a test or next quarter needs
-    manifest.json                 parameters, versions, checksums, seed, timings
+**run folder**, ``reports/<dataset>/<period>/`` (its layout and artifacts:
+:mod:`seglab.run`).
 
 Periods are written ``2011Q3`` (a quarter), ``2011-09`` (a month), ``2011`` (a
 year), ``2011-09-30`` (an explicit as-of date) or ``all`` (a static dataset with
@@ -30,7 +26,9 @@ from seglab.exceptions import PeriodError
 
 __all__ = [
     "Period",
-    "RunFolder",
+    "STAGES",
+    "stage_notebook",
+    "available_stages",
     "parse_period",
     "complete_periods",
     "project_dir",
@@ -39,8 +37,6 @@ __all__ = [
     "data_dir",
     "notebooks_dir",
     "reports_dir",
-    "run_folder",
-    "run_folder_for",
 ]
 
 _QUARTER = re.compile(r"^(\d{4})[-_ ]?[Qq]([1-4])$")
@@ -187,6 +183,30 @@ def notebooks_dir() -> Path:
     return _bundle_root() / "notebooks"
 
 
+STAGES = ("collect", "features", "cluster", "personas", "report")
+"""The pipeline stages, in order; stage ``i`` is notebook ``0{i+1}_<stage>.ipynb``."""
+
+
+def stage_notebook(stage: str) -> Path:
+    """The source notebook of a stage.
+
+    >>> stage_notebook("cluster").name
+    '03_cluster.ipynb'
+    """
+    from seglab._validation import did_you_mean, show_list
+    from seglab.exceptions import ParameterError
+
+    if stage not in STAGES:
+        raise ParameterError(f"unknown stage {stage!r}{did_you_mean(stage, STAGES)}; stages: "
+                             f"{show_list(STAGES)}")
+    return notebooks_dir() / f"{STAGES.index(stage) + 1:02d}_{stage}.ipynb"
+
+
+def available_stages() -> list[str]:
+    """The stages whose notebooks exist, in pipeline order."""
+    return [s for s in STAGES if stage_notebook(s).exists()]
+
+
 PROJECT_MARKERS = (".seglab/", "pyproject.toml naming seglab", "reports/")
 """What makes a folder a seglab project folder (see :func:`project_dir`)."""
 
@@ -234,72 +254,3 @@ def reports_dir(out: str | Path | None = None) -> Path:
     """Where run folders go: ``out`` when given, else ``reports/`` in the project folder
     (:func:`project_dir`)."""
     return Path(out) if out is not None else project_dir() / "reports"
-
-
-@dataclass(frozen=True)
-class RunFolder:
-    """The files of one run. Everything a later stage needs is a file in here.
-
-    >>> rf = RunFolder(Path("reports/sample/2025Q4"))
-    >>> rf.artifact("features.parquet").as_posix()
-    'reports/sample/2025Q4/artifacts/features.parquet'
-    """
-
-    path: Path
-
-    @property
-    def artifacts(self) -> Path:
-        return self.path / "artifacts"
-
-    @property
-    def notebooks(self) -> Path:
-        return self.path / "notebooks"
-
-    @property
-    def manifest(self) -> Path:
-        return self.path / "manifest.json"
-
-    @property
-    def report_html(self) -> Path:
-        return self.path / "report.html"
-
-    @property
-    def report_pdf(self) -> Path:
-        return self.path / "report.pdf"
-
-    def artifact(self, name: str) -> Path:
-        """The path of one artifact (it may not exist yet)."""
-        return self.artifacts / name
-
-    def require(self, name: str, *, stage: str) -> Path:
-        """The path of an artifact a stage needs; a clear error when it is missing."""
-        from seglab.exceptions import InputError
-
-        path = self.artifact(name)
-        if not path.exists():
-            raise InputError(
-                f"{path} is missing; it is written by the {stage} stage. Run that stage "
-                f"first (seglab {stage} --dataset … --period …) or the whole pipeline (seglab run)"
-            )
-        return path
-
-    def make(self) -> RunFolder:
-        """Create the folder and its ``artifacts/`` and ``notebooks/`` subfolders."""
-        self.artifacts.mkdir(parents=True, exist_ok=True)
-        self.notebooks.mkdir(parents=True, exist_ok=True)
-        return self
-
-
-def run_folder(dataset: str, period: str | Period, out: str | Path | None = None) -> RunFolder:
-    """The run folder ``<out>/<dataset>/<period>`` (``out`` defaults to ``./reports``)."""
-    label = parse_period(period).label
-    return RunFolder(reports_dir(out) / dataset / label)
-
-
-def run_folder_for(run_dir: str | Path | None, dataset: str, period: str | Period,
-                   out: str | Path | None = None) -> RunFolder:
-    """The run folder a notebook writes into: ``run_dir`` when given (``seglab run`` passes
-    it), else ``<out>/<dataset>/<period>`` (a notebook opened by hand)."""
-    if run_dir:
-        return RunFolder(Path(run_dir))
-    return run_folder(dataset, period, out)

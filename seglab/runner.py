@@ -14,7 +14,9 @@ removes the ``.partial`` folders killed runs left behind.
 
 Every manifest records the fingerprint of the pseudonymization salt
 (:func:`seglab.collect.salt_fingerprint`); a run never uses an earlier run made with
-another salt (:func:`check_same_salt`).
+another salt (:func:`seglab.run.check_same_salt`). The run folder's layout, its
+artifacts and the lock are :mod:`seglab.run`'s; this module executes notebooks into it
+and keeps its manifest.
 """
 
 from __future__ import annotations
@@ -30,29 +32,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from seglab._io import (FileLock, read_json, remove_stale_partials, sha256_file, to_jsonable, write_json,
-                        write_text)
+from seglab._io import sha256_file, to_jsonable, write_json, write_text
 from seglab._kernel import kernel_manager_class
-from seglab._validation import did_you_mean, show_list
-from seglab.config import RunFolder, notebooks_dir, parse_period, project_dir, reports_dir, run_folder
-from seglab.exceptions import (InputError, ParameterError, RunInProgressError, SaltMismatchError,
-                               SaltWarning, StageError)
+from seglab._validation import did_you_mean
+from seglab.collect.pipeline import resolve_period
+from seglab.config import available_stages, stage_notebook
+from seglab.exceptions import ParameterError, SaltMismatchError, StageError
+from seglab.run import RunFolder, check_output_folder, lock_run, restore_hint, run_folder
 
 __all__ = [
-    "STAGES",
-    "stage_notebook",
-    "available_stages",
     "notebook_parameters",
-    "resolve_run",
-    "open_run",
-    "previous_run",
     "validate_config",
-    "run_info",
-    "check_output_folder",
-    "lock_run",
-    "run_salt_fingerprint",
-    "check_same_salt",
-    "check_run_salt",
+    "write_manifest",
     "run_stage",
     "execute_notebook",
     "run_pipeline",
@@ -63,25 +54,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("collect", "features", "cluster", "personas", "report")
-"""The pipeline stages, in order; stage ``i`` is notebook ``0{i+1}_<stage>.ipynb``."""
-
 _COMMON = ("dataset", "period", "run_dir")
 _VERSIONED = ("seglab", "pandas", "numpy", "scikit-learn", "scipy", "ibis-framework", "duckdb",
               "pyarrow", "umap-learn", "seaborn", "matplotlib", "papermill", "nbconvert")
-
-
-def stage_notebook(stage: str) -> Path:
-    """The source notebook of a stage."""
-    if stage not in STAGES:
-        raise ParameterError(f"unknown stage {stage!r}{did_you_mean(stage, STAGES)}; stages: "
-                             f"{show_list(STAGES)}")
-    return notebooks_dir() / f"{STAGES.index(stage) + 1:02d}_{stage}.ipynb"
-
-
-def available_stages() -> list[str]:
-    """The stages whose notebooks exist, in pipeline order."""
-    return [s for s in STAGES if stage_notebook(s).exists()]
 
 
 def notebook_parameters(stage: str) -> dict[str, dict[str, Any]]:
@@ -104,207 +79,16 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def resolve_run(dataset: str = "sample", period: str | None = None) -> tuple[str, str]:
-    """The dataset's name and the period label a run will use (checked against the data)."""
-    from seglab.collect.pipeline import choose_period, dataset_date_range
-    from seglab.collect.spec import load_spec
-
-    spec = load_spec(dataset)
-    if spec.transactions is None:
-        return spec.name, choose_period(period, None, dataset=spec.name).label
-    if period is not None and parse_period(period).is_static:
-        return spec.name, "all"
-    first, last = dataset_date_range(spec)
-    import pandas as pd
-
-    dates = pd.Series([first, last])
-    return spec.name, choose_period(period, dates, kind=spec.period_kind, dataset=spec.name).label
 
 
-def open_run(run_dir: str | Path | None, dataset: str = "sample", period: str | None = None,
-             out: str | Path | None = None) -> RunFolder:
-    """The run folder a stage notebook works in: ``run_dir`` when ``seglab run`` passes one,
-    else ``<out>/<dataset>/<period>`` (resolving an empty period to the latest complete one)."""
-    if run_dir:
-        return RunFolder(Path(run_dir))
-    name, label = resolve_run(dataset, period or None)
-    return run_folder(name, label, out)
 
 
-def run_info(run: RunFolder) -> dict:
-    """Dataset, period, snapshot day and currency of a run, from its ``schema.json``."""
-    schema = read_json(run.require("schema.json", stage="collect"))
-    return {"dataset": schema["dataset"], "period": schema["period"], "as_of": schema.get("as_of"),
-            "currency": schema.get("currency", "")}
 
 
-def previous_run(run: RunFolder, compare_to: str = "") -> RunFolder | None:
-    """Last period's run folder beside ``run``, or None.
-
-    ``run``'s own period is read from its ``schema.json`` (written by *collect*).
-    ``compare_to`` names the period to compare with (``2025Q3``); empty means the period
-    just before (when that run exists); ``none`` switches comparison off. A period whose
-    run is missing gives None: the comparison is skipped, not the run.
-
-    Raises
-    ------
-    SaltMismatchError
-        When that run was pseudonymized with another salt (see :func:`check_same_salt`).
-    """
-    if str(compare_to).strip().lower() == "none":
-        return None
-    period = read_json(run.require("schema.json", stage="collect"))["period"]
-    folder = _previous_folder(run, period, compare_to)
-    if folder is None:
-        return None
-    check_same_salt(run, folder)
-    return folder
 
 
-def _previous_folder(run: RunFolder, period: str, compare_to: str = "") -> RunFolder | None:
-    """The completed run folder of the period to compare ``period`` with, beside ``run``."""
-    if str(compare_to).strip().lower() == "none":
-        return None
-    period = parse_period(period)
-    if period.is_static:
-        return None
-    try:
-        label = parse_period(compare_to).label if compare_to else period.previous().label
-    except ParameterError:  # e.g. an as-of date has no "previous period"
-        return None
-    folder = RunFolder(Path(run.path).resolve().parent / label)
-    return folder if folder.artifact("model.joblib").exists() else None
 
 
-def run_salt_fingerprint(folder: RunFolder) -> str | None:
-    """The fingerprint of the salt a run was pseudonymized with (None for runs made before
-    seglab recorded it): from ``schema.json`` (written by *collect*), else ``manifest.json``."""
-    for path in (folder.artifact("schema.json"), folder.manifest):
-        if path.exists():
-            found = read_json(path).get("salt_fingerprint")
-            if found:
-                return found
-    return None
-
-
-def _collected_fingerprint(folder: RunFolder) -> str | None:
-    path = folder.artifact("schema.json")
-    return read_json(path).get("salt_fingerprint") if path.exists() else None
-
-
-def _restore_hint(wanted: str) -> str:
-    return (f"Restore the salt whose fingerprint is {wanted}: put that .seglab/salt file back into the "
-            f"project folder {project_dir()} (found from the working directory upwards), or set "
-            "SEGLAB_SALT to it")
-
-
-def check_same_salt(current: RunFolder, previous: RunFolder) -> None:
-    """Refuse to use ``previous`` with ``current`` when their salts differ.
-
-    Pseudonyms made with different salts never match: a comparison would show every
-    customer as lost and new (a 100 % churn that never happened), and segment numbers
-    or names would follow the wrong customers. Runs that record no fingerprint (made
-    by an older seglab) are used with a :class:`~seglab.exceptions.SaltWarning`.
-
-    Raises
-    ------
-    SaltMismatchError
-        When both runs record a fingerprint and they differ.
-    """
-    now, then = run_salt_fingerprint(current), run_salt_fingerprint(previous)
-    if now is None or then is None:
-        warnings.warn(f"cannot check that {previous.path.name} and {current.path.name} were pseudonymized "
-                      "with the same salt (one records no salt fingerprint); if the salt changed in "
-                      "between, no customer matches and the comparison is wrong", SaltWarning, stacklevel=2)
-        return
-    if now != then:
-        raise SaltMismatchError(
-            f"cannot use {previous.path} with {current.path}: they were pseudonymized with different "
-            f"salts (fingerprints {then} and {now}), so no customer id would match and every customer "
-            f"would look lost and new. {_restore_hint(then)}, then run {current.path.name} again; or "
-            "run without a comparison (--compare-to none)")
-
-
-def check_run_salt(folder: RunFolder, salt: str | None = None) -> None:
-    """Refuse to work with a run made with another salt than this project's.
-
-    The project's salt is looked up as :func:`seglab.collect.get_salt` does, without
-    creating one. A run that records no fingerprint passes.
-
-    Raises
-    ------
-    SaltMismatchError
-        When the run's fingerprint differs from the project's salt, or the project has
-        no salt at all.
-    """
-    from seglab.collect.privacy import find_salt, salt_fingerprint
-
-    recorded = run_salt_fingerprint(folder)
-    if recorded is None:
-        return
-    found = find_salt(salt)
-    if found is None:
-        raise SaltMismatchError(
-            f"{folder.path} was pseudonymized with the salt whose fingerprint is {recorded}, and this "
-            f"project has no salt (no SEGLAB_SALT, no .seglab/salt in {project_dir()} or a folder "
-            f"above it). {_restore_hint(recorded)}")
-    if salt_fingerprint(found) != recorded:
-        raise SaltMismatchError(
-            f"{folder.path} was pseudonymized with another salt (fingerprint {recorded}) than this "
-            f"project's ({salt_fingerprint(found)}), so its customer ids do not match what this "
-            f"project computes. {_restore_hint(recorded)}")
-
-
-def check_output_folder(out: str | Path | None) -> Path:
-    """The reports folder ``out`` (default: ``reports/`` in the project folder), checked before
-    any work: a folder that exists or can be created, and that seglab can write into.
-
-    Raises
-    ------
-    ParameterError
-        With what is wrong (a file, not creatable, not writable) and the path.
-    """
-    import tempfile
-
-    folder = reports_dir(out)
-    name = f"--out {folder}" if out is not None else f"the reports folder {folder}"
-    if folder.exists() and not folder.is_dir():
-        raise ParameterError(f"{name} is a file, not a folder; give a folder (it is created when "
-                             "missing)")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ParameterError(f"{name} cannot be created: {err.strerror or err}; give a folder "
-                             "you can write to") from None
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise ParameterError(f"{name} is not writable: {err.strerror or err}; give a folder you "
-                             "can write to") from None
-    return folder
-
-
-def lock_run(target: RunFolder, *, dataset: str, period: str, wait: float = 0.0) -> FileLock:
-    """Take the lock of a run folder (``.<period>.lock`` beside it), or say who holds it.
-
-    Also removes what killed runs of this folder left behind (``.partial`` folders).
-
-    Raises
-    ------
-    RunInProgressError
-        When another live process holds the lock after ``wait`` seconds.
-    """
-    lock = FileLock(target.path.with_name(f".{target.path.name}.lock"))
-    if not lock.acquire(wait=wait):
-        pid = lock.holder.get("pid")
-        since = f", started {lock.holder['started']}" if lock.holder.get("started") else ""
-        raise RunInProgressError(
-            f"a run of {dataset} {period} is in progress (pid {pid or 'unknown'}{since}) and writes "
-            f"{target.path}; wait until it finishes and run again (its lock: {lock.path})", pid=pid)
-    for stale in remove_stale_partials(target.path):
-        logger.info("removed %s, left by a run that was killed", stale)
-    return lock
 
 
 def validate_config(stages: list[str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -444,12 +228,12 @@ def write_manifest(folder: RunFolder, *, dataset: str, period: str, parameters: 
 
     ``environment`` (from a first call's ``_environment``) saves hashing the inputs again
     when a run rewrites its manifest after each stage. The salt fingerprint is the one
-    *collect* recorded in ``schema.json`` when it has run, else ``salt_fingerprint``.
+    *collect* recorded in the run's schema when it has run, else ``salt_fingerprint``.
     """
     manifest = {
         "dataset": dataset,
         "period": period,
-        "salt_fingerprint": _collected_fingerprint(folder) or salt_fingerprint,
+        "salt_fingerprint": folder.collected_salt_fingerprint() or salt_fingerprint,
         "parameters": parameters,
         "seed": parameters.get("random_state"),
         "stages": list(timings),
@@ -459,12 +243,6 @@ def write_manifest(folder: RunFolder, *, dataset: str, period: str, parameters: 
     }
     return write_json(manifest, folder.manifest)
 
-
-def read_manifest(folder: RunFolder) -> dict:
-    """Read a run's ``manifest.json``."""
-    if not folder.manifest.exists():
-        raise InputError(f"{folder.manifest} is missing; the run did not complete")
-    return read_json(folder.manifest)
 
 
 def run_pipeline(dataset: str = "sample", period: str | None = None, *,
@@ -502,7 +280,7 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
     check_output_folder(out)
     per_stage = _split_config(stages, dict(config or {}))
     _require_chromium(config)
-    name, label = resolve_run(dataset, period)
+    name, label = resolve_period(dataset, period)
     target = run_folder(name, label, out)
     fingerprint = _project_fingerprint(create="collect" in stages)
     _check_previous_salt(target, label, str((config or {}).get("compare_to", "")), fingerprint)
@@ -540,9 +318,8 @@ def _warn_stage_notes(folder: RunFolder, stage: str) -> None:
     warnings: the command line prints them, not only the executed notebook."""
     from seglab.exceptions import DataQualityWarning
 
-    path = folder.artifact("segmentation.json")
-    if stage == "cluster" and path.exists():
-        for note in read_json(path).get("notes", []):
+    if stage == "cluster" and folder.has("segmentation"):
+        for note in folder.segmentation_columns().notes:
             warnings.warn(note, DataQualityWarning, stacklevel=2)
 
 
@@ -557,13 +334,13 @@ def _project_fingerprint(*, create: bool) -> str | None:
 
 def _check_previous_salt(target: RunFolder, period: str, compare_to: str, fingerprint: str | None) -> None:
     """Before any work: refuse when the run this one will be compared with has another salt."""
-    previous = _previous_folder(target, period, compare_to)
-    recorded = previous and run_salt_fingerprint(previous)
+    previous = target.previous_folder(period, compare_to)
+    recorded = previous and previous.salt_fingerprint()
     if recorded and fingerprint and recorded != fingerprint:
         raise SaltMismatchError(
             f"this run would be compared with {previous.path}, which was pseudonymized with another "
             f"salt (fingerprint {recorded}) than this project's ({fingerprint}): no customer would "
-            f"match, and every customer would look lost and new. {_restore_hint(recorded)}; or run "
+            f"match, and every customer would look lost and new. {restore_hint(recorded)}; or run "
             "without a comparison (--compare-to none)")
 
 
@@ -578,7 +355,7 @@ def run_single_stage(stage: str, dataset: str = "sample", period: str | None = N
     check_output_folder(out)
     config_params = _split_config([stage], dict(config or {}))[stage]
     _require_chromium(config)
-    name, label = resolve_run(dataset, period)
+    name, label = resolve_period(dataset, period)
     target = run_folder(name, label, out)
     fingerprint = _project_fingerprint(create=stage == "collect")
     with lock_run(target, dataset=name, period=label):
@@ -588,7 +365,7 @@ def run_single_stage(stage: str, dataset: str = "sample", period: str | None = N
         run_stage(stage, target, params, progress=progress)
         result = RunResult(folder=target, dataset=name, period=label, stages=[stage],
                            timings={stage: time.perf_counter() - started})
-        previous = read_json(target.manifest) if target.manifest.exists() else {}
+        previous = target.read_manifest()
         timings = {**previous.get("timings_s", {}), **result.timings}
         parameters = {**previous.get("parameters", {}),
                       **_effective_parameters([stage], dict(config or {}), dataset=str(dataset),

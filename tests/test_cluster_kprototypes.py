@@ -51,5 +51,14 @@ def test_bad_input(mixed):
         KPrototypes(2, categorical=["p"]).fit(X)
     with pytest.raises(InputError, match="missing values"):
         KPrototypes(2, categorical=["p", "q"]).fit(X.assign(a=np.nan))
-    with pytest.raises(InputError, match="at least n_clusters"):
+    with pytest.raises(InputError, match="at least k=5"):
         KPrototypes(5, categorical=["p", "q"]).fit(X.head(3))
+
+
+def test_a_model_saved_with_n_clusters_loads_with_k(mixed):
+    X, _ = mixed
+    model = KPrototypes(3, categorical=["p", "q"]).fit(X)
+    state = {**{n: v for n, v in model.__getstate__().items() if n != "k"}, "n_clusters": 3}
+    old = KPrototypes.__new__(KPrototypes)
+    old.__setstate__(state)
+    assert old.k == 3 and np.array_equal(old.predict(X), model.labels_)

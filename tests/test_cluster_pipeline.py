@@ -1,11 +1,17 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from seglab.cluster import GROUPS, RESTATED, Segmentation, SelectionRule, cross_segments, embed, segment
+from seglab import cluster
+from seglab.cluster import (GROUPS, RESTATED, Preprocessor, SelectionRule, cross_segments, embed,
+                            segment)
 from seglab.cluster import embedding as embedding_module
 from seglab.collect import collect
+from seglab.exceptions import ParameterError
 from seglab.features import FeatureDictionary, build_features
+from seglab.run import RunFolder
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +46,9 @@ def test_segment_writes_and_reads_back(features, tmp_path):
     seg = segment(features, criteria=["psychographic"], rule=QUICK)
     assert seg.params["ordered_by"] == "clv" and seg.params["chosen_automatically"]
     seg.add_map(features.features, method="pca")
-    seg.write(tmp_path)
-    again = Segmentation.read(tmp_path)
+    run = RunFolder(tmp_path)
+    run.write_segmentation(seg)
+    again = run.segmentation()
     pd.testing.assert_frame_equal(again.segments, seg.segments)
     assert again.selection.k == seg.selection.k and list(again.columns.numeric) == list(seg.columns.numeric)
     assert again.columns.groups == seg.columns.groups
@@ -97,10 +104,11 @@ def test_cross_segments_merge_small_cells(features):
 def test_pca_map_and_the_cache(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     Z = pd.DataFrame(rng.normal(size=(300, 5)))
-    first = embedding_module.cached_embedding(Z, tmp_path, method="pca")
+    cache = (tmp_path / "map.parquet", tmp_path / "map.json")
+    first = embedding_module.cached_embedding(Z, cache, method="pca")
     calls = []
     monkeypatch.setattr(embedding_module, "embed", lambda *a, **k: calls.append(1))
-    again = embedding_module.cached_embedding(Z, tmp_path, method="pca")
+    again = embedding_module.cached_embedding(Z, cache, method="pca")
     assert calls == [] and np.allclose(again.to_numpy(), first.to_numpy())
     assert list(embed(Z, method="pca").columns) == ["x", "y"]
 
@@ -135,3 +143,48 @@ def test_next_period_segments_on_last_periods_columns(features):
     assert "new_survey_item" in segment(table, dictionary, k=4).columns.all  # chosen afresh: used
     again = segment(table, dictionary, k=4, previous=last.model)
     assert again.columns.all == last.columns.all and again.alignment is not None
+
+
+def test_segment_fits_a_clone_of_the_preprocessor_with_the_chosen_columns_and_groups(features):
+    chosen = Preprocessor(scaling="standard", clip=3.0)
+    seg = segment(features, criteria=["psychographic", "value"], k=3, preprocessor=chosen, random_state=4)
+    assert chosen.get_params() == Preprocessor(scaling="standard", clip=3.0).get_params()  # untouched
+    assert not hasattr(chosen, "transformer_")
+    used = seg.model.preprocessor_
+    assert (used.scaling, used.clip, used.random_state) == ("standard", 3.0, 4)
+    assert used.numeric_ == list(seg.columns.numeric) and used.groups == seg.columns.groups
+    assert (seg.params["scaling"], seg.params["clip"], seg.params["skew"]) == ("standard", 3.0, "auto")
+
+
+def test_a_preprocessor_with_its_own_groups_keeps_them(features):
+    first = segment(features, criteria=["value"], k=3).columns.all[0]
+    own = {first: f"{first} alone"}
+    seg = segment(features, criteria=["value"], k=3, preprocessor=Preprocessor(groups=own))
+    assert seg.model.preprocessor_.groups == own
+    assert seg.model.preprocessor_.weights_[first] == 1.0  # a group of its own: full weight
+
+
+def test_a_preprocessor_naming_columns_is_refused_by_segment(features):
+    with pytest.raises(ParameterError, match="leave the preprocessor's numeric and categorical unset"):
+        segment(features, k=3, preprocessor=Preprocessor(numeric=["orders"]))
+    with pytest.raises(ParameterError, match="must be a seglab.cluster.Preprocessor"):
+        segment(features, k=3, preprocessor="robust")
+
+
+def test_segmentation_json_names_the_number_of_segments_k(features, tmp_path):
+    seg = segment(features, criteria=["psychographic"], k=4)
+    run = RunFolder(tmp_path)
+    run.write_segmentation(seg)
+    meta = json.loads(run.file("segmentation").read_text())
+    assert meta["k"] == 4 == meta["params"]["k"] == seg.model.k_ and "n_segments" not in meta
+
+
+def test_the_allowed_choices_are_exported_once_and_reused_by_the_explorer():
+    from seglab.explorer import app, model
+
+    assert cluster.SKEWS == ("auto", "log", "yeo-johnson", "none") and cluster.SCALINGS == ("robust", "standard")
+    assert cluster.MAP_METHODS == ("pca", "umap") and "kprototypes" in cluster.ALGORITHMS
+    for name in ("ALGORITHMS", "SKEWS", "SCALINGS", "MAP_METHODS"):  # the explorer's menus are these objects
+        assert getattr(app, name) is getattr(cluster, name) and getattr(model, name) is getattr(cluster, name)
+    with pytest.raises(ParameterError, match="skew must be one of"):
+        cluster.Preprocessor(skew="sqrt").fit(pd.DataFrame({"a": [1.0, 2.0, 3.0]}))

@@ -1,11 +1,16 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
-from seglab.cluster import ALGORITHMS, UNASSIGNED, Segmenter, load_segmenter
+from seglab.cluster import ALGORITHMS, UNASSIGNED, Preprocessor, Segmenter, load_segmenter
 from seglab.exceptions import InputError, ParameterError
+
+
+STANDARD = Preprocessor(scaling="standard")
 
 
 def blobs(n=600, k=3, seed=0, spread=0.6):
@@ -19,20 +24,20 @@ def blobs(n=600, k=3, seed=0, spread=0.6):
 @pytest.mark.parametrize("algorithm", [a for a in ALGORITHMS if a != "kprototypes"])
 def test_every_algorithm_recovers_well_separated_groups(algorithm):
     X, truth = blobs()
-    model = Segmenter(3, algorithm, scaling="standard", min_cluster_size=30).fit(X)
+    model = Segmenter(3, algorithm, preprocessor=STANDARD, min_cluster_size=30).fit(X)
     assigned = model.labels_ != UNASSIGNED
     assert assigned.mean() > 0.8
     assert adjusted_rand_score(truth[assigned], model.labels_[assigned]) > 0.95
-    assert model.n_segments_ == 3
+    assert model.k_ == 3
 
 
 def test_labels_are_numbered_by_size_or_by_value():
     X, truth = blobs(seed=1)
-    model = Segmenter(3, scaling="standard").fit(X)
+    model = Segmenter(3, preprocessor=STANDARD).fit(X)
     assert list(model.sizes_.index) == [0, 1, 2] and model.sizes_.is_monotonic_decreasing
     X4, _ = blobs(k=4, seed=1)
     value = X4["a"] + X4["b"]  # the (6, 6) corner is worth most
-    by_value = Segmenter(4, scaling="standard").fit(X4, order_values=value)
+    by_value = Segmenter(4, preprocessor=STANDARD).fit(X4, order_values=value)
     assert by_value.profile_.loc[0, "a"] > 3 and by_value.profile_.loc[0, "b"] > 3
 
 
@@ -56,7 +61,7 @@ def test_labels_do_not_depend_on_the_row_order():
 def test_categories_alone_can_be_segmented():
     X = pd.DataFrame({"plan": ["gold", "basic"] * 50, "region": ["north"] * 50 + ["south"] * 50})
     model = Segmenter(4).fit(X)
-    assert model.n_segments_ == 4 and pd.crosstab(model.labels_, [X["plan"], X["region"]]).gt(0).sum().eq(1).all()
+    assert model.k_ == 4 and pd.crosstab(model.labels_, [X["plan"], X["region"]]).gt(0).sum().eq(1).all()
 
 
 def test_predict_assigns_new_customers_to_the_fitted_segments():
@@ -70,7 +75,7 @@ def test_predict_assigns_new_customers_to_the_fitted_segments():
 def test_ward_and_hdbscan_fit_on_a_sample_beyond_max_fit_rows():
     X, truth = blobs(n=3000)
     for algorithm in ("ward", "hdbscan"):
-        model = Segmenter(3, algorithm, max_fit_rows=500, min_cluster_size=20, scaling="standard").fit(X)
+        model = Segmenter(3, algorithm, max_fit_rows=500, min_cluster_size=20, preprocessor=STANDARD).fit(X)
         assigned = model.labels_ != UNASSIGNED
         assert len(model.labels_) == 3000 and assigned.mean() > 0.85
         assert adjusted_rand_score(truth[assigned], model.labels_[assigned]) > 0.9
@@ -88,7 +93,7 @@ def test_kprototypes_segments_mixed_data():
     rng = np.random.default_rng(0)
     truth = rng.integers(0, 2, 400)
     X = pd.DataFrame({"spend": rng.normal(truth * 5, 1.0), "plan": np.where(truth == 1, "gold", "basic")})
-    model = Segmenter(2, "kprototypes", numeric=["spend"], categorical=["plan"]).fit(X)
+    model = Segmenter(2, "kprototypes", preprocessor=Preprocessor(["spend"], ["plan"])).fit(X)
     assert adjusted_rand_score(truth, model.labels_) > 0.95
     assert set(model.profile_["plan"]) == {"gold", "basic"}
 
@@ -121,8 +126,8 @@ def test_relabel_renumbers_everything_consistently():
 
 
 @pytest.mark.parametrize("kwargs, X, message", [
-    ({"n_segments": 5}, pd.DataFrame({"a": [1.0, 2.0, 3.0]}), "only 3 customers"),
-    ({"n_segments": 1}, pd.DataFrame({"a": [1.0]}), "at least 2 customers"),
+    ({"k": 5}, pd.DataFrame({"a": [1.0, 2.0, 3.0]}), "only 3 customers"),
+    ({"k": 1}, pd.DataFrame({"a": [1.0]}), "1 sample.*minimum of 2"),
 ])
 def test_bad_input_is_explained(kwargs, X, message):
     with pytest.raises(InputError, match=message):
@@ -134,3 +139,56 @@ def test_unknown_algorithm_and_unfitted_model():
         Segmenter(algorithm="kmean").fit(pd.DataFrame({"a": [1.0, 2.0, 3.0]}))
     with pytest.raises(NotFittedError):
         Segmenter().predict(pd.DataFrame({"a": [1.0]}))
+
+
+def test_a_numpy_array_gives_the_segments_of_the_same_frame():
+    X, _ = blobs()
+    on_frame = Segmenter(3).fit(X)
+    on_array = Segmenter(3).fit(X.to_numpy())
+    assert np.array_equal(on_array.labels_, on_frame.labels_)
+    assert np.array_equal(on_array.predict(X.to_numpy()), on_frame.predict(X))
+    assert on_array.numeric_ == ["x0", "x1"] and on_array.n_features_in_ == 2
+    assert list(on_frame.feature_names_in_) == ["a", "b"] and not hasattr(on_array, "feature_names_in_")
+    with pytest.raises(InputError, match="X has 1 features, but Segmenter is expecting 2"):
+        on_array.predict(X.to_numpy()[:, :1])
+
+
+def test_the_preprocessor_passed_is_cloned_not_fitted():
+    chosen = Preprocessor(scaling="standard")
+    model = Segmenter(3, preprocessor=chosen).fit(blobs()[0])
+    assert not hasattr(chosen, "transformer_") and model.preprocessor is chosen
+    assert model.preprocessor_ is not chosen and model.preprocessor_.scaling == "standard"
+
+
+def test_predict_reads_a_wider_table_by_column_name():
+    X, _ = blobs()
+    model = Segmenter(3).fit(X)
+    wider = X[["b", "a"]].assign(customer_id="c0", extra=1.0)
+    assert np.array_equal(model.predict(wider), model.labels_)
+
+
+def test_a_refit_forgets_the_segment_centres_of_the_earlier_fit():
+    X, _ = blobs(n=3000)
+    model = Segmenter(3, "ward", max_fit_rows=500).fit(X)  # segments found on a sample, centres kept
+    small, _ = blobs(n=300, seed=5)
+    fresh = Segmenter(3, "ward", max_fit_rows=500).fit(small)
+    assert np.array_equal(model.fit(small).predict(X), fresh.predict(X))
+
+
+def test_infinite_and_sparse_input_is_refused_with_a_clear_error():
+    with pytest.raises(InputError, match=r"columns \['a'\] hold infinite values"):
+        Segmenter(2).fit(pd.DataFrame({"a": [1.0, np.inf, 3.0]}))
+    with pytest.raises(InputError, match="sparse matrix; .* dense data"):
+        Segmenter(2).fit(sparse.csr_array(np.eye(4)))
+
+
+def test_a_model_saved_before_k_was_the_one_name_loads_as_todays_segmenter():
+    X, _ = blobs()
+    model = Segmenter(3, preprocessor=STANDARD).fit(X)
+    state = {name: value for name, value in model.__getstate__().items() if name not in ("k", "k_", "preprocessor")}
+    state.update(n_segments=3, n_segments_=3, numeric=None, categorical=None, groups=None, skew="auto",
+                 scaling="standard", clip=5.0, pca=None)  # how model.joblib held it before
+    old = Segmenter.__new__(Segmenter)
+    old.__setstate__(state)
+    assert (old.k, old.k_, old.preprocessor.scaling) == (3, 3, "standard")
+    assert np.array_equal(old.predict(X), model.labels_) and clone(old).get_params()["k"] == 3

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab.cluster import KSelection, SelectionRule, choose_k, prediction_strength, segment
+from seglab.cluster import KSelection, Preprocessor, SelectionRule, choose_k, prediction_strength, segment
 from seglab.cluster.selection import _jaccard, _strength, bootstrap_stability
 from seglab.collect import collect
 from seglab.exceptions import DataQualityWarning, ParameterError
@@ -29,7 +29,7 @@ def test_the_over_segmentation_guard_rules_out_tiny_segments():
     rng = np.random.default_rng(0)
     groups = [rng.normal(c, 0.5, (n, 2)) for c, n in (([0, 0], 450), ([6, 0], 450), ([3, 6], 100))]
     X = pd.DataFrame(np.vstack(groups), columns=["a", "b"])  # the third group is 10 %
-    settings = dict(k_values=range(2, 5), scaling="standard", skew="none")
+    settings = dict(k_values=range(2, 5), preprocessor=Preprocessor(scaling="standard", skew="none"))
     assert choose_k(X, rule=SelectionRule(min_share=0.05, n_bootstrap=3), **settings).k == 3
     guarded = choose_k(X, rule=SelectionRule(min_share=0.15, n_bootstrap=3), **settings)  # 10 % is too small
     assert guarded.k == 2
@@ -108,7 +108,8 @@ def test_prediction_strength_is_high_for_real_groups_and_low_for_arbitrary_split
 
 def test_the_rule_takes_the_largest_k_the_data_supports_not_the_best_silhouette():
     X, truth = four_groups_in_two_pairs()
-    sel = choose_k(X, k_values=range(2, 8), rule=SelectionRule(n_bootstrap=4, n_splits=3), skew="none")
+    sel = choose_k(X, k_values=range(2, 8), rule=SelectionRule(n_bootstrap=4, n_splits=3),
+                   preprocessor=Preprocessor(skew="none"))
     table = sel.table.set_index("k")
     assert table["silhouette"].idxmax() == 2  # silhouette alone would collapse to the two pairs
     assert sel.k == 4 and table.loc[4, "admissible"] and not table.loc[5:, "admissible"].any()
@@ -119,7 +120,7 @@ def test_a_dissolving_segment_rules_its_k_out():
     rng = np.random.default_rng(3)
     X = pd.DataFrame(rng.normal(size=(900, 2)), columns=["a", "b"])  # one round blob: no real groups
     rule = SelectionRule(n_bootstrap=5, n_splits=3, min_prediction_strength=0.0, min_stability=0.0)
-    sel = choose_k(X, k_values=range(2, 7), rule=rule, skew="none")
+    sel = choose_k(X, k_values=range(2, 7), rule=rule, preprocessor=Preprocessor(skew="none"))
     table = sel.table.set_index("k")
     weak = table[table["min_jaccard"] < 0.6]
     assert not weak.empty and not weak["admissible"].any()

@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 
 from seglab._io import sha256_file
-from seglab.collect import CanonicalData, collect
+from seglab.collect import collect
 from seglab.datasets import load_sample
 from seglab.exceptions import DataTypeError, EmptyDataError, PeriodError, SchemaError, UnknownDatasetError
+from seglab.run import RunFolder
 from tests.conftest import write_spec
 
 ORDERS_SPEC = """
@@ -75,8 +76,9 @@ def test_prospects_without_orders_stay_in_the_customer_table(sample):
 
 
 def test_write_then_read_round_trips(sample, tmp_path):
-    sample.write(tmp_path)
-    again = CanonicalData.read(tmp_path)
+    run = RunFolder(tmp_path)
+    run.write_canonical(sample)
+    again = run.canonical()
     pd.testing.assert_frame_equal(again.transactions, sample.transactions)
     pd.testing.assert_frame_equal(again.customers, sample.customers)
     assert again.criteria == sample.criteria and again.as_of == sample.as_of
@@ -85,10 +87,10 @@ def test_write_then_read_round_trips(sample, tmp_path):
 
 def test_same_input_gives_byte_identical_artifacts(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    collect("sample", "2025Q3").write(a)
-    collect("sample", "2025Q3").write(b)
-    for name in ("customers.parquet", "transactions.parquet", "events.parquet", "schema.json", "quality.json"):
-        assert sha256_file(a / name) == sha256_file(b / name), name
+    RunFolder(a).write_canonical(collect("sample", "2025Q3"))
+    RunFolder(b).write_canonical(collect("sample", "2025Q3"))
+    for name in ("customers", "transactions", "events", "schema", "quality"):
+        assert sha256_file(RunFolder(a).file(name)) == sha256_file(RunFolder(b).file(name)), name
 
 
 def test_a_spec_with_mapping_derivation_and_customer_attributes(tmp_path):
@@ -103,7 +105,7 @@ def test_a_spec_with_mapping_derivation_and_customer_attributes(tmp_path):
 def test_raw_files_are_never_written(tmp_path):
     spec = _orders(tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    collect(spec, "2021Q1").write(tmp_path / "out")
+    RunFolder(tmp_path / "out").write_canonical(collect(spec, "2021Q1"))
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 
@@ -220,9 +222,9 @@ def test_all_amounts_missing_says_which_column_and_writes_the_quality_report(tmp
     spec.write_text(spec.read_text().replace("    unit_price: Price\n", "    amount: Price\n")
                     .replace("  derive:\n    amount: Qty * Price\n", ""))
     with pytest.raises(EmptyDataError, match=r"column amount \(mapped from 'Price'\) is empty in 3 rows") as err:
-        collect(spec, "2021Q1", run_dir=tmp_path / "run")
+        collect(spec, "2021Q1", run=RunFolder(tmp_path / "run"))
     assert "missing_amount" in str(err.value) and str(tmp_path / "run") in str(err.value)
-    written = json.loads((tmp_path / "run" / "artifacts" / "quality.json").read_text())
+    written = json.loads(RunFolder(tmp_path / "run").file("quality").read_text())
     assert written["tables"]["transactions"] == {"rows_in": 3, "rows_out": 0, "customers": 0}
     assert err.value.quality.count("missing_amount") == 3
 
@@ -250,11 +252,12 @@ def test_the_salt_fingerprint_is_recorded_with_the_tables(tmp_path):
     from tests.conftest import TEST_SALT
 
     data = collect(_orders(tmp_path), "2021Q1")
-    data.write(tmp_path / "out")
-    schema = json.loads((tmp_path / "out" / "schema.json").read_text())
+    run = RunFolder(tmp_path / "out")
+    run.write_canonical(data)
+    schema = run.schema()
     assert schema["salt_fingerprint"] == salt_fingerprint(TEST_SALT) == data.salt_fingerprint
-    assert TEST_SALT not in (tmp_path / "out" / "schema.json").read_text()
-    assert CanonicalData.read(tmp_path / "out").salt_fingerprint == data.salt_fingerprint
+    assert TEST_SALT not in run.file("schema").read_text()
+    assert run.canonical().salt_fingerprint == data.salt_fingerprint
 
 
 def test_a_log_without_order_ids_keeps_every_purchase(tmp_path):

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from seglab.collect import CanonicalData, collect, pseudonymize, spec_from_dict
+from seglab.collect import collect, pseudonymize, spec_from_dict
 from seglab.exceptions import DataTypeError, SchemaError, SpecError
+from seglab.run import RunFolder
 from tests.conftest import TEST_SALT
 
 TRANSACTIONS = pd.DataFrame({
@@ -167,10 +168,14 @@ def test_the_tables_round_trip_through_the_run_folder(tmp_path):
     feedback = pd.DataFrame({"cust": ["a"], "when": "2025-02-01", "kind": "nps", "score": [9]})
     path = _write(tmp_path, campaigns=_campaigns(), feedback=feedback)
     data = collect(path, "2025Q1")
-    data.write(tmp_path / "artifacts")
-    again = CanonicalData.read(tmp_path / "artifacts")
+    run = RunFolder(tmp_path / "run").make()
+    run.write_canonical(data)
+    again = run.canonical()
     pd.testing.assert_frame_equal(again.campaigns, data.campaigns)
     pd.testing.assert_frame_equal(again.feedback, data.feedback)
+    pd.testing.assert_frame_equal(run.campaigns(), data.campaigns)
+    pd.testing.assert_frame_equal(run.feedback(), data.feedback)
+    assert run.response_columns() == [] and run.responses() is None
     schema = data.schema()
     assert schema["tables"]["campaigns"]["columns"]["converted"]["type"] == "boolean"
     assert schema["tables"]["feedback"]["rows"] == 1 and schema["responses"] == []

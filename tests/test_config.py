@@ -3,8 +3,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from seglab.config import (RunFolder, complete_periods, data_dir, notebooks_dir, parse_period,
-                           run_folder, run_folder_for)
+from seglab.config import complete_periods, data_dir, notebooks_dir, parse_period
+from seglab.run import run_folder
 from seglab.exceptions import PeriodError
 
 
@@ -45,22 +45,6 @@ def test_previous_of_an_as_of_date_asks_for_an_explicit_period():
 def test_complete_periods_needs_the_data_to_reach_the_last_day():
     found = complete_periods(pd.Timestamp("2009-12-01 07:45"), pd.Timestamp("2011-12-09 12:50"))
     assert found[0].label == "2009Q4" and found[-1].label == "2011Q3" and len(found) == 8
-
-
-def test_run_folder_layout(tmp_path):
-    rf = run_folder("sample", "2025q4", tmp_path)
-    assert rf.path == tmp_path / "sample" / "2025Q4"
-    assert rf.artifact("x.parquet") == rf.path / "artifacts" / "x.parquet"
-    assert rf.make().notebooks.is_dir()
-    assert run_folder_for(str(tmp_path / "here"), "sample", "2025Q4") == RunFolder(tmp_path / "here")
-    assert run_folder_for("", "sample", "2025Q4", tmp_path) == rf
-
-
-def test_run_folder_require_names_the_stage_that_writes_the_artifact(tmp_path):
-    from seglab.exceptions import InputError
-
-    with pytest.raises(InputError, match="features stage"):
-        RunFolder(tmp_path).require("features.parquet", stage="features")
 
 
 def test_bundled_data_and_notebooks_are_found():

@@ -7,7 +7,8 @@ from seglab._io import sha256_file
 from seglab.collect import collect
 from seglab.collect.spec import CRITERIA
 from seglab.exceptions import DataQualityWarning, EmptyDataError
-from seglab.features import FeatureSet, build_features
+from seglab.features import build_features
+from seglab.run import RunFolder
 
 
 @pytest.fixture(scope="module")
@@ -56,26 +57,28 @@ def test_features_ignore_everything_after_the_snapshot(sample):
 
 @pytest.mark.filterwarnings("ignore::seglab.exceptions.DataQualityWarning")
 def test_same_input_same_bytes(sample, tmp_path):
-    a = build_features(sample).write(tmp_path / "a")
-    b = build_features(sample).write(tmp_path / "b")
-    for key in ("features", "dictionary", "diagnostics"):
+    a = RunFolder(tmp_path / "a").write_features(build_features(sample))
+    b = RunFolder(tmp_path / "b").write_features(build_features(sample))
+    for key in ("features", "feature_dictionary", "value_diagnostics"):
         assert sha256_file(a[key]) == sha256_file(b[key]), key
 
 
 @pytest.mark.filterwarnings("ignore::seglab.exceptions.DataQualityWarning")
 def test_reads_the_run_folder_directly(sample, built, tmp_path):
-    sample.write(tmp_path)
-    from_files = build_features(tmp_path)
+    run = RunFolder(tmp_path)
+    run.write_canonical(sample)
+    from_files = build_features(run.canonical_files())
     pd.testing.assert_frame_equal(from_files.features, built.features)
 
 
 def test_write_and_read_back(built, tmp_path):
-    written = built.write(tmp_path)
-    again = FeatureSet.read(tmp_path)
+    run = RunFolder(tmp_path)
+    written = run.write_features(built)
+    again = run.features()
     pd.testing.assert_frame_equal(again.features, built.features)
     assert again.dictionary.to_dict() == built.dictionary.to_dict()
     assert again.models["purchase"].params_ == built.models["purchase"].params_
-    assert json.loads(written["diagnostics"].read_text())["status"] == "fitted"
+    assert json.loads(written["value_diagnostics"].read_text())["status"] == "fitted"
 
 
 def test_customer_table_only_datasets_get_profile_features():
@@ -109,3 +112,14 @@ def test_a_profile_column_named_like_a_computed_feature_is_kept_under_another_na
     data.criteria = {**data.criteria, "orders": "behaviour"}
     f = build_features(data, value_models=False)
     assert "orders_profile" in f.features and f.dictionary["orders"].criterion == "rfm"
+
+
+@pytest.mark.filterwarnings("ignore::seglab.exceptions.DataQualityWarning")
+def test_the_thread_count_does_not_change_a_bit(sample, built):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        single = build_features(sample)
+    pd.testing.assert_frame_equal(single.features, built.features)
+    assert json.dumps(single.diagnostics, sort_keys=True) == json.dumps(built.diagnostics, sort_keys=True)
+    assert single.validation.to_dict() == built.validation.to_dict()

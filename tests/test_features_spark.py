@@ -8,6 +8,7 @@ import pytest
 
 from seglab.collect import collect
 from seglab.features import build_features
+from seglab.run import RunFolder
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
@@ -32,9 +33,10 @@ def spark():
 def test_spark_and_duckdb_compute_the_same_features(spark, tmp_path):
     import ibis
 
-    collect("sample", "2025Q4").write(tmp_path)
-    on_duckdb = build_features(tmp_path, value_models=False).features
-    on_spark = build_features(tmp_path, value_models=False, con=ibis.pyspark.connect(spark)).features
+    run = RunFolder(tmp_path)
+    run.write_canonical(collect("sample", "2025Q4"))
+    on_duckdb = build_features(run.canonical_files(), value_models=False).features
+    on_spark = build_features(run.canonical_files(), value_models=False, con=ibis.pyspark.connect(spark)).features
     assert list(on_spark.columns) == list(on_duckdb.columns)
     assert on_spark["customer_id"].tolist() == on_duckdb["customer_id"].tolist()
     for col in on_duckdb.columns[1:]:

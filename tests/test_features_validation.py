@@ -11,6 +11,7 @@ from seglab.collect.canonical import CanonicalData
 from seglab.exceptions import ConvergenceWarning, DataQualityWarning, ParameterError
 from seglab.features import (ModifiedBetaGeo, ParetoNBD, build_features, calibration_holdout,
                              validate_value_model, value_features)
+from seglab.run import RunFolder
 
 AS_OF = pd.Timestamp("2025-12-31")
 
@@ -135,8 +136,9 @@ def test_build_features_validates_chooses_and_writes(log, tmp_path):
     assert label in fs.dictionary["prob_alive"].description
     one_time = (fs.features["frequency"] == 0) & (fs.features["T"] > 0)
     assert fs.features.loc[one_time, "prob_alive"].lt(1).all()
-    fs.write(tmp_path)
-    again = type(fs).read(tmp_path)
+    run = RunFolder(tmp_path)
+    run.write_features(fs)
+    again = run.features()
     assert again.validation.to_dict() == fs.validation.to_dict()
 
 
@@ -192,8 +194,11 @@ def test_without_the_validation_mbg_nbd_is_the_default(log, tmp_path):
     assert fs.diagnostics["purchase_model"]["name"] == "mbg_nbd"
     assert fs.diagnostics["purchase_model"]["chosen_by"] == "default (not validated)"
     assert list(fs.validation_frame().columns) == ["model", "status"]
-    fs.write(tmp_path)
-    assert not (tmp_path / "value_validation.json").exists()
+    run = RunFolder(tmp_path)
+    run.file("value_validation").parent.mkdir(parents=True)
+    run.file("value_validation").write_text("{}")  # a check of an earlier build
+    run.write_features(fs)
+    assert not run.has("value_validation")
 
 
 def test_the_first_candidate_stays_unless_another_is_clearly_better():

@@ -108,3 +108,98 @@ def test_natural_tiers_split_at_the_gaps_and_merge_close_values():
     assert natural_tiers(pd.Series([614.0, 597.0])).tolist() == ["top", "top"]  # 3% apart: one tier
     assert natural_tiers(pd.Series([4477.0, 613.0, 477.0])).tolist() == ["top", "mid", "low"]
     assert natural_tiers(pd.Series([5.0])).tolist() == ["top"]
+
+
+def test_a_segment_without_a_value_gets_no_tier_and_the_others_still_do(shop):
+    """Prospects (no purchases) have no CLV: their segment's mean is missing."""
+    table, labels = shop
+    table = table.assign(clv=table["clv"].where(labels.to_numpy() != 2))
+    facts = segment_facts(profile_segments(table, labels))
+    assert facts[2].tier is None and facts[2].value is None
+    assert facts[0].tier == "top" and facts[3].tier in {"mid", "low"}  # segment 1 lapsed: not tiered
+    assert name_segments(profile_segments(table, labels))  # names every segment without a tier error
+
+
+# ---------------------------------------------------------------------------------------------
+# One rule per test, on frames small enough to check by hand: every segment has two identical
+# customers, so a segment's mean is its value and "the other customers" are the other rows.
+
+def _profiles(**columns):
+    n = len(next(iter(columns.values())))
+    table = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], **columns})
+    labels = pd.Series([i // 2 for i in range(n)], index=table["customer_id"])
+    return profile_segments(table, labels)
+
+
+def _main(actions) -> dict[int, str]:
+    return {s: acts[0]["action"] for s, acts in actions.items()}
+
+
+def test_a_segment_much_newer_than_the_others_is_onboarded():
+    # tenure 30 days against 400 for the other customers: at most half of theirs
+    actions = recommend_actions(_profiles(tenure_days=[30.0, 30, 400, 400]))
+    assert _main(actions) == {0: "Onboard", 1: "Nurture"}
+    assert actions[0][0]["why"] == "first bought 30 days ago on average"
+    assert actions[1][0]["why"] == "50% of customers"  # no value measure: nurture, with its size
+
+
+def test_a_segment_mostly_new_or_promising_in_rfm_terms_is_onboarded():
+    profiles = _profiles(rfm_segment=["New", "Promising", "Champions", "Loyal"])
+    actions = recommend_actions(profiles)
+    assert _main(actions) == {0: "Onboard", 1: "Nurture"}
+    assert actions[0][0]["why"] == "100% New or Promising (RFM segment)"
+
+
+def test_customers_who_could_spend_more_than_they_do_are_developed():
+    # income 90,000 | 30,000 (contrast +2), spending score 20 | 80 (contrast -2)
+    actions = recommend_actions(_profiles(income=[90_000.0, 90_000, 30_000, 30_000],
+                                          spending_score=[20.0, 20, 80, 80]))
+    assert _main(actions) == {0: "Develop and upsell", 1: "Reward and retain"}
+    assert actions[0][0]["why"] == ("income 90,000 (30,000 for other customers) but spending score (1–100) 20 "
+                                    "(80 for other customers)")
+    assert actions[0][0]["kpis"] == ["spending score"]  # the only one of its KPIs the data has
+
+
+def test_the_middle_value_tier_is_nurtured_between_the_top_and_the_lowest():
+    actions = recommend_actions(_profiles(net_revenue=[5000.0, 5000, 600, 600, 50, 50]))
+    assert _main(actions) == {0: "Reward and retain", 1: "Nurture", 2: "Serve at low cost"}
+    assert actions[1][0]["why"] == ("33% of customers bring 11% of revenue over all the data; net revenue over "
+                                    "all the data 600 each, between the top (5,000) and the lowest (50) of 3 "
+                                    "segments")
+
+
+def test_a_high_discount_share_adds_protect_margin():
+    actions = recommend_actions(_profiles(discount_share=[0.3, 0.3, 0.1, 0.1]))  # 3 × the others'
+    assert [a["action"] for a in actions[0]] == ["Nurture", "Protect margin"]
+    assert actions[0][1]["why"] == "share of spend on discount 30% (10% for other customers)"
+    assert [a["action"] for a in actions[1]] == ["Nurture"]
+
+
+def test_frequent_cart_abandonment_adds_convert_browsers():
+    actions = recommend_actions(_profiles(cart_abandon_rate=[0.6, 0.6, 0.4, 0.4]))  # 1.5 × the others'
+    assert [a["action"] for a in actions[0]] == ["Nurture", "Convert browsers"]
+    assert actions[0][1]["kpis"] == ["cart abandonment rate"]
+
+
+def test_a_return_rate_well_above_the_others_but_under_ten_percent_is_left_alone():
+    low = recommend_actions(_profiles(return_rate=[0.06, 0.06, 0.02, 0.02]))  # 3 × the others', 6 %
+    assert [a["action"] for a in low[0]] == ["Nurture"]
+    high = recommend_actions(_profiles(return_rate=[0.15, 0.15, 0.05, 0.05]))
+    assert [a["action"] for a in high[0]] == ["Nurture", "Reduce returns"]
+
+
+def test_channels_are_the_segments_favourite_ones_and_email_only_with_email_data():
+    profiles = _profiles(channel_share_web=[0.8, 0.8, 0.2, 0.2], channel_share_store=[0.2, 0.2, 0.8, 0.8])
+    assert [recommend_actions(profiles)[s][0]["channels"] for s in (0, 1)] == [["web"], ["store"]]
+    with_email = recommend_actions(profiles, contacts={"email"})
+    assert with_email[0][0]["channels"] == ["web", "email"]
+    opened = _profiles(channel_share_web=[0.8, 0.8, 0.2, 0.2], email_open_rate=[0.5, 0.5, 0.1, 0.1])
+    assert recommend_actions(opened)[1][0]["channels"] == ["web", "email"]  # email events count as email
+
+
+
+def test_a_segment_that_returns_what_nobody_else_does_is_told_to_reduce_returns():
+    # 15% against 0% for the other customers: "at least 1.5 × theirs" holds (it once did not)
+    actions = recommend_actions(_profiles(return_rate=[0.15, 0.15, 0.0, 0.0], discount_share=[0.0, 0.0, 0.0, 0.0]))
+    assert [a["action"] for a in actions[0]] == ["Nurture", "Reduce returns"]
+    assert [a["action"] for a in actions[1]] == ["Nurture"]  # no discount anywhere: no margin to protect

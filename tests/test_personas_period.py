@@ -83,13 +83,15 @@ def test_round_trip_through_a_dict(lines, segments):
     assert frame.loc["total", "revenue_current"] == 310.0 and np.isclose(frame.loc[0, "revenue_previous"], 70.0)
 
 
-def test_an_artifacts_folder_gives_its_own_period(tmp_path):
+def test_a_runs_tables_give_their_own_period(tmp_path):
     from seglab.collect import collect
+    from seglab.run import RunFolder
 
     data = collect("sample", "2025Q4")
-    data.write(tmp_path)
+    run = RunFolder(tmp_path)
+    run.write_canonical(data)
     segments = pd.DataFrame({"customer_id": data.customers["customer_id"], "segment": 0})
-    f = period_figures(tmp_path, segments)
+    f = period_figures(run.canonical_files(), segments)
     in_quarter = data.transactions[data.transactions["order_date"] >= "2025-10-01"]
     assert f.period == "2025Q4" and f.total()["revenue"] == pytest.approx(in_quarter["amount"].sum(), abs=0.01)
     assert f.total()["active"] == in_quarter.loc[in_quarter["amount"] > 0, "customer_id"].nunique()

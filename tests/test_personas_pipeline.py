@@ -3,18 +3,19 @@ import re
 
 import pytest
 
-from seglab.cluster import segment
+from seglab.cluster import Preprocessor, SelectionRule, segment
 from seglab.collect import collect
 from seglab.datasets import load_sample
 from seglab.features import build_features
-from seglab.personas import Personas, build_personas, period_figures, previous_names
+from seglab.personas import build_personas, period_figures
+from seglab.run import RunFolder
 
 
 @pytest.fixture(scope="module")
 def sample():
     data = collect("sample", "2025Q4")
     features = build_features(data)
-    return data, features, segment(features, n_bootstrap=3)
+    return data, features, segment(features, rule=SelectionRule(n_bootstrap=3, n_splits=2))
 
 
 def test_every_segment_gets_a_complete_card(sample):
@@ -32,9 +33,10 @@ def test_every_segment_gets_a_complete_card(sample):
 def test_write_read_and_export_leave_no_personal_data(sample, tmp_path):
     data, features, seg = sample
     personas = build_personas(features, seg, meta={"dataset": "sample", "period": "2025Q4"})
-    personas.write(tmp_path)
-    personas.export(tmp_path / "audiences", seg.segments, customers=data.customers, min_size=50)
-    again = Personas.read(tmp_path)
+    run = RunFolder(tmp_path)
+    run.write_personas(personas)
+    personas.export(run.audiences_folder(), seg.segments, customers=data.customers, min_size=50)
+    again = run.personas()
     assert again.names == personas.names and again.audiences["segments"]
     raw = load_sample().customers
     single_words = set(raw["email"]) | set(raw["customer_id"])  # no spaces: compare whole tokens
@@ -45,7 +47,7 @@ def test_write_read_and_export_leave_no_personal_data(sample, tmp_path):
             tokens = set(re.split(r"[\s,;:\"'\[\]{}()]+", text))
             assert not tokens & single_words, path
             assert not [p for p in phrases if p in text], path
-    schema = json.loads((tmp_path / "personas.json").read_text())
+    schema = json.loads(run.file("personas").read_text())
     assert {"segments", "assignment_sql", "assignment_fidelity", "currency", "as_of"} <= set(schema)
     assert {"segment", "name", "summary", "who", "how", "worth", "cares", "actions", "kpis_to_watch",
             "rules", "rules_quality", "flags"} <= set(schema["segments"][0])
@@ -54,15 +56,17 @@ def test_write_read_and_export_leave_no_personal_data(sample, tmp_path):
 def test_names_follow_aligned_segments_across_periods(sample, tmp_path):
     data, features, seg = sample
     last = build_personas(features, seg, names={0: "The best"})
-    last.write(tmp_path)
-    later = segment(features, k=seg.model.n_segments_, order_by="size", previous=seg.model)
-    now = build_personas(features, later, previous=previous_names(tmp_path))
+    run = RunFolder(tmp_path)
+    run.write_personas(last)
+    later = segment(features, k=seg.model.k_, order_by="size", previous=seg.model)
+    now = build_personas(features, later, previous=run.persona_names())
     assert now.names[0] == "The best"
 
 
 def test_customer_table_only_datasets_get_personas():
     features = build_features(collect("mall_customers"))
-    seg = segment(features, names=["annual_income_k", "spending_score"], scaling="standard")
+    seg = segment(features, names=["annual_income_k", "spending_score"],
+                  preprocessor=Preprocessor(scaling="standard"))
     personas = build_personas(features, seg)
     assert len(personas.cards) == 5
     by_name = {c.name: c for c in personas.cards}
@@ -82,11 +86,12 @@ def test_customer_table_only_datasets_get_personas():
 
 def test_period_figures_reach_the_cards_and_personas_json(sample, tmp_path):
     data, features, seg = sample
-    data.write(tmp_path)
-    figures = period_figures(tmp_path, seg.segments)
+    run = RunFolder(tmp_path)
+    run.write_canonical(data)
+    figures = period_figures(run.canonical_files(), seg.segments)
     personas = build_personas(features, seg, period=figures, meta={"dataset": "sample", "period": "2025Q4"})
-    personas.write(tmp_path)
-    written = json.loads((tmp_path / "personas.json").read_text())
+    run.write_personas(personas)
+    written = json.loads(run.file("personas").read_text())
     assert written["period"] == "2025Q4"
     assert written["period_figures"]["period"] == "2025Q4"
     assert written["period_figures"]["windows"]["previous"]["label"] == "2025Q3"
@@ -95,7 +100,7 @@ def test_period_figures_reach_the_cards_and_personas_json(sample, tmp_path):
         assert card["kpis"]["period_revenue"] == figures.segment(card["segment"])["revenue"]
         assert {"period_orders", "period_active", "period_new", "period_revenue_share"} <= set(card["kpis"])
         assert "of 2025Q4's revenue" in card["summary"]
-    again = Personas.read(tmp_path)
+    again = run.personas()
     assert again.period.total() == figures.total()
 
 
@@ -104,7 +109,7 @@ def test_a_plain_segments_frame_or_explain_false_gives_cards_without_rules(sampl
     from_frame = build_personas(features, seg.segments)
     quick = build_personas(features, seg, explain=False)
     for personas in (from_frame, quick):
-        assert personas.rules is None and len(personas.cards) == seg.model.n_segments_
+        assert personas.rules is None and len(personas.cards) == seg.model.k_
         assert all(not card.rules for card in personas.cards)
     assert quick.names == build_personas(features, seg).names
 
@@ -119,16 +124,16 @@ def test_hostile_names_from_a_names_file_are_inert_in_exports_and_markdown(sampl
     from seglab.personas import read_names
 
     personas = build_personas(features, seg, names=read_names(names), meta={"dataset": "sample"})
-    personas.write(tmp_path / "out")
-    manifest = personas.export(tmp_path / "out" / "audiences", seg.segments, customers=data.customers,
-                               min_size=1)
-    for path in (tmp_path / "out" / "audiences").glob("segment_*.csv"):
+    run = RunFolder(tmp_path / "out")
+    run.write_personas(personas)
+    manifest = personas.export(run.audiences_folder(), seg.segments, customers=data.customers, min_size=1)
+    for path in run.audiences_folder().glob("segment_*.csv"):
         with path.open(newline="") as fh:
             cells = [cell for row in csv.reader(fh) for cell in row]
         assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], path
     exported = {e["segment"]: e["name"] for e in manifest["segments"]}
     assert exported[0].startswith("'=HYPERLINK") and exported[1].startswith("'+cmd")
-    on_disk = json.loads((tmp_path / "out" / "audiences" / "manifest.json").read_text())
+    on_disk = json.loads((run.audiences_folder() / "manifest.json").read_text())
     assert [e["name"] for e in on_disk["segments"]] == [e["name"] for e in manifest["segments"]]
-    markdown = (tmp_path / "out" / "personas.md").read_text()
+    markdown = run.file("personas_markdown").read_text()
     assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)>" in markdown

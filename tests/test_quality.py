@@ -125,12 +125,12 @@ def test_event_checks_count_unknown_types():
 def test_report_round_trips_and_reads_well(tmp_path, lines):
     _, results = check_transactions(lines, snapshot=SNAPSHOT, policies={})
     report = QualityReport("shop", "2021Q1", SNAPSHOT.isoformat(), {"transactions": {"rows_in": 9}}, results)
-    path = report.write(tmp_path)
+    path = report.write(tmp_path / "quality.json", tmp_path / "quality.md")
     again = QualityReport.read(path)
     assert again.to_dict() == report.to_dict()
     assert again.count("duplicates") == 1
     text = (tmp_path / "quality.md").read_text()
-    assert "| transactions | duplicates | drop | 1 lines |" in text
+    assert "| transactions | duplicates | drop | 1 line |" in text
     assert set(report.to_frame()["check"]) <= set(CHECKS)
 
 
@@ -168,7 +168,7 @@ def test_infinite_customer_attributes_are_a_quality_check():
 
 def test_notes_are_kept_in_the_quality_report(tmp_path):
     report = QualityReport("shop", "2021Q1", None, notes=["dates converted to <UTC>"])
-    report.write(tmp_path)
+    report.write(tmp_path / "quality.json", tmp_path / "quality.md")
     assert QualityReport.read(tmp_path / "quality.json").notes == ["dates converted to <UTC>"]
     assert "- dates converted to &lt;UTC>" in (tmp_path / "quality.md").read_text()
 

@@ -16,14 +16,14 @@ from bs4 import BeautifulSoup
 
 from seglab.cluster import SelectionRule, segment
 from seglab.collect import collect
-from seglab.config import RunFolder
+from seglab.run import RunFolder
 from seglab.exceptions import ParameterError, PeriodError, SeglabError, UnknownDatasetError
 from seglab.features import build_features
-from seglab.measure import Measurement, measure_run
-from seglab.personas import Personas, build_personas, period_figures, previous_names
+from seglab.measure import measure_run
+from seglab.personas import build_personas, period_figures
 from seglab.report import (Comparison, command_problem, compare_runs, figure_problems, find_chromium, lint_report,
                            print_pdf, render_report, report_figures, write_report)
-from seglab.runner import previous_run, run_info, write_manifest
+from seglab.runner import write_manifest
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -32,20 +32,20 @@ def build_run(reports, period, *, k=None, tamper=None, previous=None):
     """A complete run folder for the sample data: what notebooks 01-04 write."""
     run = RunFolder(reports / "sample" / period).make()
     data = collect("sample", period)
-    data.write(run.artifacts)
-    fs = build_features(run.artifacts)
-    seg = segment(fs, k=k, k_values=range(3, 6), rule=SelectionRule(n_bootstrap=5),
-                  previous=previous and previous.artifact("model.joblib"))
+    run.write_canonical(data)
+    fs = build_features(run.canonical_files())
+    seg = segment(fs, k=k, k_values=range(3, 6), rule=SelectionRule(n_bootstrap=5, n_splits=3),
+                  previous=previous and previous.segmenter())
     if tamper is not None:
         fs.features = tamper(fs.features, seg.segments)
-    fs.write(run.artifacts)
+    run.write_features(fs)
     seg.add_map(fs.features, method="pca")
-    seg.write(run.artifacts)
-    personas = build_personas(fs, seg, previous=previous_names(previous and previous.artifacts),
-                              meta=run_info(run), period=period_figures(run.artifacts, seg.segments),
+    run.write_segmentation(seg)
+    personas = build_personas(fs, seg, previous=previous.persona_names() if previous else {},
+                              meta=run.info(), period=period_figures(run.canonical_files(), seg.segments),
                               customers=data.customers)
-    personas.write(run.artifacts)
-    personas.export(run.artifact("audiences"), seg.segments, customers=data.customers)
+    run.write_personas(personas)
+    personas.export(run.audiences_folder(), seg.segments, customers=data.customers)
     write_manifest(run, dataset="sample", period=period, parameters={"dataset": "sample", "period": period},
                    timings={"collect": 1.0})
     return run
@@ -72,9 +72,9 @@ def runs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report(runs):
     then, now = runs
-    comparison = compare_runs(now, previous_run(now))
-    comparison.write(now.artifacts)
-    measure_run(now, previous_run(now)).write(now.artifacts)  # what the report notebook does
+    comparison = compare_runs(now, now.previous())
+    now.write_comparison(comparison)
+    now.write_measurement(measure_run(now, now.previous()))  # what the report notebook does
     html = render_report(now, comparison)
     write_report(html, now.report_html)
     return now, comparison, BeautifulSoup(html, "html.parser")
@@ -83,8 +83,8 @@ def report(runs):
 def test_comparison_counts_every_customer_once(runs):
     then, now = runs
     comparison = compare_runs(now, then)
-    seg_now = pd.read_parquet(now.artifact("segments.parquet"))
-    seg_then = pd.read_parquet(then.artifact("segments.parquet"))
+    seg_now = pd.read_parquet(now.file("segments"))
+    seg_then = pd.read_parquet(then.file("segments"))
     m = comparison.migration
     assert m.drop(columns="lost", errors="ignore").to_numpy().sum() == len(seg_now)
     assert m.drop(index="new", errors="ignore").to_numpy().sum() == len(seg_then)
@@ -103,7 +103,7 @@ def test_drift_is_measured_in_standard_deviations(runs):
     drift = comparison.drift
     assert not drift.empty and (drift["shift_sd"].abs().diff().dropna() <= 1e-12).all()  # sorted by size
     row = drift.iloc[0]
-    features = pd.read_parquet(now.artifact("features.parquet"))
+    features = pd.read_parquet(now.file("features"))
     assert row["shift_sd"] == pytest.approx((row["now"] - row["then"]) / features[row["feature"]].std(ddof=0))
     assert len(comparison.warnings) >= min(10, len(drift))  # threshold 0: everything is flagged
     assert not compare_runs(now, then, drift_threshold=99).drift.pipe(
@@ -112,7 +112,7 @@ def test_drift_is_measured_in_standard_deviations(runs):
 
 def test_comparison_round_trips_through_json(report):
     now, comparison, _ = report
-    again = Comparison.read(now.artifact("comparison.json"))
+    again = Comparison.read(now.file("comparison"))
     assert again.previous_period == "2025Q3" and not again.skipped
     pd.testing.assert_frame_equal(again.migration, comparison.migration.rename_axis(index=None, columns=None),
                                   check_names=False)
@@ -123,8 +123,8 @@ def test_missing_previous_period_is_a_note_not_a_crash(runs, tmp_path):
     _, now = runs
     alone = RunFolder(tmp_path / "sample" / "2025Q4")
     shutil.copytree(now.path, alone.path)
-    assert previous_run(alone) is None
-    comparison = compare_runs(alone, previous_run(alone))
+    assert alone.previous() is None
+    comparison = compare_runs(alone, alone.previous())
     # the note says how to make the missing run, with a command that runs as printed
     command = f"seglab run --dataset sample --period 2025Q3 --out {tmp_path}"
     assert comparison.skipped and command in comparison.note and command_problem(command) is None
@@ -164,7 +164,7 @@ def test_report_has_every_section_and_figure(report):
                    "Migration matrix between periods", "Segment sizes then and now"):
         assert figure in images, figure
     assert all(src.startswith("data:image/png;base64,") and len(src) > 2000 for src in images.values())
-    personas = json.loads(now.artifact("personas.json").read_text())["segments"]
+    personas = json.loads(now.file("personas").read_text())["segments"]
     cards = soup.select(".card")
     assert len(cards) == len(personas)
     assert [c.find("h3").contents[0].strip() for c in cards] == [p["name"] for p in personas]
@@ -176,7 +176,7 @@ def test_report_has_every_section_and_figure(report):
 
 def test_the_period_comes_first_with_its_own_figures(report):
     now, _, soup = report
-    personas = json.loads(now.artifact("personas.json").read_text())
+    personas = json.loads(now.file("personas").read_text())
     totals = personas["period_figures"]["totals"]["current"]
     section = soup.find(id="period")
     assert section.find_previous("section")["id"] == "summary"  # first after the summary
@@ -196,8 +196,8 @@ def test_the_period_comes_first_with_its_own_figures(report):
 def test_the_summary_names_the_moves_that_matter_for_value(runs, report):
     then, now = runs
     _, comparison, soup = report
-    both = pd.read_parquet(then.artifact("segments.parquet")).merge(
-        pd.read_parquet(now.artifact("segments.parquet")), on="customer_id", suffixes=("_then", "_now"))
+    both = pd.read_parquet(then.file("segments")).merge(
+        pd.read_parquet(now.file("segments")), on="customer_id", suffixes=("_then", "_now"))
     down = comparison.biggest_moves("down").iloc[0]
     by_hand = ((both["segment_then"] == down["from_segment"]) & (both["segment_now"] == down["to_segment"])).sum()
     assert down["customers"] == by_hand and down["value_to"] < down["value_from"]
@@ -228,7 +228,7 @@ def test_report_figures_print_readably_on_a4(runs):
     import matplotlib.pyplot as plt
 
     _, now = runs
-    comparison = compare_runs(now, previous_run(now))
+    comparison = compare_runs(now, now.previous())
     figures = report_figures(now, comparison)
     assert {"sizes", "value", "heatmap", "traits", "map", "migration", "changes", "k_evidence"} <= set(figures)
     for name, fig in figures.items():
@@ -342,8 +342,8 @@ def test_runs_pseudonymized_with_different_salts_are_never_compared(runs, tmp_pa
     then, now = runs
     other = RunFolder(tmp_path / "sample" / "2025Q3")
     shutil.copytree(then.path, other.path)
-    schema = json.loads(other.artifact("schema.json").read_text())
-    other.artifact("schema.json").write_text(json.dumps({**schema, "salt_fingerprint": "0" * 16}))
+    schema = json.loads(other.file("schema").read_text())
+    other.file("schema").write_text(json.dumps({**schema, "salt_fingerprint": "0" * 16}))
     with pytest.raises(SaltMismatchError, match="different salts.*SEGLAB_SALT"):
         compare_runs(now, other)
     assert json.loads(now.manifest.read_text())["salt_fingerprint"] == schema["salt_fingerprint"]
@@ -353,7 +353,7 @@ def test_method_appendix_shows_the_value_model_holdout_check(report):
     from seglab.features import ValueValidation
 
     now, _, soup = report
-    check = ValueValidation.read(now.artifact("value_validation.json"))
+    check = ValueValidation.read(now.file("value_validation"))
     method = soup.find(id="method")
     text = " ".join(method.get_text().split())
     assert "Value model: holdout check" in text
@@ -368,7 +368,7 @@ def test_method_appendix_shows_the_value_model_holdout_check(report):
 
 def test_did_it_work_shows_lift_verdicts_feedback_and_reviews(report):
     now, _, soup = report
-    measured = Measurement.read(now.artifacts)
+    measured = now.measurement()
     section = soup.find(id="measured")
     text = " ".join(section.get_text().split())
     # campaign customers count in the segment they were in when the campaigns went out
@@ -387,7 +387,7 @@ def test_did_it_work_shows_lift_verdicts_feedback_and_reviews(report):
     reviews = measured.reviews
     assert len(reviews)
     actions = " ".join(soup.find(id="actions").get_text().split())
-    recommended = {(c.segment, a["action"]) for c in Personas.read(now.artifacts).cards for a in c.actions}
+    recommended = {(c.segment, a["action"]) for c in now.personas().cards for a in c.actions}
     for row in reviews.itertuples():
         if (row.segment, row.action) in recommended:
             assert f"Review: {row.note}" in actions
@@ -396,17 +396,17 @@ def test_did_it_work_shows_lift_verdicts_feedback_and_reviews(report):
 
 def test_the_measurement_round_trips_through_its_files(report):
     now, _, _ = report
-    first = measure_run(now, previous_run(now))
-    again = Measurement.read(now.artifacts)
+    first = measure_run(now, now.previous())
+    again = now.measurement()
     assert again.to_dicts() == first.to_dicts()
-    assert {p.name for p in first.write(now.artifacts).values()} == {"campaign_results.json", "feedback.json"}
+    assert set(now.write_measurement(first)) == {"campaign_results", "feedback_results"}
 
 
 def test_did_it_work_figures_print_readably(report):
     import seglab.plotting as splot
 
     now, _, _ = report
-    measured = Measurement.read(now.artifacts)
+    measured = now.measurement()
     for ax in (splot.plot_campaign_lift(measured), splot.plot_nps(measured),
                splot.plot_campaign_lift(None), splot.plot_nps(None)):
         assert figure_problems(ax.figure) == []
@@ -416,7 +416,38 @@ def test_without_a_measurement_the_section_says_so(runs, tmp_path):
     _, now = runs
     alone = RunFolder(tmp_path / "sample" / "2025Q4")
     shutil.copytree(now.path, alone.path)
-    for name in ("campaign_results.json", "feedback.json"):
-        alone.artifact(name).unlink(missing_ok=True)
+    for name in ("campaign_results", "feedback_results"):
+        alone.file(name).unlink(missing_ok=True)
     soup = BeautifulSoup(render_report(alone, compare_runs(alone, None, requested="none")), "html.parser")
     assert "were not measured for this run" in soup.find(id="measured").get_text()
+
+
+def test_method_appendix_says_what_the_segments_rest_on_and_how_k_was_chosen(report):
+
+    now, _, soup = report
+    seg = now.segmentation()
+    method = soup.find(id="method")
+    table = method.find("h3", string="What the segments rest on").find_next("table")
+    rows = {tr.find_all("td")[0].get_text(): tr.find_all("td")[2].get_text() for tr in table.find_all("tr")[1:]}
+    assert rows == {g: (f"1/{len(c)}" if len(c) > 1 else "1") for g, c in seg.columns.by_group().items()}
+    header = [th.get_text() for th in method.find("h3", string="Algorithm and the choice of k")
+              .find_next("table").find_all("th")]
+    assert "Prediction strength" in header and "Weakest segment's Jaccard" in header
+
+
+def test_a_segmentation_on_one_variable_or_without_support_is_flagged_for_the_reader():
+    from seglab.cluster import SelectionRule, segment
+    from seglab.features import FeatureDictionary
+    from seglab.report.html import segmentation_cautions
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"customer_id": [f"c{i}" for i in range(300)], "net_revenue": rng.lognormal(3, 1, 300)})
+    dictionary = FeatureDictionary()
+    dictionary.add("net_revenue", "rfm", "purchases minus returns")
+    with pytest.warns(Warning):
+        seg = segment(table, dictionary, k_values=range(2, 5), rule=SelectionRule(
+            n_bootstrap=3, n_splits=2, min_prediction_strength=1.0, stable_jaccard=1.0))
+    cautions = segmentation_cautions(seg, dictionary)
+    assert len(cautions) == 2
+    assert cautions[0].startswith("Read with care: the segments rest on one variable, net revenue")
+    assert "no number of segments met the rule" in cautions[1]

@@ -13,12 +13,12 @@ import pytest
 
 from seglab.cluster import segment
 from seglab.collect import collect
-from seglab.config import RunFolder
+from seglab.run import RunFolder
 from seglab.features import build_features
 from seglab.measure import measure_run
-from seglab.personas import Personas, build_personas, period_figures, previous_names
+from seglab.personas import build_personas, period_figures
 from seglab.report import compare_runs, figure_problems, lint_report, render_report, report_figures, write_report
-from seglab.runner import previous_run, run_info, write_manifest
+from seglab.runner import write_manifest
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("real_reports")]
 
@@ -29,23 +29,23 @@ DATASETS = [("sample", None), ("mall_customers", None), ("customer_personality",
 def _build(reports, dataset: str, period: str | None) -> RunFolder:
     data = collect(dataset, period)
     run = RunFolder(reports / data.dataset / data.period).make()
-    data.write(run.artifacts)
-    previous = previous_run(run)
-    fs = build_features(run.artifacts)
-    fs.write(run.artifacts)
-    seg = segment(fs, previous=previous and previous.artifact("model.joblib"))
+    run.write_canonical(data)
+    previous = run.previous()
+    fs = build_features(run.canonical_files())
+    run.write_features(fs)
+    seg = segment(fs, previous=previous and previous.segmenter())
     seg.add_map(fs.features, method="pca")
-    seg.write(run.artifacts)
-    personas = build_personas(fs, seg, previous=previous_names(previous and previous.artifacts), meta=run_info(run),
-                              period=period_figures(run.artifacts, seg.segments), customers=data.customers)
-    personas.export(run.artifact("audiences"), seg.segments, customers=data.customers)
-    personas.write(run.artifacts)
+    run.write_segmentation(seg)
+    personas = build_personas(fs, seg, previous=run.previous_names(), meta=run.info(),
+                              period=period_figures(run.canonical_files(), seg.segments), customers=data.customers)
+    personas.export(run.audiences_folder(), seg.segments, customers=data.customers)
+    run.write_personas(personas)
     write_manifest(run, dataset=data.dataset, period=data.period,
                    parameters={"dataset": dataset, "period": data.period, "k": 0, "algorithms": ["kmeans"],
                                "policies": {}, "names_file": "", "pdf": False}, timings={"collect": 1.0})
     comparison = compare_runs(run, previous)
-    comparison.write(run.artifacts)
-    measure_run(run, previous).write(run.artifacts)
+    run.write_comparison(comparison)
+    run.write_measurement(measure_run(run, previous))
     write_report(render_report(run, comparison), run.report_html)
     return run
 
@@ -64,7 +64,7 @@ def test_the_report_passes_the_lint(runs, key):
 
 @pytest.mark.parametrize("key", DATASETS, ids=lambda k: f"{k[0]}-{k[1] or 'default'}")
 def test_names_differ_in_their_first_two_words(runs, key):
-    names = list(Personas.read(runs[key].artifacts).names.values())
+    names = list(runs[key].personas().names.values())
     starts = {" ".join(n.lower().split()[:2]) for n in names}
     assert len(starts) >= len(names) - 1, names
     assert not [n for n in names if n[-1].isdigit()]
@@ -72,7 +72,7 @@ def test_names_differ_in_their_first_two_words(runs, key):
 
 @pytest.mark.parametrize("key", DATASETS, ids=lambda k: f"{k[0]}-{k[1] or 'default'}")
 def test_actions_fit_what_the_segments_are_made_of(runs, key):
-    personas = Personas.read(runs[key].artifacts)
+    personas = runs[key].personas()
     categorical = personas.profiles.categorical
     numeric = personas.profiles.numeric
     for card in personas.cards:
@@ -95,15 +95,15 @@ def test_actions_fit_what_the_segments_are_made_of(runs, key):
 @pytest.mark.parametrize("key", DATASETS, ids=lambda k: f"{k[0]}-{k[1] or 'default'}")
 def test_report_figures_print_readably(runs, key):
     run = runs[key]
-    comparison = compare_runs(run, previous_run(run))
+    comparison = compare_runs(run, run.previous())
     for name, fig in report_figures(run, comparison).items():
         assert figure_problems(fig) == [], name
 
 
 def test_online_retail_2011q3_reports_the_quarter_itself(runs):
     run = runs[("online_retail", "2011Q3")]
-    personas = Personas.read(run.artifacts)
-    lines = pd.read_parquet(run.artifact("transactions.parquet"))
+    personas = run.personas()
+    lines = pd.read_parquet(run.file("transactions"))
     quarter = lines[(lines["order_date"] >= "2011-07-01") & (lines["order_date"] < "2011-10-01")]
     total = personas.period.total()
     assert total["revenue"] == pytest.approx(quarter["amount"].sum(), abs=0.01)

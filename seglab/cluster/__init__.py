@@ -1,14 +1,20 @@
 """The *cluster* stage: from the feature table to segments an analyst can defend.
 
+The preprocessing is one object, an unfitted :class:`Preprocessor`, passed as it is to
+:func:`segment`, :func:`choose_k` and :class:`Segmenter` (which fit a clone); the rule
+that picks k is one :class:`SelectionRule`; the number of segments is ``k`` everywhere.
+The allowed choices are :data:`ALGORITHMS`, :data:`SKEWS`, :data:`SCALINGS` and
+:data:`MAP_METHODS`.
+
 >>> import seglab
 >>> fs = seglab.features.FeatureSet.read("reports/sample/2025Q4/artifacts")   # doctest: +SKIP
->>> seg = seglab.cluster.segment(fs)                                         # doctest: +SKIP
+>>> seg = seglab.cluster.segment(fs, preprocessor=seglab.cluster.Preprocessor(scaling="standard"))  # doctest: +SKIP
 >>> seg.selection.table; seg.sizes(); seg.add_map(fs.features)                 # doctest: +SKIP
 """
 
 from seglab.cluster.alignment import Alignment, align_segments
 from seglab.cluster.columns import GROUPS, RESTATED, SegmentationColumns, select_columns
-from seglab.cluster.embedding import cached_embedding, embed
+from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
 from seglab.cluster.kprototypes import KPrototypes
 from seglab.cluster.multicriteria import CrossedSegments, cross_segments
 from seglab.cluster.pipeline import ORDER_COLUMNS, Segmentation, segment
@@ -40,6 +46,7 @@ __all__ = [
     "RESTATED",
     "SKEWS",
     "SCALINGS",
+    "MAP_METHODS",
     "cross_segments",
     "CrossedSegments",
     "align_segments",

@@ -75,7 +75,7 @@ def align_segments(current: Segmenter, previous: Segmenter | None = None, *, met
     segments = sorted(int(s) for s in current.centers_.index)
     if method == "centroids":
         if previous is None:
-            raise InputError("aligning on centroids needs last period's segmenter (model.joblib)")
+            raise InputError("aligning on centroids needs last period's fitted segmenter")
         previous_segments = sorted(int(s) for s in previous.profile_.index)
         here = _profiles_in_space(current, current.profile_.loc[segments])
         there = _profiles_in_space(current, previous.profile_.loc[previous_segments])

@@ -260,6 +260,12 @@ def select_columns(features: pd.DataFrame, dictionary=None, *, criteria: Sequenc
     segmentation that rests on one column says so (a warning and a note). Redundant columns
     are left out quietly: ``dropped`` says which column each restates.
 
+    Returns
+    -------
+    SegmentationColumns
+        The numeric and categorical columns to use, their groups, the columns left out
+        with why, and notes for the reader.
+
     Raises
     ------
     InputError
@@ -270,7 +276,7 @@ def select_columns(features: pd.DataFrame, dictionary=None, *, criteria: Sequenc
     require_frame(features, "features")
     if criteria is not None and dictionary is None:
         raise InputError("selecting by criterion needs the feature dictionary "
-                         "(FeatureSet.dictionary or feature_dictionary.json)")
+                         "(FeatureSet.dictionary, or run.dictionary() of a run folder)")
     if criteria is None and names is None and segment_on:
         criteria, names = _resolve_segment_on(segment_on, features, dictionary)
         criteria = criteria or None

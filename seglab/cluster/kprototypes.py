@@ -20,7 +20,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from seglab._validation import check_range, require_columns, require_frame
+from seglab._validation import check_range, require_columns
+from seglab.cluster._input import as_frame, check_values, is_numeric
 from seglab.exceptions import InputError
 
 __all__ = ["KPrototypes"]
@@ -45,25 +46,53 @@ class KPrototypes(ClusterMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_clusters
-        Number of clusters.
-    categorical
-        Names of the categorical columns; the others must be numeric (already scaled).
-    gamma
+    k : int, default 5
+        Number of clusters (``n_clusters`` in the ``kmodes`` package).
+    categorical : sequence of str, default ()
+        Names of the categorical columns; the others must be numeric (already scaled),
+        without missing values. For an array, columns are named ``x0``, ``x1``, ….
+    gamma : float, optional
         Weight of one categorical mismatch (default: half the mean numeric std).
-    n_init, max_iter, random_state
-        Restarts (the lowest cost wins), iterations per restart, seed.
+    n_init : int, default 5
+        Restarts (the lowest cost wins).
+    max_iter : int, default 100
+        Iterations per restart at most.
+    random_state : int, default 0
+        Seed of the k-means++ seeding.
 
     Attributes
     ----------
-    labels_, cost_, n_iter_, gamma_
-    centroids_ : numeric prototype values (k × numeric columns)
-    modes_ : categorical prototype values (k × categorical columns), as labels
+    labels_ : ndarray of int
+        Cluster of each training row.
+    cost_ : float
+        Total dissimilarity of the rows to their prototypes.
+    n_iter_ : int
+        Iterations of the best restart.
+    gamma_ : float
+        The categorical weight used.
+    centroids_ : ndarray
+        Numeric prototype values (k × numeric columns).
+    modes_ : ndarray
+        Categorical prototype values (k × categorical columns), as labels.
+    categories_ : list of ndarray
+        The levels of each categorical column.
+    numeric_, categorical_ : list of str
+        The numeric and categorical columns.
+    n_features_in_ : int
+        Columns of the training data.
+    feature_names_in_ : ndarray of str
+        Their names (when fitted on a DataFrame with text column names).
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"spend": [0.1, 0.2, 0.0, 3.0, 3.1, 2.9], "plan": ["a", "a", "a", "b", "b", "b"]})
+    >>> KPrototypes(2, categorical=["plan"]).fit(X).labels_.tolist()
+    [1, 1, 1, 0, 0, 0]
     """
 
-    def __init__(self, n_clusters: int = 5, *, categorical: Sequence[str] = (), gamma: float | None = None,
+    def __init__(self, k: int = 5, *, categorical: Sequence[str] = (), gamma: float | None = None,
                  n_init: int = 5, max_iter: int = 100, random_state: int = 0):
-        self.n_clusters = n_clusters
+        self.k = k
         self.categorical = categorical
         self.gamma = gamma
         self.n_init = n_init
@@ -71,13 +100,13 @@ class KPrototypes(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def _split(self, X: pd.DataFrame):
-        require_frame(X, "X")
         categorical = list(self.categorical)
-        require_columns(X, categorical, table="X")
+        require_columns(X, categorical, table="X", hint="name the categorical columns of X in categorical=")
         numeric = [c for c in X.columns if c not in categorical]
-        bad = [c for c in numeric if not pd.api.types.is_numeric_dtype(X[c])]
+        bad = [c for c in numeric if not is_numeric(X[c])]
         if bad:
             raise InputError(f"k-prototypes: columns {bad} are not numeric; list them in categorical=")
+        check_values(X, numeric, allow_nan=False)
         return numeric, categorical
 
     def _costs(self, num: np.ndarray, cat: np.ndarray, centroids: np.ndarray, modes: np.ndarray,
@@ -110,15 +139,28 @@ class KPrototypes(ClusterMixin, BaseEstimator):
             closest = np.minimum(closest, self._costs(num, cat, num[[pick]], cat[[pick]], gamma)[:, 0])
         return num[chosen].copy(), cat[chosen].copy()
 
-    def fit(self, X: pd.DataFrame, y=None) -> KPrototypes:
+    def fit(self, X, y=None) -> KPrototypes:
+        """Cluster the rows of ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_columns)
+            Numeric columns (scaled, no missing values) and the ``categorical`` ones.
+        y : None
+            Ignored (scikit-learn's signature).
+
+        Returns
+        -------
+        KPrototypes
+            ``self``, fitted.
+        """
+        check_range(self.k, name="k", low=1, integer=True)
+        k = int(self.k)
+        X = as_frame(X, self, reset=True)
         numeric, categorical = self._split(X)
-        k = int(self.n_clusters)
-        check_range(k, name="n_clusters", low=1, integer=True)
         if len(X) < k:
-            raise InputError(f"k-prototypes needs at least n_clusters={k} customers; got {len(X)}")
+            raise InputError(f"k-prototypes needs at least k={k} customers; got {len(X)} sample(s)")
         num = X[numeric].to_numpy(dtype=float) if numeric else np.zeros((len(X), 0))
-        if np.isnan(num).any():
-            raise InputError("k-prototypes: numeric columns have missing values; impute them first")
         cat, self.categories_ = _encode(X, categorical, None)
         n_levels = [len(c) for c in self.categories_]
         gamma = self.gamma if self.gamma is not None else (
@@ -154,10 +196,34 @@ class KPrototypes(ClusterMixin, BaseEstimator):
         self.gamma_, self.numeric_, self.categorical_ = gamma, numeric, categorical
         return self
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """The nearest prototype of each row (unknown categories never match a mode)."""
+    def predict(self, X) -> np.ndarray:
+        """The nearest prototype of each row (unknown categories never match a mode).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_columns)
+            Rows with the training columns.
+
+        Returns
+        -------
+        ndarray of int of shape (n_rows,)
+            The cluster of each row.
+        """
         check_is_fitted(self, "labels_")
+        X = as_frame(X, self, reset=False)
         require_columns(X, [*self.numeric_, *self.categorical_], table="X")
+        check_values(X, self.numeric_, allow_nan=False)
         num = X[self.numeric_].to_numpy(dtype=float) if self.numeric_ else np.zeros((len(X), 0))
         cat, _ = _encode(X, self.categorical_, self.categories_)
         return self._costs(num, cat, self.centroids_, self._mode_codes, self.gamma_).argmin(axis=1)
+
+    def __setstate__(self, state: dict) -> None:
+        if "n_clusters" in state:  # saved before k was the one name for the number of segments
+            state = dict(state)
+            state["k"] = state.pop("n_clusters")
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True  # the categorical columns hold labels
+        return tags

@@ -17,8 +17,9 @@ import pandas as pd
 
 from seglab._validation import check_range, require_frame
 from seglab.cluster.columns import select_columns
+from seglab.cluster.preprocess import Preprocessor
 from seglab.cluster.segmenter import Segmenter
-from seglab.cluster.selection import choose_k
+from seglab.cluster.selection import SelectionRule, choose_k
 from seglab.exceptions import InputError
 
 __all__ = ["CrossedSegments", "cross_segments"]
@@ -48,21 +49,36 @@ class CrossedSegments:
 
 def cross_segments(features: pd.DataFrame, dictionary, groups: Mapping[str, Sequence[str]], *,
                    k: int | Mapping[str, int] | None = None, min_share: float = 0.03,
-                   algorithm: str = "kmeans", k_values: Sequence[int] = range(2, 7), n_bootstrap: int = 5,
-                   random_state: int = 0) -> CrossedSegments:
+                   algorithm: str = "kmeans", k_values: Sequence[int] = range(2, 7),
+                   rule: SelectionRule | None = None, random_state: int = 0) -> CrossedSegments:
     """Segment on each criterion group, cross the segments, merge cells below ``min_share``.
 
     Parameters
     ----------
-    features, dictionary
-        The feature table and its dictionary.
-    groups
+    features : DataFrame
+        The feature table (``customer_id`` plus features).
+    dictionary : FeatureDictionary
+        Its dictionary (the criterion of each feature).
+    groups : mapping of str to sequence of str
         Name → criteria, e.g. ``{"value": ["rfm", "value"], "who": ["demographic"]}``.
-    k
+    k : int, mapping of str to int, or None
         Segments per group: one number for all, a number per group name, or None to
         choose each by :func:`choose_k` over ``k_values``.
-    min_share
+    min_share : float, default 0.03
         Cells with fewer customers than this share are merged into their nearest cell.
+    algorithm : str, default "kmeans"
+        The algorithm of every group's segmentation.
+    k_values : sequence of int, default 2 to 6
+        The candidates when k is chosen.
+    rule : SelectionRule, optional
+        The rule that chooses k (default: :class:`SelectionRule` with 5 bootstrap resamples).
+    random_state : int, default 0
+        Seed of every random step.
+
+    Returns
+    -------
+    CrossedSegments
+        The final group of each customer, the crossed cells and the segmenters.
     """
     require_frame(features, "features")
     check_range(min_share, name="min_share", low=0, high=0.5)
@@ -72,13 +88,13 @@ def cross_segments(features: pd.DataFrame, dictionary, groups: Mapping[str, Sequ
     for name, criteria in groups.items():
         columns = select_columns(features, dictionary, criteria=list(criteria))
         X = features[columns.all]
+        prep = Preprocessor(list(columns.numeric), list(columns.categorical), random_state=random_state)
         chosen = k.get(name) if isinstance(k, Mapping) else k
         if chosen is None:
-            chosen = choose_k(X, k_values=k_values, algorithms=[algorithm], numeric=columns.numeric,
-                              categorical=columns.categorical, n_bootstrap=n_bootstrap,
+            chosen = choose_k(X, k_values=k_values, algorithms=[algorithm], preprocessor=prep,
+                              rule=rule if rule is not None else SelectionRule(n_bootstrap=5),
                               random_state=random_state).k
-        model = Segmenter(int(chosen), algorithm, numeric=columns.numeric, categorical=columns.categorical,
-                          random_state=random_state).fit(X)
+        model = Segmenter(int(chosen), algorithm, preprocessor=prep, random_state=random_state).fit(X)
         segmenters[name] = model
         per_group[name] = model.labels_
         Z = model.transform(X).to_numpy(dtype=float)

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
-from seglab._io import read_json, write_json, write_parquet
 from seglab._validation import check_choice, require_columns
 from seglab.cluster.alignment import Alignment, align_segments
 from seglab.cluster.columns import SegmentationColumns, select_columns
-from seglab.cluster.embedding import cached_embedding, embed
+from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
+from seglab.cluster.preprocess import Preprocessor
 from seglab.cluster.segmenter import Segmenter, load_segmenter
 from seglab.cluster.selection import KSelection, SelectionRule, choose_k
-from seglab.exceptions import InputError, ParameterError
+from seglab.exceptions import ParameterError
 
 __all__ = ["Segmentation", "segment", "ORDER_COLUMNS"]
 
@@ -49,6 +50,18 @@ class Segmentation:
         """Segment by ``customer_id``."""
         return self.segments.set_index("customer_id")["segment"]
 
+    def evidence_table(self) -> pd.DataFrame:
+        """The evidence for every k (:attr:`KSelection.table`), rounded; one row saying so
+        when k was set by hand."""
+        if self.selection is None:
+            return pd.DataFrame({"k": [int(self.model.k_)], "chosen": ["set by hand"]})
+        return self.selection.table.round(3)
+
+    def headline(self) -> str:
+        """One line: segments, features and algorithm."""
+        return (f"{self.model.k_} segments from {len(self.columns.all)} features with "
+                f"{self.model.algorithm}")
+
     def alignment_table(self) -> pd.DataFrame:
         """How segments were renumbered to match last period's (empty when not aligned)."""
         if self.alignment is None:
@@ -60,59 +73,71 @@ class Segmentation:
         counts = self.segments["segment"].value_counts().sort_index()
         return pd.DataFrame({"customers": counts, "share": counts / counts.sum()})
 
-    def add_map(self, features: pd.DataFrame, *, method: str = "umap", folder: str | Path | None = None,
-                progress: bool = False, **params) -> Segmentation:
-        """Add 2-D map coordinates (``x``, ``y``); cached in ``folder`` when given."""
-        check_choice(method, ("umap", "pca"), name="method")
+    def add_map(self, features: pd.DataFrame, *, method: str = "umap",
+                cache: tuple[str | Path, str | Path] | None = None, progress: bool = False,
+                **params) -> Segmentation:
+        """Add 2-D map coordinates (``x``, ``y``) to :attr:`segments`.
+
+        Parameters
+        ----------
+        features : DataFrame
+            The feature table the segments were made from (``customer_id`` and the
+            segmentation's columns).
+        method : {"umap", "pca"}, default "umap"
+            See :data:`~seglab.cluster.MAP_METHODS`.
+        cache : (path, path), optional
+            Cache the map in this pair of files (see :func:`~seglab.cluster.cached_embedding`;
+            a run folder gives its pair) and reuse it when made from the same input.
+        progress : bool, default False
+            Show a progress bar.
+        **params
+            More settings of :func:`~seglab.cluster.embed`.
+
+        Returns
+        -------
+        Segmentation
+            ``self``, with ``x`` and ``y`` in :attr:`segments`.
+        """
+        check_choice(method, MAP_METHODS, name="method")
         X = features.set_index("customer_id").loc[self.segments["customer_id"], list(self.columns.all)]
         Z = self.model.transform(X.reset_index(drop=True))
         settings = {"method": method, "random_state": self.params.get("random_state", 0), **params}
-        coords = (cached_embedding(Z, folder, progress=progress, **settings) if folder is not None
+        coords = (cached_embedding(Z, cache, progress=progress, **settings) if cache is not None
                   else embed(Z, progress=progress, **settings))
         self.segments = self.segments.drop(columns=["x", "y"], errors="ignore").assign(
             x=coords["x"].to_numpy(), y=coords["y"].to_numpy())
         self.params["map"] = settings
         return self
 
-    def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``segments.parquet``, ``model.joblib``, ``segmentation.json`` and
-        ``k_selection.json`` (when k was chosen) into ``folder``."""
-        folder = Path(folder)
-        written = {"segments": write_parquet(self.segments, folder / "segments.parquet"),
-                   "model": self.model.save(folder / "model.joblib")}
-        meta = {"params": self.params, "numeric": list(self.columns.numeric),
+    def meta(self) -> dict:
+        """What the run folder keeps of the segmentation: parameters, columns and their groups, columns left
+        out and why, notes, algorithm, k, sizes and the alignment."""
+        return {"params": self.params, "numeric": list(self.columns.numeric),
                 "categorical": list(self.columns.categorical), "groups": self.columns.groups,
                 "notes": list(self.columns.notes), "dropped": self.columns.dropped,
-                "algorithm": self.model.algorithm, "n_segments": int(self.model.n_segments_),
+                "algorithm": self.model.algorithm, "k": int(self.model.k_),
                 "sizes": {int(k): int(v) for k, v in self.model.sizes_.items()},
                 "alignment": None if self.alignment is None else {
                     "method": self.alignment.method, "mapping": self.alignment.mapping,
                     "table": self.alignment.table.to_dict(orient="records")}}
-        written["meta"] = write_json(meta, folder / "segmentation.json")
-        if self.selection is not None:
-            self.selection.write(folder / "k_selection.json")
-            written["selection"] = folder / "k_selection.json"
-        return written
 
     @classmethod
-    def read(cls, folder: str | Path) -> Segmentation:
-        """Read a segmentation written by :meth:`write` (``folder`` is a run's ``artifacts/``)."""
-        folder = Path(folder)
-        if not (folder / "segments.parquet").exists():
-            raise InputError(f"{folder / 'segments.parquet'} is missing; run the cluster stage first")
-        meta = read_json(folder / "segmentation.json")
-        selection = KSelection.read(folder / "k_selection.json") if (folder / "k_selection.json").exists() else None
+    def from_meta(cls, meta: dict, *, segments: pd.DataFrame, model: Segmenter,
+                  selection: KSelection | None = None) -> Segmentation:
+        """The segmentation described by :meth:`meta`, with its segments, model and evidence."""
         alignment = None
         if meta.get("alignment"):
             a = meta["alignment"]
             alignment = Alignment({int(k): int(v) for k, v in a["mapping"].items()}, a["method"],
                                   pd.DataFrame(a["table"]))
-        return cls(segments=pd.read_parquet(folder / "segments.parquet"),
-                   model=load_segmenter(folder / "model.joblib"),
-                   columns=SegmentationColumns(tuple(meta["numeric"]), tuple(meta["categorical"]),
-                                               meta.get("dropped", {}), meta.get("groups", {}),
-                                               tuple(meta.get("notes", ()))),
-                   selection=selection, alignment=alignment, params=meta.get("params", {}))
+        return cls(segments=segments, model=model, columns=cls.columns_from_meta(meta), selection=selection,
+                   alignment=alignment, params=meta.get("params", {}))
+
+    @staticmethod
+    def columns_from_meta(meta: dict) -> SegmentationColumns:
+        """The columns described by :meth:`meta`."""
+        return SegmentationColumns(tuple(meta["numeric"]), tuple(meta["categorical"]), meta.get("dropped", {}),
+                                   meta.get("groups", {}), tuple(meta.get("notes", ())))
 
 
 def _order_values(features: pd.DataFrame, order_by: str | None):
@@ -146,43 +171,82 @@ def _columns(table, dictionary, *, criteria, names, exclude, segment_on, previou
                           segment_on=segment_on)
 
 
+def _preprocessor(preprocessor: Preprocessor | None, columns: SegmentationColumns,
+                  random_state: int) -> Preprocessor:
+    """An unfitted clone of ``preprocessor`` on the chosen columns, their groups unless it
+    has its own, and the segmentation's seed."""
+    base = preprocessor if preprocessor is not None else Preprocessor()
+    if not isinstance(base, Preprocessor):
+        raise ParameterError(f"preprocessor must be a seglab.cluster.Preprocessor; got {type(base).__name__}")
+    if base.numeric is not None or base.categorical is not None:
+        raise ParameterError("segment chooses the columns (criteria=, names=, exclude=); leave the "
+                             "preprocessor's numeric and categorical unset")
+    return clone(base).set_params(numeric=list(columns.numeric), categorical=list(columns.categorical),
+                                  groups=base.groups if base.groups is not None else columns.groups,
+                                  random_state=random_state)
+
+
 def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
             names: Sequence[str] | None = None, exclude: Sequence[str] = (), k: int | None = None,
             algorithms: Sequence[str] = ("kmeans",), k_values: Sequence[int] = range(2, 9),
-            rule: SelectionRule | None = None, skew: str = "auto", scaling: str = "robust",
-            clip: float | None = 5.0, pca: float | int | None = None, order_by: str | None = "auto",
-            previous: Segmenter | str | Path | None = None, align: str = "centroids",
-            previous_labels: pd.Series | None = None, random_state: int = 0,
+            rule: SelectionRule | None = None, preprocessor: Preprocessor | None = None,
+            order_by: str | None = "auto", previous: Segmenter | str | Path | None = None,
+            align: str = "centroids", previous_labels: pd.Series | None = None, random_state: int = 0,
             progress: bool = False) -> Segmentation:
     """Segment customers: choose the columns, choose k (unless given), fit, number, align.
 
     Parameters
     ----------
-    features
-        A :class:`~seglab.features.FeatureSet`, or a feature table (then pass ``dictionary``
-        to select by criterion).
-    criteria, names, exclude
+    features : FeatureSet or DataFrame
+        A :class:`~seglab.features.FeatureSet`, or a feature table with ``customer_id``
+        (then pass ``dictionary`` to select by criterion).
+    dictionary : FeatureDictionary, optional
+        The feature table's dictionary (default: the FeatureSet's).
+    criteria, names, exclude : sequence of str, optional
         What to segment on (see :func:`select_columns`). Neither criteria nor names: what
         the dataset spec says (``segment_on``, carried by the feature dictionary), else the
         default basis (every criterion the data has, each group weighing the same).
-    k
+    k : int, optional
         Number of segments, or None to choose it with :func:`choose_k` among ``k_values``
         and ``algorithms`` by ``rule``.
-    algorithms
+    algorithms : sequence of str, default ("kmeans",)
         Candidate algorithms (the first is used when ``k`` is given).
-    rule
-        The thresholds of the rule that picks k (:class:`SelectionRule`).
-    skew, scaling, clip, pca
-        Preprocessing (see :class:`~seglab.cluster.Preprocessor`).
-    order_by
+    k_values : sequence of int, default 2 to 8
+        Candidate numbers of segments when ``k`` is None.
+    rule : SelectionRule, optional
+        The thresholds of the rule that picks k (default: :class:`SelectionRule`'s).
+    preprocessor : Preprocessor, optional
+        The preprocessing, unfitted: skew, scaling, clipping, PCA (and ``groups`` to
+        override the criteria's). Default: ``Preprocessor()``. Its columns are the ones
+        chosen here, its groups the columns' criteria unless it has its own, its seed
+        ``random_state``; a clone is fitted.
+    order_by : str or None, default "auto"
         ``"auto"`` (by value, see :data:`ORDER_COLUMNS`), ``"size"`` or a column: how
         segments are numbered (0 first).
-    previous, align, previous_labels
-        Last period's segmenter (or its ``model.joblib``): segments are renumbered to match
-        it (``align="centroids"`` or ``"overlap"``, which needs ``previous_labels``).
-    random_state
+    previous : Segmenter, str or Path, optional
+        Last period's segmenter (or the path of its saved model): segments are renumbered to
+        match it.
+    align : {"centroids", "overlap"}, default "centroids"
+        How to match last period's segments (``"overlap"`` needs ``previous_labels``).
+    previous_labels : Series, optional
+        Last period's segment by ``customer_id`` (for ``align="overlap"``).
+    random_state : int, default 0
         Seed of every random step; the same data, parameters and seed give the same
         segments, whatever the row order or the salt of the pseudonyms.
+    progress : bool, default False
+        Show progress bars.
+
+    Returns
+    -------
+    Segmentation
+        The segments, the fitted :class:`Segmenter`, the columns, the evidence for k
+        (when it was chosen) and the alignment with last period (when there was one).
+
+    Raises
+    ------
+    ParameterError
+        When ``k`` exceeds the customers, no k can satisfy the rule, or the preprocessor
+        names columns of its own.
     """
     table = getattr(features, "features", features)
     dictionary = dictionary if dictionary is not None else getattr(features, "dictionary", None)
@@ -195,17 +259,15 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
     if k is not None and len(X) < int(k):
         raise ParameterError(f"k={k} segments but there are only {len(X)} customers; choose a smaller k "
                              "(or k=0 to choose it from the data)")
-    preprocessing = {"groups": columns.groups, "skew": skew, "scaling": scaling, "clip": clip, "pca": pca}
+    prep = _preprocessor(preprocessor, columns, random_state)
     selection = None
     algorithm = list(algorithms)[0]
     if k is None:
-        selection = choose_k(X, k_values=k_values, algorithms=algorithms, numeric=columns.numeric,
-                             categorical=columns.categorical, rule=rule, random_state=random_state,
-                             progress=progress, **preprocessing)
+        selection = choose_k(X, k_values=k_values, algorithms=algorithms, preprocessor=prep, rule=rule,
+                             random_state=random_state, progress=progress)
         algorithm, k = selection.algorithm, selection.k
     order_values, ordered_by = _order_values(table, order_by)
-    model = Segmenter(int(k), algorithm, numeric=columns.numeric, categorical=columns.categorical,
-                      random_state=random_state, **preprocessing)
+    model = Segmenter(int(k), algorithm, preprocessor=prep, random_state=random_state)
     model.fit(X, order_values=order_values)
     alignment = None
     if previous_model is not None or previous_labels is not None:
@@ -222,8 +284,8 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
               "segment_on": list(segment_on) if segment_on else None,
               "k": int(k), "chosen_automatically": selection is not None, "algorithm": algorithm,
               "algorithms": list(algorithms), "k_values": [int(v) for v in k_values],
-              "rule": asdict(rule if rule is not None else SelectionRule()), "skew": skew, "clip": clip,
-              "scaling": scaling, "pca": pca, "ordered_by": ordered_by, "align": align if alignment else None,
-              "random_state": random_state}
+              "rule": asdict(rule if rule is not None else SelectionRule()), "skew": prep.skew, "clip": prep.clip,
+              "scaling": prep.scaling, "pca": prep.pca, "ordered_by": ordered_by,
+              "align": align if alignment else None, "random_state": random_state}
     return Segmentation(segments=segments, model=model, columns=columns, selection=selection,
                         alignment=alignment, params=params)

@@ -38,9 +38,10 @@ from sklearn.decomposition import PCA
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, PowerTransformer
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from seglab._validation import check_choice, require_columns, require_frame
+from seglab._validation import check_choice, require_columns
+from seglab.cluster._input import as_frame, check_values, dense_output, default_columns
 
 __all__ = ["Preprocessor", "skew_plan", "SKEWS", "SCALINGS", "MISSING_INDICATOR"]
 
@@ -128,30 +129,37 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     """Skew transforms, unit scaling, missing indicators, one-hot encoding, group weights and
     optional PCA, decided on ``fit`` (see the module docstring).
 
+    An unfitted ``Preprocessor`` is how the preprocessing is chosen everywhere: pass it to
+    :class:`~seglab.cluster.Segmenter`, :func:`~seglab.cluster.choose_k` or
+    :func:`~seglab.cluster.segment`, which fit a clone of it.
+
     Parameters
     ----------
-    numeric, categorical
-        Column names (default: numeric and non-numeric columns of the training frame).
-    groups
+    numeric, categorical : sequence of str, optional
+        Column names (default: the numeric and the other columns of the training frame,
+        ``customer_id`` left out).
+    groups : mapping of str to str, optional
         Column → group (e.g. its criterion): each group weighs the same. None: each
         column is its own group.
-    skew
-        ``"auto"`` (per column), ``"log"``, ``"yeo-johnson"`` or ``"none"``.
-    scaling
+    skew : {"auto", "log", "yeo-johnson", "none"}, default "auto"
+        ``"auto"`` decides per column (see :func:`skew_plan`).
+    scaling : {"robust", "standard"}, default "robust"
         ``"robust"`` (median and IQR decide what is extreme; the default: money has
         outliers) or ``"standard"`` (mean and standard deviation).
-    clip
+    clip : float or None, default 5.0
         Scaled numeric values are clipped to [-clip, clip] before the rescaling to unit
         variance (None: no clipping).
-    pca
+    pca : int, float or None, default None
         None, a number of components, or a share of variance to keep (e.g. 0.9).
-    max_categories
+    max_categories : int, default 12
         One-hot columns per categorical feature at most (rarer levels grouped).
-    random_state
+    random_state : int, default 0
         For PCA's solver.
 
     Attributes
     ----------
+    numeric_, categorical_ : list of str
+        The columns used.
     plan_ : dict
         The transform chosen for each numeric column.
     flags_ : list of str
@@ -160,8 +168,26 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         Numeric columns that got a missing indicator.
     weights_ : dict
         The weight of each used column (1/√n for a group of n columns).
-    transformer_ : sklearn Pipeline
+    transformer_ : sklearn.pipeline.Pipeline
+        The fitted steps.
     feature_names_out_ : list of str
+        The names of the output columns.
+    n_features_in_ : int
+        Columns of the training data.
+    feature_names_in_ : ndarray of str
+        Their names (when fitted on a DataFrame with text column names).
+
+    Notes
+    -----
+    ``fit`` and ``transform`` take a DataFrame (columns by name) or any 2-D array (columns
+    ``x0``, ``x1``, …). ``transform`` returns a DataFrame with readable column names, or
+    a NumPy array after ``set_output(transform="default")``.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"spend": [10.0, 20, 30, 400], "plan": ["a", "b", "a", "b"]})
+    >>> Preprocessor(skew="none").fit(X).get_feature_names_out().tolist()
+    ['spend', 'plan_a', 'plan_b']
     """
 
     def __init__(self, numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
@@ -178,18 +204,36 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.max_categories = max_categories
         self.random_state = random_state
 
-    def _columns(self, X: pd.DataFrame) -> tuple[list[str], list[str]]:
-        numeric = list(self.numeric) if self.numeric is not None else [
-            c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])]
+    def columns(self, X: pd.DataFrame) -> tuple[list[str], list[str]]:
+        """The numeric and categorical columns this preprocessor uses of ``X`` (its
+        ``numeric`` and ``categorical``, each defaulting to what ``X`` holds)."""
+        numeric, categorical = default_columns(X)
+        numeric = list(self.numeric) if self.numeric is not None else numeric
         categorical = list(self.categorical) if self.categorical is not None else [
-            c for c in X.columns if c not in numeric]
+            c for c in X.columns if c != "customer_id" and c not in numeric]
         return numeric, categorical
 
-    def fit(self, X: pd.DataFrame, y=None) -> Preprocessor:
-        require_frame(X, "X")
+    def fit(self, X, y=None) -> Preprocessor:
+        """Decide every transform on ``X`` (one row per customer); ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_columns)
+            The training customers.
+        y : None
+            Ignored (scikit-learn's signature).
+
+        Returns
+        -------
+        Preprocessor
+            ``self``, fitted.
+        """
         check_choice(self.scaling, SCALINGS, name="scaling")
-        numeric, categorical = self._columns(X)
-        require_columns(X, [*numeric, *categorical], table="X")
+        check_choice(self.skew, SKEWS, name="skew")
+        X = as_frame(X, self, reset=True)
+        numeric, categorical = self.columns(X)
+        require_columns(X, [*numeric, *categorical], table="X", hint="choose columns of X")
+        check_values(X, numeric)
         self.numeric_, self.categorical_ = numeric, categorical
         self.flags_ = [c for c in numeric if _is_flag(pd.to_numeric(X[c], errors="coerce"))]
         prepared = self._prepare(X)
@@ -247,16 +291,40 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
         for col in self.flags_:  # encoded as categories: "0", "1"
             out[col] = out[col].map(lambda v: f"{v:g}", na_action="ignore").astype("object")
-        for col in self.categorical_:
-            out[col] = out[col].astype("object").where(out[col].notna(), np.nan)
+        for col in self.categorical_:  # as text: mixed types (2 and "2") sort and encode as one
+            out[col] = out[col].map(str, na_action="ignore").astype("object").where(out[col].notna(), np.nan)
         return out
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The preprocessed matrix (a DataFrame with readable column names)."""
+    def transform(self, X):
+        """The preprocessed matrix.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_columns)
+            Customers with the training columns (a DataFrame may hold more, in any order).
+
+        Returns
+        -------
+        DataFrame of shape (n_customers, n_features_out)
+            Readable column names (:meth:`get_feature_names_out`), the index of ``X``; a
+            NumPy array after ``set_output(transform="default")``.
+        """
         check_is_fitted(self, "transformer_")
-        require_columns(X, [*self.numeric_, *self.categorical_], table="X")
-        return self.transformer_.transform(self._prepare(X))
+        X = as_frame(X, self, reset=False)
+        require_columns(X, [*self.numeric_, *self.categorical_], table="X",
+                        hint="pass the columns the preprocessor was fitted on")
+        check_values(X, self.numeric_)
+        return dense_output(self, self.transformer_.transform(self._prepare(X)))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The names of the output columns (``input_features`` is only checked against the
+        training columns: the names come from them)."""
         check_is_fitted(self, "transformer_")
+        _check_feature_names_in(self, input_features)
         return np.asarray(self.feature_names_out_, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing for a reason: an indicator, not an invented value
+        tags.input_tags.string = True  # categorical columns are one-hot encoded
+        return tags

@@ -24,28 +24,30 @@ ids (pseudonyms change with the salt) or on the order the rows came in.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans
 from sklearn.mixture import GaussianMixture
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from seglab._io import atomic_path
-from seglab._validation import check_choice, check_range, require_frame
+from seglab._validation import check_choice, check_range
+from seglab.cluster._input import as_frame, dense_output
 from seglab.cluster.kprototypes import KPrototypes
 from seglab.cluster.preprocess import Preprocessor
-from seglab.exceptions import InputError
+from seglab.exceptions import InputError, ParameterError
 
 __all__ = ["Segmenter", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "fit_labels", "canonical_order"]
 
 logger = logging.getLogger(__name__)
 
 ALGORITHMS = ("kmeans", "minibatch", "gmm", "ward", "hdbscan", "kprototypes")
+"""The clustering algorithms :class:`Segmenter` knows (see the module docstring)."""
 UNASSIGNED = -1
 """Label of customers no segment claims (HDBSCAN's noise)."""
 _SAMPLED = ("ward", "hdbscan")
@@ -65,6 +67,16 @@ def canonical_order(X: pd.DataFrame) -> np.ndarray:
 
     The same customers in any order, under any pseudonyms, get the same sequence of
     rows; rows with identical values are interchangeable.
+
+    Parameters
+    ----------
+    X : DataFrame
+        One row per customer, the columns to order by (never the ids).
+
+    Returns
+    -------
+    ndarray of int
+        Positions: ``X.iloc[canonical_order(X)]`` is in the canonical order.
 
     >>> X = pd.DataFrame({"spend": [3.0, 1.0, 2.0], "plan": ["b", "a", "a"]})
     >>> canonical_order(X).tolist()
@@ -130,33 +142,35 @@ def fit_labels(algorithm: str, Z: pd.DataFrame, k: int, *, random_state: int = 0
     return model, np.asarray(labels, dtype=np.int64)
 
 
-class Segmenter(ClusterMixin, BaseEstimator):
+class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     """Segment customers: preprocessing and a clustering algorithm in one estimator.
 
     Parameters
     ----------
-    n_segments
+    k : int, default 5
         Number of segments (ignored by ``hdbscan``, which finds its own).
-    algorithm
+    algorithm : str, default "kmeans"
         One of :data:`ALGORITHMS`.
-    numeric, categorical
-        Columns to use (default: every numeric / non-numeric column of ``X``).
-    groups
-        Column → group: each group weighs the same (see :class:`~seglab.cluster.Preprocessor`).
-    skew, scaling, clip, pca
-        Preprocessing (see :class:`~seglab.cluster.Preprocessor`).
-    min_cluster_size
+    preprocessor : Preprocessor, optional
+        The preprocessing, unfitted (a clone is fitted): its columns, group weights,
+        skew, scaling, clipping and PCA. Default: ``Preprocessor()``, every numeric and
+        categorical column of ``X`` but ``customer_id``. For ``kprototypes`` its
+        categorical columns go to the algorithm unencoded.
+    min_cluster_size : int, optional
         HDBSCAN's smallest segment (default: 1 % of the customers, at least 10).
-    max_fit_rows
+    max_fit_rows : int, default 20000
         Ward and HDBSCAN are fitted on a sample of at most this many customers.
-    n_init, random_state
-        Restarts and seed of the algorithm.
+    n_init : int, default 10
+        Restarts of the algorithm.
+    random_state : int, default 0
+        Seed of the algorithm.
 
     Attributes
     ----------
-    labels_ : ndarray
+    labels_ : ndarray of int
         Canonical segment of each training customer (0, 1, …; -1 unassigned).
-    n_segments_ : int
+    k_ : int
+        Segments found (``k``, except for ``hdbscan``).
     sizes_ : pandas.Series
         Customers per segment.
     centers_ : pandas.DataFrame
@@ -164,61 +178,80 @@ class Segmenter(ClusterMixin, BaseEstimator):
     profile_ : pandas.DataFrame
         Mean of each numeric column and mode of each categorical one, per segment,
         in the original units.
+    numeric_, categorical_ : list of str
+        The columns used.
     preprocessor_ : Preprocessor
-    model_ : the fitted clustering estimator
+        The fitted clone of ``preprocessor``.
+    model_ : estimator
+        The fitted clustering estimator.
+    n_features_in_ : int
+        Columns of the training data.
+    feature_names_in_ : ndarray of str
+        Their names (when fitted on a DataFrame with text column names).
+
+    Notes
+    -----
+    ``fit``, ``predict`` and ``transform`` take a DataFrame (columns by name: it may hold
+    more columns than the model uses) or any 2-D array (columns ``x0``, ``x1``, …).
 
     Examples
     --------
     >>> X = pd.DataFrame({"spend": [1.0, 1.2, 0.9, 10.0, 11.0, 9.5], "visits": [1, 2, 1, 9, 8, 9]})
-    >>> model = Segmenter(n_segments=2, scaling="standard").fit(X, order_values=X["spend"])
+    >>> model = Segmenter(2, preprocessor=Preprocessor(scaling="standard")).fit(X, order_values=X["spend"])
     >>> model.labels_.tolist()  # segment 0 spends most
     [1, 1, 1, 0, 0, 0]
     """
 
-    def __init__(self, n_segments: int = 5, algorithm: str = "kmeans", *,
-                 numeric: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
-                 groups: Mapping[str, str] | None = None,
-                 skew: str = "auto", scaling: str = "robust", clip: float | None = 5.0,
-                 pca: float | int | None = None, min_cluster_size: int | None = None,
-                 max_fit_rows: int = 20_000, n_init: int = 10, random_state: int = 0):
-        self.clip = clip
-        self.n_segments = n_segments
+    def __init__(self, k: int = 5, algorithm: str = "kmeans", *, preprocessor: Preprocessor | None = None,
+                 min_cluster_size: int | None = None, max_fit_rows: int = 20_000, n_init: int = 10,
+                 random_state: int = 0):
+        self.k = k
         self.algorithm = algorithm
-        self.numeric = numeric
-        self.categorical = categorical
-        self.groups = groups
-        self.skew = skew
-        self.scaling = scaling
-        self.pca = pca
+        self.preprocessor = preprocessor
         self.min_cluster_size = min_cluster_size
         self.max_fit_rows = max_fit_rows
         self.n_init = n_init
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def _check(self, X: pd.DataFrame) -> tuple[list[str], list[str]]:
-        require_frame(X, "X")
+    def _check(self, X) -> tuple[pd.DataFrame, Preprocessor]:
         check_choice(self.algorithm, ALGORITHMS, name="algorithm")
-        k = self.n_segments
         if self.algorithm != "hdbscan":
-            check_range(k, name="n_segments", low=1, integer=True)
-        if len(X) < 2:
-            raise InputError(f"segmenting needs at least 2 customers; got {len(X)}")
-        if self.algorithm != "hdbscan" and len(X) < k:
-            raise InputError(f"n_segments={k} but there are only {len(X)} customers; "
-                             "choose fewer segments")
-        numeric = list(self.numeric) if self.numeric is not None else [
-            c for c in X.columns if c != "customer_id" and (pd.api.types.is_numeric_dtype(X[c])
-                                                           or pd.api.types.is_bool_dtype(X[c]))]
-        categorical = list(self.categorical) if self.categorical is not None else [
-            c for c in X.columns if c != "customer_id" and c not in numeric]
+            check_range(self.k, name="k", low=1, integer=True)
+        if self.preprocessor is not None and not isinstance(self.preprocessor, Preprocessor):
+            raise ParameterError(f"preprocessor must be a seglab.cluster.Preprocessor; got "
+                                 f"{type(self.preprocessor).__name__}")
+        X = as_frame(X, self, reset=True, min_samples=2)
+        if self.algorithm != "hdbscan" and len(X) < self.k:
+            raise InputError(f"k={self.k} segments but there are only {len(X)} customers; choose a smaller k")
+        # a clone, always with DataFrame output: the segmenter reads the columns by name
+        prep = clone(self.preprocessor if self.preprocessor is not None else Preprocessor()).set_output(
+            transform="pandas")
+        numeric, categorical = prep.columns(X)
         if not numeric and not categorical:
-            raise InputError("no features to segment on")
-        return numeric, categorical
+            raise InputError("no features to segment on: X has no column but customer_id")
+        return X, prep.set_params(numeric=numeric, categorical=categorical)
 
-    def fit(self, X: pd.DataFrame, y=None, *, order_values: pd.Series | np.ndarray | None = None) -> Segmenter:
-        """Fit on one row per customer. ``order_values`` (e.g. CLV) numbers segments by value."""
-        numeric, categorical = self._check(X)
+    def fit(self, X, y=None, *, order_values: pd.Series | np.ndarray | None = None) -> Segmenter:
+        """Fit on one row per customer.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_columns)
+            The customers (any index, any row order: the segments are the same).
+        y : None
+            Ignored (scikit-learn's signature).
+        order_values : array-like of shape (n_customers,), optional
+            A value per customer (e.g. CLV): segments are numbered by its mean, highest
+            first. Default: by size, largest first.
+
+        Returns
+        -------
+        Segmenter
+            ``self``, fitted.
+        """
+        X, prep = self._check(X)
+        numeric, categorical = list(prep.numeric), list(prep.categorical)
         X = X.reset_index(drop=True)  # positions, not labels: any index (even duplicated) works
         order = canonical_order(X[[*numeric, *categorical]])
         X = X.iloc[order].reset_index(drop=True)
@@ -229,18 +262,18 @@ class Segmenter(ClusterMixin, BaseEstimator):
             order_values = order_values[order]
         kproto = self.algorithm == "kprototypes"
         self.numeric_, self.categorical_ = numeric, categorical
-        self.preprocessor_ = Preprocessor(numeric, [] if kproto else categorical, groups=self.groups,
-                                          skew=self.skew, scaling=self.scaling, clip=self.clip, pca=self.pca,
-                                          random_state=self.random_state).fit(X)
+        self.preprocessor_ = prep.set_params(categorical=[] if kproto else categorical).fit(X)
         Z = self._matrix(X)
         fit_rows = np.arange(len(Z))
         if self.algorithm in _SAMPLED and len(Z) > self.max_fit_rows:
             rng = np.random.default_rng(self.random_state)
             fit_rows = np.sort(rng.choice(len(Z), self.max_fit_rows, replace=False))
             logger.info("%s fitted on a sample of %d of %d customers", self.algorithm, len(fit_rows), len(Z))
-        self.model_, raw = fit_labels(self.algorithm, Z.iloc[fit_rows], self.n_segments,
+        self.model_, raw = fit_labels(self.algorithm, Z.iloc[fit_rows], self.k,
                                       random_state=self.random_state, n_init=self.n_init,
                                       min_cluster_size=self.min_cluster_size, categorical=categorical)
+        for name in ("_raw_centres", "_raw_ids", "_radii", "_bic"):  # state of an earlier fit
+            self.__dict__.pop(name, None)
         if len(fit_rows) < len(Z):
             raw = self._nearest(Z, raw, fit_rows)
         self._set_mapping(raw, order_values)
@@ -308,7 +341,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
     def _fit_summary(self, X: pd.DataFrame, Z: pd.DataFrame, labels: np.ndarray) -> None:
         labels = pd.Series(labels, index=X.index)
         assigned = labels[labels != UNASSIGNED]
-        self.n_segments_ = int(assigned.nunique())
+        self.k_ = int(assigned.nunique())
         self.sizes_ = labels.value_counts().sort_index().rename("customers")
         data = pd.DataFrame(self._numeric_part(Z), index=X.index)
         self.centers_ = data.loc[assigned.index].groupby(assigned).mean()
@@ -325,10 +358,21 @@ class Segmenter(ClusterMixin, BaseEstimator):
             self._radii = np.full(len(self._raw_ids), np.inf)
 
     # ------------------------------------------------------------------ using
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """The canonical segment of each customer of ``X`` (new customers too)."""
+    def predict(self, X) -> np.ndarray:
+        """The canonical segment of each customer of ``X`` (new customers too).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_columns)
+            Customers with the training columns (a DataFrame may hold more, in any order).
+
+        Returns
+        -------
+        ndarray of int of shape (n_customers,)
+            Segment numbers as in ``labels_`` (-1: unassigned, HDBSCAN only).
+        """
         check_is_fitted(self, "labels_")
-        require_frame(X, "X")
+        X = as_frame(X, self, reset=False)
         Z = self._matrix(X.reset_index(drop=True))
         if self.algorithm in ("kmeans", "minibatch", "gmm"):
             raw = self.model_.predict(Z.to_numpy(dtype=_dtype(self.algorithm)))
@@ -338,10 +382,34 @@ class Segmenter(ClusterMixin, BaseEstimator):
             raw = self._assign(self._numeric_part(Z))
         return self._map(np.asarray(raw, dtype=np.int64))
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The preprocessed matrix the algorithm sees (numeric part for k-prototypes)."""
+    def transform(self, X):
+        """The preprocessed matrix the algorithm sees (the numeric part for k-prototypes).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_columns)
+            Customers with the training columns.
+
+        Returns
+        -------
+        DataFrame of shape (n_customers, n_features_out)
+            Readable column names, the index of ``X``; a NumPy array after
+            ``set_output(transform="default")``.
+        """
         check_is_fitted(self, "labels_")
-        return self.preprocessor_.transform(X)
+        return dense_output(self, self.preprocessor_.transform(as_frame(X, self, reset=False)))
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The names of :meth:`transform`'s columns (``input_features`` is only checked)."""
+        check_is_fitted(self, "labels_")
+        _check_feature_names_in(self, input_features)
+        return self.preprocessor_.get_feature_names_out()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # the preprocessor imputes and flags missing values
+        tags.input_tags.string = True  # categorical columns are encoded (or used as such by k-prototypes)
+        return tags
 
     def relabel(self, mapping: dict[int, int]) -> Segmenter:
         """Renumber segments (``{old: new}``), e.g. to keep last quarter's numbers."""
@@ -363,8 +431,21 @@ class Segmenter(ClusterMixin, BaseEstimator):
         check_is_fitted(self, "labels_")
         return getattr(self, "_bic", None)
 
+    def __setstate__(self, state: dict) -> None:
+        # a segmenter saved before k was the one name for the number of segments (it was
+        # n_segments) and the preprocessing one object loads as today's segmenter
+        if "n_segments" in state:
+            state = dict(state)
+            state["k"] = state.pop("n_segments")
+            if "n_segments_" in state:
+                state["k_"] = state.pop("n_segments_")
+            options = {name: state.pop(name) for name in ("numeric", "categorical", "groups", "skew", "scaling",
+                                                          "clip", "pca") if name in state}
+            state["preprocessor"] = Preprocessor(**options, random_state=state.get("random_state", 0))
+        super().__setstate__(state)
+
     def save(self, path: str | Path) -> Path:
-        """Save to ``path`` (``model.joblib`` in a run folder), atomically."""
+        """Save to ``path``, atomically."""
         check_is_fitted(self, "labels_")
         with atomic_path(path) as tmp:
             joblib.dump(self, tmp)
@@ -372,7 +453,23 @@ class Segmenter(ClusterMixin, BaseEstimator):
 
 
 def load_segmenter(path: str | Path) -> Segmenter:
-    """Load a segmenter saved with :meth:`Segmenter.save`."""
+    """Load a segmenter saved with :meth:`Segmenter.save`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (a run folder keeps its segmenter, see :meth:`seglab.run.RunFolder.segmenter`).
+
+    Returns
+    -------
+    Segmenter
+        The fitted segmenter.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or holds something else.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path} is missing; run the cluster stage first (seglab cluster …)")

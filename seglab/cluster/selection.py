@@ -48,12 +48,13 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
+from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
@@ -203,7 +204,7 @@ class KSelection:
                 "jaccard": self.jaccard.to_dict(orient="records")}
 
     def write(self, path) -> None:
-        """Write as JSON (``k_selection.json`` in the run folder)."""
+        """Write as JSON to ``path``."""
         write_json(self.to_dict(), path)
 
     @classmethod
@@ -240,6 +241,35 @@ def bootstrap_stability(algorithm: str, Z: pd.DataFrame, reference: np.ndarray, 
 
     Each resample draws ``min(n, sample)`` customers with replacement, refits, and is
     compared with the reference labels on the distinct customers it drew.
+
+    Parameters
+    ----------
+    algorithm : str
+        One of :data:`~seglab.cluster.ALGORITHMS`.
+    Z : DataFrame
+        The preprocessed matrix (for k-prototypes, scaled numeric plus raw categorical columns).
+    reference : ndarray of int
+        The labels of the fit on all customers.
+    k : int
+        Segments per refit.
+    n_bootstrap : int, default 10
+        Resamples.
+    sample : int, default 10000
+        Customers drawn per resample at most.
+    random_state : int, default 0
+        Seed of the resamples and refits.
+    n_init : int, default 1
+        Restarts per refit.
+    categorical : sequence of str, default ()
+        The categorical columns of ``Z`` (k-prototypes).
+    min_cluster_size : int, optional
+        HDBSCAN's smallest segment.
+
+    Returns
+    -------
+    tuple of (float, dict of int to float)
+        The mean adjusted Rand index, and each reference segment's mean Jaccard similarity
+        with its best-matching bootstrap segment.
     """
     rng = np.random.default_rng(random_state)
     n = len(Z)
@@ -295,7 +325,33 @@ def prediction_strength(algorithm: str, Z: pd.DataFrame, k: int, *, n_splits: in
     ``n_splits`` times: draw ``min(n, sample)`` customers, split them into a training and
     a test half, segment both, and for each test segment take the share of its pairs of
     customers that the training segments also put together; the split's value is the
-    worst segment's. Returns the mean over the splits.
+    worst segment's.
+
+    Parameters
+    ----------
+    algorithm : str
+        One of :data:`~seglab.cluster.ALGORITHMS`.
+    Z : DataFrame
+        The preprocessed matrix.
+    k : int
+        Segments in each half.
+    n_splits : int, default 5
+        Half-splits.
+    sample : int, default 20000
+        Customers split each time at most.
+    random_state : int, default 0
+        Seed of the splits and fits.
+    n_init : int, default 4
+        Restarts per fit.
+    categorical : sequence of str, default ()
+        The categorical columns of ``Z`` (k-prototypes).
+    min_cluster_size : int, optional
+        HDBSCAN's smallest segment.
+
+    Returns
+    -------
+    float
+        The mean over the splits, between 0 and 1.
 
     >>> rng = np.random.default_rng(0)
     >>> blobs = pd.DataFrame(np.vstack([rng.normal(c, 0.3, (100, 2)) for c in (0, 4, 8)]))
@@ -371,31 +427,44 @@ def _quality(Z: np.ndarray, labels: np.ndarray, rows: np.ndarray, D: np.ndarray)
 
 
 def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
-             algorithms: Sequence[str] = ("kmeans",), numeric: Sequence[str] | None = None,
-             categorical: Sequence[str] | None = None, groups: Mapping[str, str] | None = None,
-             skew: str = "auto", scaling: str = "robust", clip: float | None = 5.0,
-             pca: float | int | None = None, rule: SelectionRule | None = None,
-             min_cluster_size: int | None = None, random_state: int = 0,
+             algorithms: Sequence[str] = ("kmeans",), preprocessor: Preprocessor | None = None,
+             rule: SelectionRule | None = None, min_cluster_size: int | None = None, random_state: int = 0,
              progress: bool = False) -> KSelection:
     """Sweep k (and algorithms), measure quality, stability and prediction strength, and pick
     k by the module's rule.
 
     Parameters
     ----------
-    X
+    X : DataFrame
         One row per customer, the columns to segment on (any row order: the result is
         the same).
-    k_values, algorithms
-        The candidates. HDBSCAN finds its own k (one candidate per run).
-    numeric, categorical, groups, skew, scaling, clip, pca
-        Preprocessing (as :class:`~seglab.cluster.Segmenter`).
-    rule
-        The thresholds and the evidence to gather (:class:`SelectionRule`; default: its
+    k_values : sequence of int, default 2 to 10
+        The candidate numbers of segments (each at least 2).
+    algorithms : sequence of str, default ("kmeans",)
+        The candidate algorithms (:data:`~seglab.cluster.ALGORITHMS`). HDBSCAN finds its
+        own k (one candidate per run).
+    preprocessor : Preprocessor, optional
+        The preprocessing, unfitted (a clone is fitted once and shared by every
+        candidate). Default: ``Preprocessor()``.
+    rule : SelectionRule, optional
+        The thresholds and the evidence to gather (default: :class:`SelectionRule`'s
         defaults).
+    min_cluster_size : int, optional
+        HDBSCAN's smallest segment.
+    random_state : int, default 0
+        Seed of every fit, resample and split.
+    progress : bool, default False
+        Show a progress bar over the candidates.
 
     Returns
     -------
     KSelection
+        The evidence (one row per algorithm and k) and the chosen candidate.
+
+    Raises
+    ------
+    ParameterError
+        When no k in ``k_values`` can satisfy the rule, or there are too few customers.
     """
     require_frame(X, "X")
     rule = rule if rule is not None else SelectionRule()
@@ -417,19 +486,18 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
         raise ParameterError(f"choosing k among {k_values[0]}..{k_values[-1]} needs at least {2 * k_values[-1]} "
                              f"customers (half of them must still hold {k_values[-1]} segments); found "
                              f"{len(X):,}: {fix}, or use more data")
-    order = canonical_order(X[[*(numeric or []), *(categorical or [])]] if numeric or categorical else X)
+    prep = clone(preprocessor if preprocessor is not None else Preprocessor()).set_output(transform="pandas")
+    numeric, categorical = prep.columns(X)
+    prep.set_params(numeric=numeric, categorical=categorical)
+    order = canonical_order(X[[*numeric, *categorical]])
     X = X.iloc[order].reset_index(drop=True)
-    kproto = "kprototypes" in algorithms
-    prep = Preprocessor(numeric, categorical, groups=groups, skew=skew, scaling=scaling, clip=clip, pca=pca,
-                        random_state=random_state).fit(X)
+    prep.fit(X)
     Z = prep.transform(X)
-    cat_cols = list(prep.categorical_)
     Zk = None
-    if kproto:
-        numeric_only = Preprocessor(prep.numeric_, [], groups=groups, skew=skew, scaling=scaling, clip=clip,
-                                    random_state=random_state).fit(X)
+    if "kprototypes" in algorithms:  # scaled numeric columns beside the raw categorical ones
+        numeric_only = clone(prep).set_params(categorical=[]).fit(X)
         Zk = pd.concat([numeric_only.transform(X).reset_index(drop=True),
-                        X[cat_cols].reset_index(drop=True).astype("object")], axis=1)
+                        X[categorical].reset_index(drop=True).astype("object")], axis=1)
     Zm = Z.to_numpy(dtype=float)
     rows_sampled, D = sample_distances(Zm, rule.silhouette_sample, random_state)
     n_bootstrap, n_splits = rule.repeats(len(X))
@@ -441,7 +509,7 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
         data = Zk if algorithm == "kprototypes" else Z
         # the sweep compares candidates: fewer restarts than the final model's are enough
         model, labels = fit_labels(algorithm, data, k, random_state=random_state, n_init=4,
-                                   categorical=cat_cols, min_cluster_size=min_cluster_size)
+                                   categorical=categorical, min_cluster_size=min_cluster_size)
         found = int(len(np.unique(labels[labels != UNASSIGNED])))
         sizes = np.bincount(labels[labels != UNASSIGNED]) if found else np.array([0])
         row = {"algorithm": algorithm, "k": found if algorithm == "hdbscan" else k,
@@ -450,7 +518,7 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
                "inertia": float(model.inertia_) if hasattr(model, "inertia_") else np.nan,
                "smallest_share": float(sizes[sizes > 0].min() / len(labels)) if found else 0.0,
                "unassigned_share": float((labels == UNASSIGNED).mean())}
-        common = {"random_state": random_state, "categorical": cat_cols, "min_cluster_size": min_cluster_size}
+        common = {"random_state": random_state, "categorical": categorical, "min_cluster_size": min_cluster_size}
         # many small refits: one thread each is fastest, and does not stall on a busy machine
         # (OpenMP threads spin while they wait for a core)
         with threadpool_limits(limits=1, user_api="openmp"):
@@ -468,7 +536,8 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
     algorithm, k, text = _decide(table, rule)
     settings = {"k_values": k_values, "algorithms": list(algorithms), **asdict(rule),
                 "bootstrap_resamples": n_bootstrap, "strength_splits": n_splits,
-                "random_state": random_state, "skew": skew, "scaling": scaling, "clip": clip, "pca": pca}
+                "random_state": random_state, "skew": prep.skew, "scaling": prep.scaling, "clip": prep.clip,
+                "pca": prep.pca}
     chosen = np.empty(len(order), dtype=np.int64)
     chosen[order] = labels_of[(algorithm, k)]
     return KSelection(table=rule.admissible(table), jaccard=pd.DataFrame(

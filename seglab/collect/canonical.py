@@ -1,19 +1,14 @@
-"""The canonical tables of one run, as written to (and read back from) the run folder.
+"""The canonical tables of one run: in memory (:class:`CanonicalData`) or as files
+(:class:`CanonicalFiles`, for engines that read Parquet themselves).
 
-Files in ``artifacts/``:
-
-``customers.parquet``
-    ``customer_id`` (pseudonym) and attribute columns.
-``transactions.parquet``, ``events.parquet``, ``campaigns.parquet``, ``feedback.parquet``
-    When the dataset has them.
-``schema.json``
-    Dataset, period, snapshot (``as_of``), currency, the fingerprint of the salt the
-    ids were pseudonymized with (:func:`seglab.collect.salt_fingerprint`), for each
-    table its row count and columns, each with its type and criterion tag, and
-    ``responses``: the customer columns that record answers to campaigns sent without a
-    control group.
-``quality.json``, ``quality.md``
-    The quality gate's report (:class:`~seglab.collect.quality.QualityReport`).
+Their description, the *schema* (:meth:`CanonicalData.schema`, kept in the run folder by
+:mod:`seglab.run`), holds the dataset, period, snapshot (``as_of``), currency, the
+fingerprint of the salt the ids were pseudonymized with
+(:func:`seglab.collect.salt_fingerprint`), what the spec says to segment on, for each
+table (``customers``, ``transactions``, ``events``, ``campaigns``, ``feedback``) its row
+count and columns, each with its type and criterion tag, and ``responses``: the customer
+columns that record answers to campaigns sent without a control group. This module is
+where a schema is made and read; :mod:`seglab.run` stores it.
 """
 
 from __future__ import annotations
@@ -23,11 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from seglab._io import read_json, write_json, write_parquet
 from seglab.collect.quality import QualityReport
-from seglab.exceptions import InputError
 
-__all__ = ["CanonicalData", "column_type"]
+__all__ = ["CanonicalData", "CanonicalFiles", "column_type", "TABLES"]
 
 TABLES = ("customers", "transactions", "events", "campaigns", "feedback")
 
@@ -83,7 +76,7 @@ class CanonicalData:
     responses: list[str] = field(default_factory=list)
 
     def schema(self) -> dict:
-        """The content of ``schema.json``."""
+        """The tables' description (the run folder keeps it, :meth:`seglab.run.RunFolder.schema`)."""
         tables = {}
         for name in TABLES:
             frame = getattr(self, name)
@@ -101,6 +94,15 @@ class CanonicalData:
                 "currency": self.currency, "salt_fingerprint": self.salt_fingerprint,
                 "sources": self.sources, "segment_on": list(self.segment_on), "tables": tables,
                 "responses": list(self.responses)}
+
+    def headline(self) -> str:
+        """One line: the dataset, the period and its snapshot day.
+
+        >>> CanonicalData("shop", "2025Q4", pd.Timestamp("2025-12-31"), pd.DataFrame()).headline()
+        'shop, period 2025Q4, as of 2025-12-31'
+        """
+        when = f"as of {self.as_of:%Y-%m-%d}" if self.as_of is not None else "no dates"
+        return f"{self.dataset}, period {self.period}, {when}"
 
     def summary(self) -> pd.DataFrame:
         """One row per table: rows, customers, columns, first and last date."""
@@ -126,41 +128,64 @@ class CanonicalData:
                 for c in self.customers.columns if c != "customer_id" and not c.startswith("qc_")]
         return pd.DataFrame(rows, columns=["column", "criterion", "type", "missing"])
 
-    def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write every table and ``schema.json``/``quality.json`` into ``folder`` (atomically)."""
-        folder = Path(folder)
-        written = {}
-        for name in TABLES:
-            frame = getattr(self, name)
-            path = folder / f"{name}.parquet"
-            if frame is not None:
-                written[name] = write_parquet(frame.reset_index(drop=True), path)
-            elif path.exists():
-                path.unlink()  # a stale table from an earlier run must not be read back
-        written["schema"] = write_json(self.schema(), folder / "schema.json")
-        if self.quality is not None:
-            written["quality"] = self.quality.write(folder)
-        return written
-
     @classmethod
-    def read(cls, folder: str | Path) -> CanonicalData:
-        """Read the tables written by :meth:`write` (``folder`` is the run's ``artifacts/``)."""
-        folder = Path(folder)
-        schema_path = folder / "schema.json"
-        if not schema_path.exists():
-            raise InputError(f"{schema_path} is missing; run the collect stage first "
-                             "(seglab collect --dataset … --period …)")
-        schema = read_json(schema_path)
-        tables = {name: (pd.read_parquet(folder / f"{name}.parquet") if schema["tables"].get(name)
-                         else None) for name in TABLES}
-        criteria = {c: info["criterion"] for c, info in schema["tables"]["customers"]["columns"].items()
-                    if info.get("criterion")}
-        quality = QualityReport.read(folder / "quality.json") if (folder / "quality.json").exists() else None
-        return cls(dataset=schema["dataset"], period=schema["period"],
-                   as_of=pd.Timestamp(schema["as_of"]) if schema.get("as_of") else None,
-                   customers=tables["customers"], transactions=tables["transactions"],
-                   events=tables["events"], campaigns=tables["campaigns"], feedback=tables["feedback"],
-                   responses=list(schema.get("responses") or []), criteria=criteria, quality=quality,
+    def from_schema(cls, schema: dict, tables: dict[str, pd.DataFrame | None],
+                    quality: QualityReport | None = None) -> CanonicalData:
+        """The tables described by ``schema`` (the content of :meth:`schema`)."""
+        return cls(dataset=schema["dataset"], period=schema["period"], as_of=_as_of(schema),
+                   customers=tables["customers"], transactions=tables.get("transactions"),
+                   events=tables.get("events"), campaigns=tables.get("campaigns"),
+                   feedback=tables.get("feedback"), responses=list(schema.get("responses") or []),
+                   criteria=_criteria(schema), quality=quality,
                    currency=schema.get("currency", ""), sources=schema.get("sources", []),
                    salt_fingerprint=schema.get("salt_fingerprint"),
                    segment_on=list(schema.get("segment_on") or []))
+
+
+def _as_of(schema: dict) -> pd.Timestamp | None:
+    return pd.Timestamp(schema["as_of"]) if schema.get("as_of") else None
+
+
+def _criteria(schema: dict) -> dict[str, str]:
+    return {c: info["criterion"] for c, info in schema["tables"]["customers"]["columns"].items()
+            if info.get("criterion")}
+
+
+@dataclass(frozen=True)
+class CanonicalFiles:
+    """The canonical tables of a run folder as Parquet files, with their schema.
+
+    ``paths`` maps each table the run has (``customers``, ``transactions``, ``events``)
+    to its file. Made by :meth:`seglab.run.RunFolder.canonical_files`.
+    """
+
+    schema: dict
+    paths: dict[str, Path]
+
+    @property
+    def dataset(self) -> str:
+        return self.schema["dataset"]
+
+    @property
+    def period(self) -> str:
+        return self.schema["period"]
+
+    @property
+    def as_of(self) -> pd.Timestamp | None:
+        return _as_of(self.schema)
+
+    @property
+    def currency(self) -> str:
+        return self.schema.get("currency", "")
+
+    @property
+    def criteria(self) -> dict[str, str]:
+        return _criteria(self.schema)
+
+    @property
+    def segment_on(self) -> list[str]:
+        return list(self.schema.get("segment_on") or [])
+
+    def customers(self) -> pd.DataFrame:
+        """The customer table, read into memory."""
+        return pd.read_parquet(self.paths["customers"])

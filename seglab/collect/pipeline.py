@@ -20,7 +20,7 @@ from seglab.collect.spec import CRITERIA, DatasetSpec, TableSpec, load_spec
 from seglab.config import Period, complete_periods, parse_period
 from seglab.exceptions import DataQualityWarning, EmptyDataError, PeriodError, SchemaError
 
-__all__ = ["collect", "choose_period", "dataset_date_range", "available_periods"]
+__all__ = ["collect", "choose_period", "dataset_date_range", "available_periods", "resolve_period"]
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def _prepare_customer_columns(frame: pd.DataFrame, criteria: dict[str, str],
 
 def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period | None = None, *,
             policies: dict[str, str] | None = None, salt: str | None = None,
-            project_dir: str | Path | None = None, run_dir: str | Path | None = None,
+            project_dir: str | Path | None = None, run=None,
             progress: bool = False) -> CanonicalData:
     """Load a dataset, map it onto the canonical schema, run the quality gate, pseudonymize.
 
@@ -139,11 +139,10 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
     project_dir
         Where the project's salt file lives (by default the project folder found from
         the working directory upwards, see :func:`seglab.config.project_dir`).
-    run_dir
-        The run folder this collection is for (``seglab run`` passes it to the
-        notebook). When the quality gate leaves nothing, the quality report is written
-        into its ``artifacts/`` before the error is raised, so the counts can be read
-        there. None writes nothing.
+    run
+        The run folder this collection is for (a :class:`seglab.run.RunFolder`). When
+        the quality gate leaves nothing, the quality report is written into it before
+        the error is raised, so the counts can be read there. None writes nothing.
     progress
         Show a progress bar while reading sources.
 
@@ -174,7 +173,7 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
         warnings.simplefilter("always", DataQualityWarning)
         try:
             data = _collect(dataset, period, policies=policies, salt=salt, project_dir=project_dir,
-                            run_dir=run_dir, progress=progress, caught=caught)
+                            run=run, progress=progress, caught=caught)
         finally:
             shown = list(caught)
     for w in shown:  # show them as they came, now that they are also notes in the report
@@ -207,7 +206,7 @@ def _source_of(table: TableSpec, column: str) -> str:
 
 
 def _nothing_left(spec: DatasetSpec, chosen: Period, table: str, raw: pd.DataFrame | None,
-                  report: QualityReport, run_dir: str | Path | None) -> EmptyDataError:
+                  report: QualityReport, run) -> EmptyDataError:
     """The error for a quality gate that left nothing: why, and where the counts are."""
     reasons = []
     if raw is not None and spec.transactions is not None and len(raw):
@@ -222,10 +221,8 @@ def _nothing_left(spec: DatasetSpec, chosen: Period, table: str, raw: pd.DataFra
         reasons.append("the gate dropped " + ", ".join(f"{c.count:,} {c.unit} ({c.check})"
                                                        for c in dropped[:5]))
     where = ""
-    if run_dir is not None:
-        from seglab.config import run_folder_for
-
-        path = report.write(run_folder_for(run_dir, spec.name, chosen.label).make().artifacts)
+    if run is not None:
+        path = run.make().write_quality(report)["quality"]
         where = f"; every count is in {path}"
     rows_in = report.tables.get(table, {}).get("rows_in", 0)
     error = EmptyDataError(
@@ -236,7 +233,7 @@ def _nothing_left(spec: DatasetSpec, chosen: Period, table: str, raw: pd.DataFra
     return error
 
 
-def _collect(dataset, period, *, policies, salt, project_dir, run_dir, progress,
+def _collect(dataset, period, *, policies, salt, project_dir, run, progress,
              caught: list) -> CanonicalData:
     spec = load_spec(dataset)
     rules = resolve_policies({**spec.quality.policies, **(policies or {})})
@@ -275,7 +272,7 @@ def _collect(dataset, period, *, policies, salt, project_dir, run_dir, progress,
                                   "customers": int(transactions["customer_id"].nunique())}
         if transactions.empty:
             raise _nothing_left(spec, chosen, "transactions", raw,
-                                _report(spec, chosen, tables, checks, caught), run_dir)
+                                _report(spec, chosen, tables, checks, caught), run)
     else:
         chosen = choose_period(period, None, dataset=spec.name)
     as_of = chosen.end if chosen.end is not None else (
@@ -342,7 +339,7 @@ def _collect(dataset, period, *, policies, salt, project_dir, run_dir, progress,
             customers = pd.concat([customers, pd.DataFrame({"customer_id": missing})], ignore_index=True)
     if customers.empty:
         raise _nothing_left(spec, chosen, "customers", None, _report(spec, chosen, tables, checks, caught),
-                            run_dir)
+                            run)
     tables.setdefault("customers", {})["customers"] = len(customers)
 
     def _pseudo(frame: pd.DataFrame | None, order: tuple[str, ...]) -> pd.DataFrame | None:
@@ -392,7 +389,7 @@ def _campaign_outcomes(spec: DatasetSpec, campaigns: pd.DataFrame, transactions:
     if transactions is None:
         raise SchemaError(f"campaigns: response_window_days derives outcomes from the transactions, but "
                           f"dataset {spec.name!r} has none; map the converted and revenue columns instead")
-    from seglab.measure.outcomes import derive_outcomes
+    from seglab.collect.outcomes import derive_outcomes
 
     derived, notes = derive_outcomes(campaigns, transactions, window_days=window, snapshot=chosen.cutoff)
     for note in notes:
@@ -420,3 +417,20 @@ def _report(spec: DatasetSpec, chosen: Period, tables: dict, checks: list, caugh
     return QualityReport(dataset=spec.name, period=chosen.label,
                          snapshot=None if chosen.cutoff is None else chosen.cutoff.isoformat(),
                          tables=tables, checks=checks, notes=_notes(caught))
+
+
+def resolve_period(dataset: str | Path | DatasetSpec = "sample", period: str | None = None) -> tuple[str, str]:
+    """The dataset's name and the label of the period a run of it will use, checked against
+    the data (an empty period: the latest complete one; only the date column is read).
+
+    >>> resolve_period("mall_customers")
+    ('mall_customers', 'all')
+    """
+    spec = load_spec(dataset)
+    if spec.transactions is None:
+        return spec.name, choose_period(period, None, dataset=spec.name).label
+    if period is not None and parse_period(period).is_static:
+        return spec.name, "all"
+    first, last = dataset_date_range(spec)
+    return spec.name, choose_period(period, pd.Series([first, last]), kind=spec.period_kind,
+                                    dataset=spec.name).label

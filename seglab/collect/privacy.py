@@ -99,8 +99,8 @@ def salt_fingerprint(salt: str) -> str:
     """A fingerprint of ``salt`` that is safe to write anywhere: a keyed hash of a fixed text.
 
     Equal salts give equal fingerprints; the salt cannot be recovered from it, nor
-    can any pseudonym be computed with it. Every run records it (``manifest.json``,
-    ``schema.json``) so that runs made with different salts are never compared.
+    can any pseudonym be computed with it. Every run records it (its manifest and its
+    schema, see :mod:`seglab.run`) so that runs made with different salts are never compared.
 
     >>> salt_fingerprint("s")
     '4db652798f9685da'

@@ -78,7 +78,7 @@ CHECKS: dict[str, Check] = {c.name: c for c in [
     Check("non_product", "lines that are not products (postage, fees, bad-debt adjustments, samples)",
           "drop"),
     Check("zero_price", "lines with a zero unit price (free items, or missing prices); only when a "
-          "unit price is mapped", "drop"),
+          "unit price column is mapped", "drop"),
     Check("negative_price", "lines with a negative price (accounting adjustments)", "drop"),
     Check("unknown_event_type", "events of a type the journey features do not use", "keep"),
     Check("conflicting_attributes",
@@ -468,7 +468,7 @@ def resolve_customer_attributes(transactions: pd.DataFrame, attributes: list[str
 
 @dataclass
 class QualityReport:
-    """Everything the quality gate found, for ``artifacts/quality.json``.
+    """Everything the quality gate found (the run folder keeps it, :mod:`seglab.run`).
 
     ``tables`` holds per-table counts (``rows_in``, ``rows_out``, ``customers``);
     ``checks`` one :class:`CheckResult` per check and table; ``notes`` what was
@@ -514,18 +514,19 @@ class QualityReport:
                          + (f", {info['customers']:,} customers" if "customers" in info else ""))
         lines += ["", "| table | check | policy | count | what it finds |", "|---|---|---|---:|---|"]
         for c in self.checks:
-            lines.append(f"| {c.table} | {c.check} | {c.policy} | {c.count:,} {c.unit} | {c.description} |")
+            unit = c.unit[:-1] if c.count == 1 and c.unit.endswith("s") else c.unit  # "1 line", not "1 lines"
+            lines.append(f"| {c.table} | {c.check} | {c.policy} | {c.count:,} {unit} | {c.description} |")
         if self.notes:
             lines += ["", "Notes:", "", *[f"- {escape_markdown(n)}" for n in self.notes]]
         return "\n".join(lines) + "\n"
 
-    def write(self, folder: str | Path) -> Path:
-        """Write ``quality.json`` and ``quality.md`` into ``folder``; returns the JSON path."""
-        folder = Path(folder)
-        write_text(self.to_markdown(), folder / "quality.md")
-        return write_json(self.to_dict(), folder / "quality.json")
+    def write(self, path: str | Path, markdown: str | Path | None = None) -> Path:
+        """Write the report as JSON to ``path`` (and as Markdown to ``markdown``); returns ``path``."""
+        if markdown is not None:
+            write_text(self.to_markdown(), markdown)
+        return write_json(self.to_dict(), path)
 
     @classmethod
     def read(cls, path: str | Path) -> QualityReport:
-        """Read a ``quality.json`` written by :meth:`write`."""
+        """Read a report written by :meth:`write`."""
         return cls.from_dict(read_json(path))

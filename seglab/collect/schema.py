@@ -15,7 +15,7 @@ campaigns      ``customer_id``, ``campaign_id``, ``sent_at`` (timestamp), ``grou
                (``treatment`` or ``control``); optional ``channel``, ``action`` (the
                recommended action the campaign carried out), ``converted`` (boolean),
                ``revenue`` (float). Without outcomes they are derived from the transactions
-               (see :func:`seglab.measure.derive_outcomes`).
+               (see :func:`seglab.collect.outcomes.derive_outcomes`).
 feedback       ``customer_id``, ``date`` (timestamp), ``kind`` (``nps``, ``csat``,
                ``rating`` or ``survey_<question>``), ``score`` (float); optional ``topic``.
 =============  ==========================================================================

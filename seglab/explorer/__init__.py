@@ -8,6 +8,6 @@ saving parameters, exporting audiences); :class:`Explorer` is the app on top of 
 """
 
 from seglab.explorer.app import Explorer, explore
-from seglab.explorer.model import Choice, ExplorerModel, Preview, load_features
+from seglab.explorer.model import Choice, ExplorerModel, Preview, load_features, load_outcomes
 
-__all__ = ["explore", "load_features", "Explorer", "ExplorerModel", "Choice", "Preview"]
+__all__ = ["explore", "load_features", "load_outcomes", "Explorer", "ExplorerModel", "Choice", "Preview"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,21 +25,17 @@ import yaml
 
 from seglab._io import write_text
 from seglab._validation import check_choice
-from seglab.cluster import Segmentation, SelectionRule, choose_k, segment
+from seglab.cluster import (ALGORITHMS, MAP_METHODS, SCALINGS, SKEWS, Preprocessor, Segmentation, SelectionRule,
+                            choose_k, segment)
 from seglab.cluster.columns import SegmentationColumns
 from seglab.cluster.embedding import embed
-from seglab.cluster.segmenter import ALGORITHMS
 from seglab.exceptions import InputError, ParameterError
 from seglab.measure.scores import attach_scores
 from seglab.personas import Personas, build_personas
 from seglab.personas.audiences import MIN_AUDIENCE, export_audiences
 from seglab.personas.rules import SegmentRules, explain_segments
 
-__all__ = ["Choice", "ExplorerModel", "Preview", "load_features"]
-
-SCALINGS = ("robust", "standard")
-SKEWS = ("auto", "log", "yeo-johnson", "none")
-MAP_METHODS = ("pca", "umap")
+__all__ = ["Choice", "ExplorerModel", "Preview", "load_features", "load_outcomes"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +56,10 @@ class Choice:
         check_choice(self.skew, SKEWS, name="skew")
         object.__setattr__(self, "criteria", tuple(self.criteria))
         object.__setattr__(self, "names", tuple(self.names))
+
+    def preprocessor(self) -> Preprocessor:
+        """The preprocessing this choice asks for (unfitted)."""
+        return Preprocessor(skew=self.skew, scaling=self.scaling)
 
     @property
     def preprocessing_key(self) -> tuple:
@@ -114,7 +114,7 @@ class _Cache(OrderedDict):
     def claim(self, key) -> tuple[Future, bool]:
         """The future for ``key`` and whether the caller must compute it."""
         with self.lock:
-            if key in self:
+            if key in self and not self[key].cancelled():
                 self.move_to_end(key)
                 return self[key], False
             future = self[key] = Future()
@@ -131,10 +131,21 @@ class _Cache(OrderedDict):
             future.set_exception(err)
 
     def get_or(self, key, compute):
-        future, mine = self.claim(key)
-        if mine:
-            self.fill(key, future, compute)
-        return future.result()
+        while True:
+            future, mine = self.claim(key)
+            if mine:
+                self.fill(key, future, compute)
+            try:
+                return future.result()
+            except CancelledError:  # a prefetch given up before it started: compute it now
+                continue
+
+    def drop(self, key, future: Future) -> None:
+        """Forget ``future`` (not started) so that the next caller computes ``key``."""
+        with self.lock:
+            if self.get(key) is future:
+                self.pop(key)
+        future.cancel()
 
 
 class ExplorerModel:
@@ -164,6 +175,9 @@ class ExplorerModel:
                              f"got {type(self.table).__name__}. Build one with seglab.features.build_features "
                              "or read a run's with seglab.features.FeatureSet.read(run.artifacts)")
         self.dictionary = getattr(features, "dictionary", None)
+        meta = self.dictionary.meta if self.dictionary is not None else {}
+        self.meta = {key: meta[key] for key in ("dataset", "period") if meta.get(key)}
+        """What the features are of (``dataset``, ``period``) when known, for headings."""
         self.customers = customers
         self.outcomes = outcomes
         self.min_audience = min_audience
@@ -172,6 +186,7 @@ class ExplorerModel:
         self._evidence = _Cache(8)
         self._rules = _Cache(cache_size)
         self._prefetcher: ThreadPoolExecutor | None = None
+        self._queued: list[tuple[Future, Choice, Future]] = []  # prefetches: (job, choice, cached result)
 
     # ------------------------------------------------------------------ what can be chosen
     @property
@@ -188,8 +203,8 @@ class ExplorerModel:
     # ------------------------------------------------------------------ computations
     def _segment(self, choice: Choice) -> Segmentation:
         return segment(self.features, criteria=list(choice.criteria) or None, names=list(choice.names) or None,
-                       k=choice.k, algorithms=[choice.algorithm],
-                       scaling=choice.scaling, skew=choice.skew, random_state=choice.random_state)
+                       k=choice.k, algorithms=[choice.algorithm], preprocessor=choice.preprocessor(),
+                       random_state=choice.random_state)
 
     def preview(self, choice: Choice) -> Preview:
         """Segments, profiles, names and cards of ``choice`` (cached)."""
@@ -199,10 +214,19 @@ class ExplorerModel:
         started = time.perf_counter()
         seg = self._segment(choice)
         middle = time.perf_counter()
-        personas = build_personas(self.features, seg, explain=False, min_audience=self.min_audience)
+        personas = build_personas(self.features, seg, explain=False, min_audience=self.min_audience,
+                                  meta=self.meta)
         attach_scores(personas, seg.segments, self.outcomes)
         return Preview(choice, seg, personas, seconds={"segment": middle - started,
                                                        "personas": time.perf_counter() - middle})
+
+    def has_preview(self, choice: Choice) -> bool:
+        """Whether :meth:`preview` of ``choice`` is computed already (so showing it is free)."""
+        return _ready(self._previews, choice)
+
+    def has_coordinates(self, choice: Choice, method: str = "pca") -> bool:
+        """Whether the map for ``choice``'s columns and preprocessing is computed already."""
+        return _ready(self._maps, (choice.preprocessing_key, method))
 
     def prefetch(self, choices) -> list[Future]:
         """Compute these choices' previews in a background thread (e.g. k - 1 and k + 1
@@ -213,10 +237,22 @@ class ExplorerModel:
         for choice in choices:
             future, mine = self._previews.claim(choice)
             if mine:
-                self._prefetcher.submit(self._previews.fill, choice, future,
-                                        lambda c=choice: self._compute_preview(c))
+                job = self._prefetcher.submit(self._previews.fill, choice, future,
+                                              lambda c=choice: self._compute_preview(c))
+                self._queued.append((job, choice, future))
             futures.append(future)
         return futures
+
+    def cancel_prefetch(self) -> int:
+        """Give up the prefetches not started yet (a new choice needs the processor more);
+        returns how many. Asking for one of them later computes it then."""
+        cancelled = 0
+        for job, choice, future in self._queued:
+            if job.cancel():
+                self._previews.drop(choice, future)
+                cancelled += 1
+        self._queued = [q for q in self._queued if not q[0].done()]
+        return cancelled
 
     def columns(self, choice: Choice) -> SegmentationColumns:
         return self.preview(choice).segmentation.columns
@@ -247,10 +283,9 @@ class ExplorerModel:
         k_values = tuple(int(k) for k in k_values)
 
         def compute():
-            columns = self.columns(choice)
-            return choose_k(self.table[columns.all], k_values=k_values, algorithms=[choice.algorithm],
-                            numeric=columns.numeric, categorical=columns.categorical, groups=columns.groups,
-                            skew=choice.skew, scaling=choice.scaling, rule=SelectionRule(n_bootstrap=n_bootstrap),
+            seg = self.preview(choice).segmentation  # the same columns, groups and preprocessing
+            return choose_k(self.table[seg.columns.all], k_values=k_values, algorithms=[choice.algorithm],
+                            preprocessor=seg.model.preprocessor, rule=SelectionRule(n_bootstrap=n_bootstrap),
                             random_state=choice.random_state, progress=progress)
 
         return self._evidence.get_or(self._evidence_key(choice, k_values, n_bootstrap), compute)
@@ -261,9 +296,7 @@ class ExplorerModel:
 
     def has_evidence(self, choice: Choice, k_values=range(2, 9), *, n_bootstrap: int = 5) -> bool:
         """Whether :meth:`evidence` for ``choice`` is computed already (so showing it is free)."""
-        key = self._evidence_key(choice, k_values, n_bootstrap)
-        future = self._evidence.get(key)
-        return future is not None and future.done() and future.exception() is None
+        return _ready(self._evidence, self._evidence_key(choice, k_values, n_bootstrap))
 
     def rules(self, choice: Choice) -> SegmentRules:
         """The explaining rules of every segment of ``choice`` (cached; slower than a preview)."""
@@ -278,7 +311,8 @@ class ExplorerModel:
     # ------------------------------------------------------------------ outputs
     def save_parameters(self, choice: Choice, path: str | Path, *, map_method: str = "pca") -> Path:
         """Write the YAML that ``seglab run --config`` accepts to reproduce these segments."""
-        from seglab.runner import available_stages, validate_config
+        from seglab.config import available_stages
+        from seglab.runner import validate_config
 
         params = choice.parameters(map_method)
         validate_config(available_stages(), params)
@@ -287,7 +321,8 @@ class ExplorerModel:
         return write_text(header + yaml.safe_dump(params, sort_keys=False, allow_unicode=True), path)
 
     def export_audience(self, choice: Choice, segment: int, folder: str | Path) -> dict:
-        """Write one segment's audience files into ``folder`` (see
+        """Write one segment's audience files into ``folder``, keeping the other segments'
+        files there and merging ``manifest.json`` (see
         :func:`~seglab.personas.audiences.export_audiences`); returns the manifest."""
         preview = self.preview(choice)
         segments = preview.segments
@@ -297,25 +332,65 @@ class ExplorerModel:
         chosen = segments[segments["segment"] == int(segment)]
         meta = self.dictionary.meta if self.dictionary is not None else {}
         return export_audiences(chosen, folder, names=preview.names, customers=self.customers,
-                                min_size=self.min_audience, as_of=meta.get("as_of"))
+                                min_size=self.min_audience, as_of=meta.get("as_of"), merge=True)
 
 
 def load_features(dataset: str = "sample", period: str | None = None, run_dir: str | Path | None = None):
     """The features (and customer table) to explore: from the run folder when ``seglab run``
     made one for this dataset and period, else collected and computed now.
 
+    The run folder is ``run_dir``, else ``<dataset>/<period>`` in the project's reports
+    folder (:func:`seglab.config.reports_dir`), the one ``seglab run`` writes. The feature
+    dictionary's ``meta`` then names the dataset and period.
+
     Returns ``(FeatureSet, customers)``. A run made with another salt than this
-    project's is refused (:func:`seglab.runner.check_run_salt`).
+    project's is refused (:func:`seglab.run.check_run_salt`).
     """
     from seglab.collect import collect
-    from seglab.features import FeatureSet, build_features
-    from seglab.runner import check_run_salt, open_run
+    from seglab.features import build_features
+    from seglab.collect.pipeline import resolve_period
+    from seglab.run import check_run_salt, open_run
 
     run = open_run(run_dir, dataset, period or None)
-    if run.artifact("features.parquet").exists():
+    if run.has("features"):
         check_run_salt(run)
-        customers = pd.read_parquet(run.artifact("customers.parquet")) \
-            if run.artifact("customers.parquet").exists() else None
-        return FeatureSet.read(run.artifacts), customers
-    data = collect(dataset, period or None, progress=True)
-    return build_features(data, progress=True), data.customers
+        customers = run.canonical_files().customers() if run.has("customers") else None
+        features = run.features()
+        about = run.info() if run.has("schema") else {}
+    else:
+        data = collect(dataset, period or None, progress=True)
+        features, customers = build_features(data, progress=True), data.customers
+        name, label = resolve_period(dataset, period or None)
+        about = {"dataset": name, "period": label}
+    for key in ("dataset", "period"):
+        if about.get(key):
+            features.dictionary.meta.setdefault(key, about[key])
+    return features, customers
+
+
+def load_outcomes(dataset: str = "sample", period: str | None = None, run_dir: str | Path | None = None):
+    """Campaign results, feedback and campaign responses per customer, for the persona cards'
+    response rate and NPS (:class:`seglab.measure.Outcomes`).
+
+    Read from the run folder (found as :func:`load_features` finds it) when the collect
+    stage ran there, else collected now. None when the dataset has no campaigns, feedback
+    or campaign-response columns.
+    """
+    from seglab.collect import collect
+    from seglab.measure import Outcomes
+    from seglab.run import check_run_salt, open_run
+
+    run = open_run(run_dir, dataset, period or None)
+    if run.has("schema"):
+        check_run_salt(run)
+        return run.outcomes()
+    data = collect(dataset, period or None)
+    if data.campaigns is None and data.feedback is None and not data.responses:
+        return None
+    return Outcomes.from_tables(campaigns=data.campaigns, feedback=data.feedback, customers=data.customers,
+                                responses=list(data.responses), period=data.period)
+
+
+def _ready(cache: _Cache, key) -> bool:
+    future = cache.get(key)
+    return future is not None and future.done() and future.exception() is None

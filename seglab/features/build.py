@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import ibis
-import joblib
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
-from seglab._io import atomic_path, read_json, write_json, write_parquet
 from seglab._validation import check_choice, check_range
-from seglab.collect.canonical import CanonicalData
+from seglab.collect.canonical import CanonicalData, CanonicalFiles
 from seglab.config import parse_period
 from seglab.exceptions import DataQualityWarning, EmptyDataError, InputError, PeriodError
 from seglab.features import behaviour as _behaviour
@@ -126,6 +122,17 @@ class FeatureSet:
                    if f.source == "customers" and f.name in numeric and f.name not in key]
         return (key + profile)[:limit]
 
+    def value_model_table(self) -> pd.DataFrame:
+        """The purchase model and the spend model used for the value features, a row each
+        (name, parameters, fit); empty when no value model was fitted."""
+        rows = [self.diagnostics.get(k) for k in ("purchase_model", "spend_model")]
+        return pd.DataFrame([r for r in rows if r])
+
+    def headline(self) -> str:
+        """One line: customers, features and the snapshot day."""
+        return (f"{len(self.features):,} customers × {self.features.shape[1] - 1} features as of "
+                f"{self.dictionary.meta.get('as_of')}")
+
     def validation_frame(self) -> pd.DataFrame:
         """The value models' holdout figures (:meth:`ValueValidation.to_frame`); without a
         validation, one row saying why."""
@@ -135,41 +142,6 @@ class FeatureSet:
                                  "status": [status]})
         return self.validation.to_frame()
 
-    def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``features.parquet``, ``feature_dictionary.json``, ``value_models.json``,
-        ``value_validation.json`` (when the value models were validated) and
-        ``value_models.joblib`` (when they were fitted) into ``folder``."""
-        folder = Path(folder)
-        written = {"features": write_parquet(self.features, folder / "features.parquet"),
-                   "dictionary": self.dictionary.write(folder / "feature_dictionary.json"),
-                   "diagnostics": write_json(self.diagnostics, folder / "value_models.json")}
-        if self.validation is not None:
-            written["validation"] = self.validation.write(folder / "value_validation.json")
-        elif (folder / "value_validation.json").exists():
-            (folder / "value_validation.json").unlink()  # a stale check of an earlier build
-        if any(m is not None for m in self.models.values()):
-            with atomic_path(folder / "value_models.joblib") as tmp:
-                joblib.dump(self.models, tmp)
-            written["models"] = folder / "value_models.joblib"
-        return written
-
-    @classmethod
-    def read(cls, folder: str | Path) -> FeatureSet:
-        """Read a feature set written by :meth:`write` (``folder`` is the run's ``artifacts/``)."""
-        folder = Path(folder)
-        path = folder / "features.parquet"
-        if not path.exists():
-            raise InputError(f"{path} is missing; run the features stage first "
-                             "(seglab features --dataset … --period …)")
-        models_path = folder / "value_models.joblib"
-        validation_path = folder / "value_validation.json"
-        return cls(features=pd.read_parquet(path),
-                   dictionary=FeatureDictionary.read(folder / "feature_dictionary.json"),
-                   models=joblib.load(models_path) if models_path.exists() else {},
-                   diagnostics=read_json(folder / "value_models.json")
-                   if (folder / "value_models.json").exists() else {},
-                   validation=ValueValidation.read(validation_path) if validation_path.exists() else None)
-
 
 def _inputs(data, con):
     """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency, period, segment_on."""
@@ -177,20 +149,15 @@ def _inputs(data, con):
         return (data.customers, as_table(con, data.transactions, name="transactions"),
                 as_table(con, data.events, name="events"), data.criteria, data.as_of, data.currency,
                 data.period, list(data.segment_on))
-    folder = Path(data)
-    schema_path = folder / "schema.json"
-    if not schema_path.exists():
-        raise InputError(f"{schema_path} is missing; run the collect stage first")
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    tables = schema["tables"]
-    criteria = {c: i["criterion"] for c, i in tables["customers"]["columns"].items() if i.get("criterion")}
+    if not isinstance(data, CanonicalFiles):
+        raise InputError(f"build_features needs the canonical tables: a CanonicalData (from collect) or the "
+                         f"run folder's files (run.canonical_files()); got {type(data).__name__}")
 
     def _table(name):
-        return as_table(con, folder / f"{name}.parquet", name=name) if tables.get(name) else None
+        return as_table(con, data.paths[name], name=name) if name in data.paths else None
 
-    return (pd.read_parquet(folder / "customers.parquet"), _table("transactions"), _table("events"),
-            criteria, pd.Timestamp(schema["as_of"]) if schema.get("as_of") else None,
-            schema.get("currency", ""), schema.get("period"), list(schema.get("segment_on") or []))
+    return (data.customers(), _table("transactions"), _table("events"), data.criteria, data.as_of,
+            data.currency, data.period, data.segment_on)
 
 
 DEFAULT_HOLDOUT_DAYS = 91
@@ -209,7 +176,7 @@ def period_days(period: str | None) -> int:
     return int((p.end - p.start).days) + 1
 
 
-def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestamp | None = None,
+def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Timestamp | None = None,
                    lookback_days: int | None = 730, time_unit: str = "days", horizon_days: int = 90,
                    clv_months: int = 12, discount_rate: float = 0.01, lapsed_days: int = 180,
                    churned_days: int = 365, loyal_orders: int = 4, top_categories: int = 8,
@@ -224,7 +191,8 @@ def build_features(data: CanonicalData | str | Path, *, as_of: str | pd.Timestam
     ----------
     data
         The output of *collect*: a :class:`~seglab.collect.CanonicalData`, or the run
-        folder's ``artifacts/`` (its Parquet files are read by the engine directly).
+        folder's tables as files (:meth:`seglab.run.RunFolder.canonical_files`), which the
+        engine reads directly.
     as_of
         The snapshot day (default: the period's last day, from *collect*).
     lookback_days

@@ -1,6 +1,6 @@
 """The feature dictionary: every feature's criterion, description, unit, type and source.
 
-Written to ``artifacts/feature_dictionary.json``::
+Kept in the run folder as JSON (:mod:`seglab.run`)::
 
     {"as_of": "2025-12-31", "lookback_days": 730,
      "features": [{"name": "recency_days", "criterion": "rfm", "description": "…",

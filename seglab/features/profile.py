@@ -63,7 +63,7 @@ def profile_features(customers: pd.DataFrame, criteria: dict[str, str], *,
     customers
         ``customer_id`` plus attribute columns.
     criteria
-        Column → criterion tag (from *collect*'s ``schema.json``).
+        Column → criterion tag (from *collect*'s schema, :meth:`~seglab.collect.CanonicalData.schema`).
     as_of
         The snapshot day, for ages and "days since" (default: today).
     dictionary

@@ -5,7 +5,8 @@ group (:func:`seglab.personas.export_audiences`); next period's campaigns table 
 was sent what, who was held out and who converted, and this module measures it:
 
 >>> import seglab
->>> measured = seglab.measure.measure_run(run, seglab.runner.previous_run(run))  # doctest: +SKIP
+>>> run = seglab.run.open_run("", "sample")                             # doctest: +SKIP
+>>> measured = seglab.measure.measure_run(run, run.previous())           # doctest: +SKIP
 >>> measured.table()                                                             # doctest: +SKIP
 
 - :func:`measure_campaigns`: lift per campaign and segment with 95 % intervals, revenue,
@@ -17,20 +18,21 @@ was sent what, who was held out and who converted, and this module measures it:
 - :func:`response_rates`: campaigns without a control group, as response rates;
 - :func:`measure_run`: all of it for a run folder (the report stage's "Did it work?");
 - :class:`Outcomes` and :func:`segment_scores`: response rate and NPS of any segmentation
-  (the explorer's persona cards);
+  (the explorer's persona cards; :meth:`seglab.run.RunFolder.outcomes` reads a run's);
+- :func:`derive_outcomes` (from :mod:`seglab.collect.outcomes`): conversions and revenue
+  from the transactions after each campaign, when the campaigns table has none;
 - :mod:`seglab.measure.intervals`: the interval methods, vectorized.
 
-The files it writes (``campaign_results.json``, ``feedback.json``) are named in
-:mod:`seglab.measure.artifacts` only.
+The run folder keeps the measurement (:meth:`seglab.run.RunFolder.write_measurement`,
+:meth:`seglab.run.RunFolder.measurement`); this package names no file.
 """
 
-from seglab.measure.artifacts import CAMPAIGN_RESULTS, FEEDBACK_RESULTS
 from seglab.measure.campaigns import (MEANINGFUL_LIFT, NOT_SEGMENTED, VERDICTS, CampaignResults, measure_campaigns,
                                       review_actions)
 from seglab.measure.feedback import ALL_CUSTOMERS, FeedbackResults, feedback_by_segment
-from seglab.measure.outcomes import derive_outcomes
+from seglab.collect.outcomes import derive_outcomes
 from seglab.measure.responses import ANY_RESPONSE, response_rates
-from seglab.measure.scores import Outcomes, attach_scores, load_outcomes, score_lines, segment_scores
+from seglab.measure.scores import Outcomes, attach_scores, score_lines, segment_scores
 from seglab.measure.stage import Measurement, measure_run
 
 __all__ = [
@@ -44,7 +46,6 @@ __all__ = [
     "response_rates",
     "derive_outcomes",
     "Outcomes",
-    "load_outcomes",
     "segment_scores",
     "score_lines",
     "attach_scores",
@@ -53,6 +54,4 @@ __all__ = [
     "NOT_SEGMENTED",
     "ALL_CUSTOMERS",
     "ANY_RESPONSE",
-    "CAMPAIGN_RESULTS",
-    "FEEDBACK_RESULTS",
 ]

@@ -14,7 +14,6 @@ response rate only, which is never a lift.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,7 @@ import pandas as pd
 from seglab.measure._period import windows
 from seglab.measure.feedback import DETRACTOR, PROMOTER, SATISFIED
 
-__all__ = ["Outcomes", "load_outcomes", "segment_scores", "score_lines", "attach_scores"]
+__all__ = ["Outcomes", "segment_scores", "score_lines", "attach_scores"]
 
 _COLUMNS = ("treated", "treated_converted", "control", "control_converted", "answered", "responded",
             "nps_answers", "promoters", "detractors", "csat_answers", "satisfied")
@@ -97,31 +96,6 @@ class Outcomes:
     @property
     def empty(self) -> bool:
         return self.per_customer.empty
-
-
-def load_outcomes(dataset: str = "sample", period: str | None = None,
-                  run_dir: str | Path | None = None) -> Outcomes | None:
-    """The outcomes of a run folder (found as :func:`seglab.explorer.load_features` finds it),
-    or collected now when the collect stage has not run there; None when the dataset has no
-    campaigns, feedback or campaign-response columns."""
-    from seglab.measure.artifacts import has_collected, read_inputs
-    from seglab.runner import open_run
-
-    run = open_run(run_dir, dataset, period or None)
-    if has_collected(run.artifacts):
-        inputs = read_inputs(run.artifacts, segments=False)
-        campaigns, feedback, customers = inputs["campaigns"], inputs["feedback"], inputs["customers"]
-        responses, label = list(inputs["schema"].get("responses") or []), inputs["schema"]["period"]
-    else:
-        from seglab.collect import collect
-
-        data = collect(dataset, period or None)
-        campaigns, feedback, customers = data.campaigns, data.feedback, data.customers
-        responses, label = list(data.responses), data.period
-    if campaigns is None and feedback is None and not responses:
-        return None
-    return Outcomes.from_tables(campaigns=campaigns, feedback=feedback, customers=customers, responses=responses,
-                                period=label)
 
 
 def segment_scores(segments: pd.DataFrame, outcomes: Outcomes) -> pd.DataFrame:

@@ -14,21 +14,26 @@ the groups. So when last period's run exists, customers count in the segment the
 then (segments keep their numbers from quarter to quarter); customers new since then, and
 every customer when there is no earlier run, count in today's segment.
 ``segments_from`` says which.
+
+The runs are read through their typed readers (:class:`seglab.run.RunFolder`), passed in;
+the run folder keeps the result (:meth:`seglab.run.RunFolder.write_measurement`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from seglab._io import to_jsonable
-from seglab.config import RunFolder
 from seglab.measure.campaigns import MEANINGFUL_LIFT, CampaignResults, measure_campaigns, review_actions
 from seglab.measure.feedback import FeedbackResults, feedback_by_segment
 from seglab.measure.responses import response_rates
+
+if TYPE_CHECKING:  # the run folder sits above the stages: passed in, never imported
+    from seglab.run import RunFolder
 
 __all__ = ["Measurement", "measure_run"]
 
@@ -37,8 +42,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Measurement:
-    """The measurement of one run (see the module docstring); ``write``/``read`` go through
-    :mod:`seglab.measure.artifacts`.
+    """The measurement of one run (see the module docstring). The run folder keeps it
+    (:meth:`seglab.run.RunFolder.write_measurement`, :meth:`~seglab.run.RunFolder.measurement`).
 
     Attributes
     ----------
@@ -77,7 +82,10 @@ class Measurement:
         return self.campaigns is not None or self.feedback is not None or self.responses is not None
 
     def to_dicts(self) -> tuple[dict, dict]:
-        """The content of ``campaign_results.json`` and ``feedback.json``."""
+        """Two JSON-ready dicts: the campaign results (``dataset``, ``period``,
+        ``segments_from``, ``names``, ``settings``, ``notes``, ``campaigns``, ``cells``,
+        ``reviews``, ``responses``) and the feedback results (``dataset``, ``period``,
+        ``windows``, ``settings``, ``scores``, ``changes``, ``topics``)."""
         c = self.campaigns
         campaign = {
             "dataset": self.dataset, "period": self.period, "segments_from": self.segments_from,
@@ -121,20 +129,6 @@ class Measurement:
                    names={int(k): v for k, v in (campaign.get("names") or {}).items()},
                    segments_from=campaign.get("segments_from", ""), notes=list(campaign.get("notes") or []))
 
-    def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``campaign_results.json`` and ``feedback.json`` into ``folder`` (a run's ``artifacts/``)."""
-        from seglab.measure.artifacts import write_results
-
-        return write_results(*self.to_dicts(), folder)
-
-    @classmethod
-    def read(cls, folder: str | Path) -> Measurement | None:
-        """The measurement written into ``folder``, or None when there is none."""
-        from seglab.measure.artifacts import read_results
-
-        found = read_results(folder)
-        return None if found is None else cls.from_dicts(*found)
-
     def table(self) -> pd.DataFrame:
         """The period's campaign × segment cells, readable: counts, rates, lift, verdict."""
         if self.campaigns is None:
@@ -162,7 +156,7 @@ def measure_run(run: RunFolder, previous: RunFolder | None = None, *, confidence
     run
         The run folder (collect, cluster and personas done).
     previous
-        Last period's run folder, when it exists (:func:`seglab.runner.previous_run`): its
+        Last period's run folder, when it exists (:meth:`seglab.run.RunFolder.previous`): its
         segments say where campaign customers were when the campaigns went out, and its
         actions are the actions campaigns without an ``action`` carried out.
     confidence, power, meaningful_lift, n_resamples, seed
@@ -172,35 +166,33 @@ def measure_run(run: RunFolder, previous: RunFolder | None = None, *, confidence
     -------
     Measurement
     """
-    from seglab.measure.artifacts import has_segments, read_inputs
-
-    inputs = read_inputs(run.artifacts)
-    schema = inputs["schema"]
-    names, segments = inputs["names"], inputs["segments"]
-    period = schema["period"]
-    out = Measurement(dataset=schema["dataset"], period=period, names=names)
-    if inputs["campaigns"] is not None:
-        actions, when, segments_then = inputs["actions"], "this period's segments", segments
-        if previous is not None and has_segments(previous.artifacts):
-            before = read_inputs(previous.artifacts, tables=False)
-            actions = before["actions"] or actions
-            when = (f"the segments of {before['schema']['period']}, when the campaigns went out (today's for "
+    info = run.info()
+    segments = run.segments()[["customer_id", "segment"]]
+    names, period = run.persona_names(), info["period"]
+    out = Measurement(dataset=info["dataset"], period=period, names=names)
+    campaigns = run.campaigns()
+    if campaigns is not None:
+        actions, when, segments_then = run.persona_actions(), "this period's segments", segments
+        if previous is not None and previous.has("segments"):
+            actions = previous.persona_actions() or actions
+            when = (f"the segments of {previous.info()['period']}, when the campaigns went out (today's for "
                     "customers new since)")
-            kept = before["segments"][before["segments"]["segment"] >= 0]
+            before = previous.segments()[["customer_id", "segment"]]
+            kept = before[before["segment"] >= 0]
             segments_then = pd.concat([kept, segments[~segments["customer_id"].isin(kept["customer_id"])]],
                                       ignore_index=True)
         out.segments_from = when
-        out.campaigns = measure_campaigns(inputs["campaigns"], segments_then, names=names, actions=actions,
+        out.campaigns = measure_campaigns(campaigns, segments_then, names=names, actions=actions,
                                           period=period, confidence=confidence, power=power,
                                           meaningful_lift=meaningful_lift, n_resamples=n_resamples, seed=seed)
         out.reviews = review_actions(out.campaigns)
-    if inputs["feedback"] is not None:
-        out.feedback = feedback_by_segment(inputs["feedback"], segments, period=period, names=names,
-                                           confidence=confidence)
-    columns = list(schema.get("responses") or [])
-    if columns and inputs["customers"] is not None:
-        out.responses = response_rates(inputs["customers"], segments, columns, names=names, confidence=confidence)
-        out.response_labels = _labels(inputs["dictionary"], columns)
+    feedback = run.feedback()
+    if feedback is not None:
+        out.feedback = feedback_by_segment(feedback, segments, period=period, names=names, confidence=confidence)
+    columns = run.response_columns()
+    if columns:
+        out.responses = response_rates(run.responses(), segments, columns, names=names, confidence=confidence)
+        out.response_labels = _labels(run.dictionary(), columns)
     if not out.available:
         out.notes.append("the dataset has no campaigns or feedback table, nor campaign-response columns")
     logger.info("measured %s %s: %s", out.dataset, period,

@@ -11,7 +11,7 @@ from seglab.personas.cards import PersonaCard, persona_cards
 from seglab.personas.facts import SegmentFacts, segment_facts
 from seglab.personas.naming import NOUNS, name_segments, read_names
 from seglab.personas.period import PeriodFigures, period_figures
-from seglab.personas.pipeline import Personas, build_personas, previous_names
+from seglab.personas.pipeline import Personas, build_personas
 from seglab.personas.profiles import SegmentProfiles, align_labels, profile_segments
 from seglab.personas.rules import SegmentRules, explain_segments
 from seglab.personas.traits import describe_number, distinguishing_traits
@@ -37,7 +37,6 @@ __all__ = [
     "control_groups",
     "MIN_AUDIENCE",
     "CONTROL_SHARE",
-    "previous_names",
     "period_figures",
     "PeriodFigures",
     "segment_facts",

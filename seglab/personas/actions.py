@@ -127,9 +127,11 @@ class _Context:
                                  feature_kind(feature, self.dictionary), self.currency)
         return f"{feature_label(feature, self.dictionary)} {mine} ({rest} for other customers)"
 
-    def ratio(self, segment: int, feature: str) -> float:
+    def above(self, segment: int, feature: str, factor: float) -> bool:
+        """The segment's mean is positive and at least ``factor`` × the other customers' (also
+        when theirs is 0: a segment that returns 15% among customers who return nothing)."""
         mine, rest = self.get(segment, feature), self.get(segment, feature, "rest_mean")
-        return mine / rest if np.isfinite(mine) and np.isfinite(rest) and rest > 0 else np.nan
+        return bool(np.isfinite(mine) and np.isfinite(rest) and mine > 0 and mine >= factor * max(rest, 0.0))
 
     def label(self, feature: str) -> str:
         label = feature_label(feature, self.dictionary)
@@ -287,11 +289,11 @@ def recommend_actions(profiles: SegmentProfiles, *, facts: Mapping[int, SegmentF
         if f.trend is not None and f.trend <= -0.25 and chosen[0] not in ("Win back", "Reactivate at low cost",
                                                                            "Prevent churn"):
             chosen.append("Prevent churn")
-        if ctx.ratio(s, "return_rate") >= 1.5 and ctx.get(s, "return_rate") >= 0.1:
+        if ctx.above(s, "return_rate", 1.5) and ctx.get(s, "return_rate") >= 0.1:
             chosen.append("Reduce returns")
-        if ctx.ratio(s, "discount_share") >= 1.5:
+        if ctx.above(s, "discount_share", 1.5):
             chosen.append("Protect margin")
-        if ctx.ratio(s, "cart_abandon_rate") >= 1.2:
+        if ctx.above(s, "cart_abandon_rate", 1.2):
             chosen.append("Convert browsers")
         channels = _channels(profiles, s, f.status, contacts)
         out[s] = [{"action": a, "why": _why(a, f, ctx, facts), "do": ACTIONS[a], "channels": channels,

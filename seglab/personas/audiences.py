@@ -6,7 +6,9 @@ customer table kept e-mail hashes, ``audiences/ad_platform/segment_<n>.csv`` lis
 SHA-256 of each normalised address, the form ad platforms match on. Segments smaller than
 ``min_size`` are not exported (a note in the manifest says so), nor are unassigned
 customers. ``audiences/manifest.json`` lists every segment, its count, its files and the
-refresh date. The folder is rebuilt whole at each export, so no stale file remains.
+refresh date. The folder is rebuilt whole at each export, so no stale file remains;
+with ``merge=True`` (the explorer's "Export audience", one segment at a time) the exported
+segments' files and manifest entries are added or replaced and the others kept.
 
 **Control groups.** Every exported segment holds out a random control group
 (``control_share`` of its customers, 10 % by default, rounded to whole customers), so that
@@ -30,12 +32,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from seglab._io import atomic_dir, neutralise_text, write_csv, write_json
+from seglab._io import atomic_dir, neutralise_text, read_json, write_csv, write_json
 from seglab._validation import check_range
 from seglab.cluster.segmenter import UNASSIGNED
 from seglab.collect.privacy import looks_personal
@@ -78,7 +81,7 @@ def control_groups(segments: pd.DataFrame, *, share: float = CONTROL_SHARE, seed
 
 def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[int, str],
                      customers: pd.DataFrame | None = None, min_size: int = MIN_AUDIENCE,
-                     as_of: str | None = None, refreshed: str | None = None,
+                     as_of: str | None = None, refreshed: str | None = None, merge: bool = False,
                      control_share: float = CONTROL_SHARE, control_seed: int = 0) -> dict:
     """Write the audience files into ``folder`` (the run's ``artifacts/audiences``).
 
@@ -94,6 +97,10 @@ def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[
         Smaller segments are suppressed.
     as_of, refreshed
         The data's snapshot day and the refresh date (default today) for the manifest.
+    merge
+        Keep the other segments already in ``folder``: this export adds or replaces the
+        files and manifest entries of the segments in ``segments`` only (the manifest's
+        dates are then those of the latest export).
     control_share, control_seed
         Share of each segment held out as its control group, and the seed of the draw
         (see :func:`control_groups`); 0 holds out nobody.
@@ -123,7 +130,12 @@ def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[
                           "campaigns table so that the run measures the lift" if control_share > 0 else
                           "no control group (control_share 0): every row is treatment, and lift cannot be measured"),
                 "segments": []}
+    kept = _kept_entries(folder, set(segments["segment"].astype(int))) if merge else []
     with atomic_dir(folder) as tmp:
+        if kept:  # the other segments' files come along unchanged
+            shutil.copytree(folder, tmp, dirs_exist_ok=True)
+            for name in (f for s in segments["segment"].unique() for f in _files(int(s))):
+                (tmp / name).unlink(missing_ok=True)
         for s, rows in segments.groupby("segment", sort=True):
             s = int(s)
             label = names.get(s, "unassigned" if s == UNASSIGNED else f"segment {s}")
@@ -156,8 +168,26 @@ def export_audiences(segments: pd.DataFrame, folder: str | Path, *, names: dict[
                     else:
                         entry["ad_platform_note"] = f"fewer than {min_size} customers with an e-mail hash"
             manifest["segments"].append(entry)
+        manifest["segments"] = sorted(kept + manifest["segments"], key=lambda e: e["segment"])
         write_json(manifest, tmp / "manifest.json")
     return manifest
+
+
+def _files(segment: int) -> tuple[str, str]:
+    return f"segment_{segment}.csv", f"ad_platform/segment_{segment}.csv"
+
+
+def _kept_entries(folder: Path, replaced: set[int]) -> list[dict]:
+    """The manifest entries of an earlier export that a merging export keeps."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return []
+    try:
+        entries = read_json(path)["segments"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{path} is not an audience manifest ({err}); move the folder away or export "
+                         "into another one") from None
+    return [e for e in entries if int(e["segment"]) not in replaced]
 
 
 def _check_no_personal_columns(frame: pd.DataFrame) -> None:

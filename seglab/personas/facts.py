@@ -91,13 +91,17 @@ def natural_tiers(values: pd.Series, *, log: bool = True, max_tiers: int = 3) ->
     contiguous groups with the smallest within-group sum of squares (Jenks' natural breaks,
     exhaustively: segmentations have few segments). Two values give ``top`` and ``low``.
     Adjacent tiers whose boundary values differ by less than :data:`TIER_GAP` (15%) are
-    merged: close values share a tier, and a single tier means no tier at all.
+    merged: close values share a tier, and a single tier means no tier at all. Missing
+    values (a segment of prospects has no CLV) get no tier: they are left out.
 
     >>> natural_tiers(pd.Series({0: 4477.0, 1: 613.0, 2: 477.0, 3: 282.0})).tolist()
     ['top', 'mid', 'mid', 'low']
     >>> natural_tiers(pd.Series({0: 614.0, 1: 597.0})).tolist()
     ['top', 'top']
+    >>> natural_tiers(pd.Series({0: 900.0, 1: float("nan"), 2: 100.0})).to_dict()
+    {0: 'top', 2: 'low'}
     """
+    values = values.dropna()
     return _merge_close(_jenks(values, log=log, max_tiers=max_tiers), values)
 
 

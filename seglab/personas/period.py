@@ -19,18 +19,16 @@ Customer tables without transactions, and static or as-of-date runs, have no per
 figures; :attr:`PeriodFigures.note` says why.
 
 >>> import seglab                                                                  # doctest: +SKIP
->>> figures = seglab.personas.period_figures(run.artifacts, segmentation.segments)  # doctest: +SKIP
+>>> figures = seglab.personas.period_figures(run.canonical_files(), segmentation.segments)  # doctest: +SKIP
 >>> figures.to_frame()                                                             # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from seglab._io import read_json
 from seglab._validation import require_columns, require_frame
 from seglab.config import Period, parse_period
 from seglab.exceptions import InputError
@@ -130,7 +128,7 @@ class PeriodFigures:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> PeriodFigures | None:
-        """The figures written by :meth:`to_dict` (``personas.json``'s ``period_figures``), or None."""
+        """The figures written by :meth:`to_dict` (the personas' ``period_figures``), or None."""
         if not data:
             return None
         totals = pd.DataFrame([{"window": w, **v} for w, v in (data.get("totals") or {}).items()])
@@ -170,17 +168,12 @@ def _windows(period: Period, first: pd.Timestamp) -> dict:
     return out
 
 
-def _source(transactions, segments, period):
-    """Resolve an artifacts folder into (transactions parquet or None, period label)."""
-    if isinstance(transactions, str | Path) and Path(transactions).is_dir():
-        folder = Path(transactions)
-        schema_path = folder / "schema.json"
-        if not schema_path.exists():
-            raise InputError(f"{schema_path} is missing; run the collect stage first")
-        schema = read_json(schema_path)
-        period = period if period is not None else schema["period"]
-        has = (schema.get("tables") or {}).get("transactions") is not None
-        return (folder / "transactions.parquet" if has else None), period
+def _source(transactions, period):
+    """Canonical files (a run's tables) into (transactions Parquet or None, period label)."""
+    from seglab.collect.canonical import CanonicalFiles
+
+    if isinstance(transactions, CanonicalFiles):
+        return transactions.paths.get("transactions"), period if period is not None else transactions.period
     return transactions, period
 
 
@@ -192,13 +185,13 @@ def period_figures(transactions, segments: pd.DataFrame, period: str | Period | 
     Parameters
     ----------
     transactions
-        The canonical transactions: a run's ``artifacts/`` folder (its period is read
-        from ``schema.json``), a Parquet path, a DataFrame or an Ibis table; None for a
-        dataset without transactions.
+        The canonical transactions: a run's tables (:meth:`seglab.run.RunFolder.canonical_files`,
+        which also give the period), a Parquet path, a DataFrame or an Ibis table; None for
+        a dataset without transactions.
     segments
         ``customer_id`` and ``segment`` (today's membership).
     period
-        The period (default: the artifacts folder's).
+        The period (default: the run's).
     con
         An Ibis connection (default: a new in-process DuckDB).
     """
@@ -206,9 +199,9 @@ def period_figures(transactions, segments: pd.DataFrame, period: str | Period | 
 
     require_frame(segments, "segments")
     require_columns(segments, ["customer_id", "segment"], table="segments")
-    transactions, period = _source(transactions, segments, period)
+    transactions, period = _source(transactions, period)
     if period is None:
-        raise InputError("period_figures needs the period (e.g. '2011Q3') or a run's artifacts folder")
+        raise InputError("period_figures needs the period (e.g. '2011Q3') or a run's tables (run.canonical_files())")
     parsed = parse_period(period)
     if transactions is None:
         return PeriodFigures.unavailable(parsed.label, "The data is a customer table without dated "

@@ -1,18 +1,11 @@
 """``build_personas``: from segments to named, explained, actionable personas (the *personas* stage).
 
-Files written to the run's ``artifacts/``:
-
-``personas.json``
-    The persona cards, the period's own figures (``period_figures``), the look-back
-    window in words (``window``) and the all-segment SQL (schema in the README).
-``personas.md``
-    The same, readable.
-``profiles.json``
-    The segment profiles (overview, numeric and categorical tables) and the traits.
-``rules.sql``
-    The ``CASE`` expression assigning customers to segments in SQL.
-``audiences/``
-    The audience files and their manifest (see :mod:`seglab.personas.audiences`).
+What the run folder keeps of them (:mod:`seglab.run`): the persona cards, the period's
+own figures (``period_figures``), the look-back window in words (``window``) and the
+all-segment SQL (:meth:`Personas.to_dict`, schema in the README), the same readable
+(:meth:`Personas.to_markdown`), the segment profiles and traits
+(:meth:`Personas.profiles_dict`), the ``CASE`` expression assigning customers to segments
+in SQL, and the audience files (:mod:`seglab.personas.audiences`).
 """
 
 from __future__ import annotations
@@ -23,8 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from seglab._io import read_json, write_json, write_text
-from seglab.exceptions import InputError
 from seglab.cluster.columns import SegmentationColumns
 from seglab.personas.actions import recommend_actions
 from seglab.personas.audiences import CONTROL_SHARE, MIN_AUDIENCE, export_audiences
@@ -37,7 +28,7 @@ from seglab.personas.rules import SegmentRules, explain_segments
 from seglab.personas.traits import distinguishing_traits
 from seglab.personas.wording import window_text
 
-__all__ = ["Personas", "build_personas", "previous_names"]
+__all__ = ["Personas", "build_personas"]
 
 
 @dataclass
@@ -69,7 +60,8 @@ class Personas:
         return {**self.meta, "period_figures": self.period.to_dict() if self.period is not None else None,
                 "segments": [c.to_dict() for c in self.cards],
                 "assignment_sql": self.rules.assignment_sql if self.rules else None,
-                "assignment_fidelity": self.rules.assignment_fidelity if self.rules else None}
+                "assignment_fidelity": self.rules.assignment_fidelity if self.rules
+                else self.meta.get("assignment_fidelity")}
 
     def export(self, folder: str | Path, segments: pd.DataFrame, *, customers: pd.DataFrame | None = None,
                min_size: int = MIN_AUDIENCE, control_share: float = CONTROL_SHARE, control_seed: int = 0) -> dict:
@@ -80,53 +72,26 @@ class Personas:
                                           control_share=control_share, control_seed=control_seed)
         return self.audiences
 
-    def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``personas.json``, ``personas.md``, ``profiles.json`` and ``rules.sql`` into ``folder``."""
-        folder = Path(folder)
-        profiles = {"revenue": self.profiles.revenue,
-                    "overview": self.profiles.overview.reset_index().to_dict(orient="records"),
-                    "numeric": self.profiles.numeric.to_dict(orient="records"),
-                    "categorical": self.profiles.categorical.to_dict(orient="records"),
-                    "traits": self.traits.to_dict(orient="records")}
-        written = {"personas": write_json(self.to_dict(), folder / "personas.json"),
-                   "markdown": write_text(self.to_markdown(), folder / "personas.md"),
-                   "profiles": write_json(profiles, folder / "profiles.json")}
-        if self.rules is not None:
-            written["rules"] = write_text(self.rules.assignment_sql + "\n", folder / "rules.sql")
-        return written
+    def profiles_dict(self) -> dict:
+        """The segment profiles (overview, numeric and categorical tables) and the traits."""
+        return {"revenue": self.profiles.revenue,
+                "overview": self.profiles.overview.reset_index().to_dict(orient="records"),
+                "numeric": self.profiles.numeric.to_dict(orient="records"),
+                "categorical": self.profiles.categorical.to_dict(orient="records"),
+                "traits": self.traits.to_dict(orient="records")}
 
     @classmethod
-    def read(cls, folder: str | Path) -> Personas:
-        """Read personas written by :meth:`write` (``folder`` is a run's ``artifacts/``)."""
-        folder = Path(folder)
-        if not (folder / "personas.json").exists():
-            raise InputError(f"{folder / 'personas.json'} is missing; run the personas stage first")
-        data, profiles = read_json(folder / "personas.json"), read_json(folder / "profiles.json")
+    def from_dicts(cls, personas: dict, profiles: dict, *, dictionary=None, audiences: dict | None = None) -> Personas:
+        """The personas described by :meth:`to_dict` and :meth:`profiles_dict` (without the
+        rules' decision trees, which are not kept)."""
         overview = pd.DataFrame(profiles["overview"]).set_index("segment")
         prof = SegmentProfiles(overview=overview, numeric=pd.DataFrame(profiles["numeric"]),
                                categorical=pd.DataFrame(profiles["categorical"]), revenue=profiles.get("revenue"))
-        cards = [PersonaCard(**c) for c in data["segments"]]
-        meta = {k: v for k, v in data.items()
-                if k not in ("segments", "assignment_sql", "assignment_fidelity", "period_figures")}
-        manifest = folder / "audiences" / "manifest.json"
-        dictionary = None
-        if (folder / "feature_dictionary.json").exists():
-            from seglab.features import FeatureDictionary
-
-            dictionary = FeatureDictionary.read(folder / "feature_dictionary.json")
-        return cls(dictionary=dictionary, profiles=prof, traits=pd.DataFrame(profiles["traits"]), names={c.segment: c.name for c in cards},
-                   cards=cards, rules=None, meta=meta, audiences=read_json(manifest) if manifest.exists() else None,
-                   period=PeriodFigures.from_dict(data.get("period_figures")))
-
-
-def previous_names(folder: str | Path | None) -> dict[int, str]:
-    """Last period's persona names by segment number (empty when there is no such run)."""
-    if folder is None:
-        return {}
-    path = Path(folder) / "personas.json"
-    if not path.exists():
-        return {}
-    return {int(c["segment"]): c["name"] for c in read_json(path)["segments"]}
+        cards = [PersonaCard(**c) for c in personas["segments"]]
+        meta = {k: v for k, v in personas.items() if k not in ("segments", "assignment_sql", "period_figures")}
+        return cls(dictionary=dictionary, profiles=prof, traits=pd.DataFrame(profiles["traits"]),
+                   names={c.segment: c.name for c in cards}, cards=cards, rules=None, meta=meta,
+                   audiences=audiences, period=PeriodFigures.from_dict(personas.get("period_figures")))
 
 
 def build_personas(features, segmentation, *, names: Mapping[int, str] | None = None,
@@ -145,7 +110,7 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
         The analyst's names by segment number (they win).
     previous
         Last period's names by segment number (they carry over to aligned segments), e.g.
-        :func:`previous_names` of last period's ``artifacts/``.
+        :meth:`seglab.run.RunFolder.persona_names` of last period's run.
     top_traits, rules_depth
         Traits per segment; conditions per rule at most.
     min_audience
@@ -154,7 +119,7 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
         Fit the explaining rules (needs a Segmentation, which says what was segmented on);
         False skips them, for quick previews.
     meta
-        Facts about the run for ``personas.json`` (dataset, period, as of, currency).
+        Facts about the run kept with the personas (dataset, period, as of, currency).
     period
         The period's own figures (:func:`~seglab.personas.period.period_figures`): they
         go into the cards' KPIs and summaries and decide the trend in the actions.

@@ -15,7 +15,7 @@ exact rules:
 - **fidelity**: the share of all customers the rules classify correctly (in or out).
 
 A multi-class tree gives one rule set for all segments at once, written as a SQL ``CASE``
-expression (:attr:`SegmentRules.assignment_sql`, ``rules.sql``) with its own fidelity: the
+expression (:attr:`SegmentRules.assignment_sql`, which the run folder keeps) with its own fidelity: the
 agreement of the SQL's segment with the actual one. Missing values are filled with the
 median, which the SQL does with ``COALESCE``.
 """

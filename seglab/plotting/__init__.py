@@ -3,6 +3,7 @@ axes they drew on; figure-level ones (several panels) return the figure."""
 
 from seglab.plotting.cluster import (plot_k_evidence, plot_segment_map, plot_segment_sizes,
                                      plot_stability)
+from seglab.plotting._base import segment_color
 from seglab.plotting.collect import plot_activity, plot_quality
 from seglab.plotting.personas import plot_all_traits, plot_profile_heatmap, plot_size_value, plot_traits
 from seglab.plotting.measure import plot_campaign_lift, plot_nps
@@ -33,4 +34,5 @@ __all__ = [
     "plot_segment_changes",
     "plot_campaign_lift",
     "plot_nps",
+    "segment_color",
 ]

@@ -18,6 +18,26 @@ def palette(n: int) -> list:
     return sns.color_palette("colorblind", n) if n <= 8 else sns.color_palette("husl", n)
 
 
+def segment_color(segment: int):
+    """The colour of segment number ``segment``, the same whatever the other segments are
+    (so a segment keeps its colour when k changes); unassigned customers (-1) are grey.
+
+    Parameters
+    ----------
+    segment : int
+        The segment number (-1: unassigned).
+
+    Returns
+    -------
+    colour
+        An RGB tuple (a hex string for unassigned), as matplotlib takes it.
+    """
+    if segment < 0:
+        return "#bbbbbb"
+    colours = sns.color_palette("colorblind", 10)  # segments 0-9: colour-blind safe
+    return colours[segment] if segment < len(colours) else sns.color_palette("husl", 24)[segment % 24]
+
+
 def tidy(ax: plt.Axes) -> plt.Axes:
     """Remove the top and right spines."""
     ax.spines[["top", "right"]].set_visible(False)

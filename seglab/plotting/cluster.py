@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from seglab._validation import require_columns
-from seglab.plotting._base import axes, palette, tidy, unavailable
+from seglab.plotting._base import axes, palette, segment_color, tidy, unavailable
 
 __all__ = ["plot_k_evidence", "plot_segment_map", "plot_segment_sizes", "plot_stability"]
 
@@ -29,13 +30,27 @@ _BANDS = ((0.0, 0.5, "#f4c7c3", "dissolved"), (0.5, 0.6, "#fbe3c4", "doubtful"),
 """Hennig's reading of a segment's bootstrap Jaccard (clusterboot)."""
 
 
-def plot_k_evidence(selection) -> plt.Figure:
+def plot_k_evidence(selection, *, ncols: int = 2, panel_size: tuple[float, float] = (3.55, 2.3)) -> plt.Figure:
     """All the evidence for k in one figure: the rule's criteria first (prediction strength,
     the weakest segment's stability, mean stability, smallest segment), then quality indices,
     per algorithm and k.
 
-    The chosen candidate is circled; the rule's thresholds are dashed lines. Returns the
-    figure; a note when k was given rather than chosen (``selection`` None).
+    The chosen candidate is circled; the rule's thresholds are dashed lines.
+
+    Parameters
+    ----------
+    selection : KSelection or None
+        The evidence (:func:`~seglab.cluster.choose_k`, ``Segmentation.selection``); None
+        when k was given rather than chosen (a note says so).
+    ncols : int, default 2
+        Panels a row.
+    panel_size : tuple of float, default (3.55, 2.3)
+        Inches per panel (the default fits the width of a printed A4 page with 8-pt text).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
     """
     if selection is None:
         return unavailable(None, "k was set by hand: no sweep to show").figure
@@ -43,9 +58,9 @@ def plot_k_evidence(selection) -> plt.Figure:
     panels = [(c, t) for c, t in _PANELS if c in table and table[c].notna().any()]
     if "bic" not in [c for c, _ in panels] and "inertia" in table and table["inertia"].notna().any():
         panels.append(("inertia", "inertia, k-means (the elbow)"))
-    ncols = 2  # two columns fit the width of a printed A4 page with 8-pt text
     nrows = int(np.ceil(len(panels) / ncols))
-    fig, grid = plt.subplots(nrows, ncols, figsize=(7.1, 2.3 * nrows + 0.8), layout="constrained", squeeze=False)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows + 0.8),
+                             layout="constrained", squeeze=False)
     colors = dict(zip(table["algorithm"].unique(), palette(table["algorithm"].nunique())))
     settings = selection.settings
     for ax, (col, title) in zip(grid.ravel(), panels):
@@ -67,7 +82,8 @@ def plot_k_evidence(selection) -> plt.Figure:
         ax.set_axis_off()
     handles, labels = grid.ravel()[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8, frameon=False)
-    fig.suptitle(f"Choosing k: {selection.algorithm}, k = {selection.k}\n{selection.rule}", fontsize=10)
+    rule = textwrap.fill(selection.rule, width=int(11 * fig.get_figwidth()))  # stays within the figure
+    fig.suptitle(f"Choosing k: {selection.algorithm}, k = {selection.k}\n{rule}", fontsize=9)
     return fig
 
 
@@ -75,7 +91,23 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
                      ax: plt.Axes | None = None, max_points: int = 50_000, random_state: int = 0) -> plt.Axes:
     """The customer map (``x``, ``y`` from :meth:`Segmentation.add_map`) coloured by segment.
 
-    Above ``max_points`` customers a seeded sample is drawn (the map stays readable and fast).
+    Parameters
+    ----------
+    segments : DataFrame
+        ``segment``, ``x`` and ``y`` per customer.
+    names : mapping of int to str, optional
+        Segment names for the legend (default: "segment 0", …).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+    max_points : int, default 50000
+        Above this many customers a seeded sample is drawn (the map stays readable and fast).
+    random_state : int, default 0
+        Seed of that sample.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     require_columns(segments, ["segment", "x", "y"], table="segments",
                     hint="add the map first: segmentation.add_map(features)")
@@ -83,12 +115,11 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
     if len(data) > max_points:
         data = data.sample(max_points, random_state=random_state)
     ids = sorted(data["segment"].unique())
-    colors = dict(zip([s for s in ids if s >= 0], palette(sum(s >= 0 for s in ids))))
     ax = axes(ax, (7.1, 6))
     for s in ids:
         rows = data[data["segment"] == s]
         label = (names or {}).get(s, "unassigned" if s < 0 else f"segment {s}")
-        ax.scatter(rows["x"], rows["y"], s=6, alpha=0.6, color=colors.get(s, "#bbbbbb"),
+        ax.scatter(rows["x"], rows["y"], s=6, alpha=0.6, color=segment_color(s),
                    label=f"{label} ({(segments['segment'] == s).sum():,})", linewidths=0)
     ax.legend(markerscale=3, fontsize=8, loc="best", frameon=False)
     ax.set_xticks([])
@@ -99,12 +130,27 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
 
 def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | None = None,
                        ax: plt.Axes | None = None) -> plt.Axes:
-    """Customers per segment, with their share."""
+    """Customers per segment, with their share.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``segment`` per customer.
+    names : mapping of int to str, optional
+        Segment names (default: "segment 0", …).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     require_columns(segments, ["segment"], table="segments")
     counts = segments["segment"].value_counts().sort_index()
     labels = [(names or {}).get(s, "unassigned" if s < 0 else f"segment {s}") for s in counts.index]
     ax = axes(ax, (7, 0.45 * len(counts) + 1))
-    colors = palette(len(counts))
+    colors = [segment_color(s) for s in counts.index]
     ax.barh(labels[::-1], counts.to_numpy()[::-1], color=colors[::-1])
     total = counts.sum()
     for y, c in enumerate(counts.to_numpy()[::-1]):
@@ -118,7 +164,20 @@ def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | Non
 def plot_stability(selection, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Bootstrap Jaccard similarity of each chosen segment against Hennig's bands: below 0.5
     a segment dissolves, 0.6 – 0.75 it is a pattern, from 0.75 stable, from 0.85 highly stable.
-    The dashed line is the rule's minimum."""
+    The dashed line is the rule's minimum.
+
+    Parameters
+    ----------
+    selection : KSelection or None
+        The evidence for k; None when k was given (a note says stability was not measured).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if selection is None:
         return unavailable(ax, "k was set by hand: stability was not measured")
     rows = selection.segment_stability()

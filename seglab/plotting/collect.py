@@ -11,19 +11,27 @@ from seglab._validation import require_columns, require_frame
 __all__ = ["plot_quality", "plot_activity"]
 
 from seglab.plotting._base import axes as _axes
+from seglab.plotting._base import unavailable
 
 POLICY_COLORS = {"drop": "#c44e52", "flag": "#dd8452", "keep": "#8c8c8c", "outside the period": "#9db4cc"}
 _SCOPE_CHECKS = {"after_snapshot"}
 """Checks that set the period's scope rather than find a problem: drawn apart, not as drops."""
 
 
-def plot_quality(report, ax: plt.Axes | None = None) -> plt.Axes:
+def plot_quality(report, *, ax: plt.Axes | None = None) -> plt.Axes:
     """What the quality gate found: one bar per check with a non-zero count, coloured by policy.
 
     Parameters
     ----------
-    report
-        A :class:`~seglab.collect.QualityReport`.
+    report : QualityReport
+        The quality gate's findings (:class:`~seglab.collect.QualityReport`).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     frame = report.to_frame()
     frame = frame.loc[frame["count"] > 0].sort_values("count")
@@ -51,9 +59,29 @@ def plot_quality(report, ax: plt.Axes | None = None) -> plt.Axes:
     return ax
 
 
-def plot_activity(transactions: pd.DataFrame, *, freq: str = "MS", currency: str = "",
+def plot_activity(transactions: pd.DataFrame | None, *, freq: str = "MS", currency: str = "",
                   ax: plt.Axes | None = None) -> plt.Axes:
-    """Net revenue per month (bars) and active customers (line, right axis)."""
+    """Net revenue per month (bars) and active customers (line, right axis); a note instead
+    when the data has no transactions (``transactions`` None).
+
+    Parameters
+    ----------
+    transactions : DataFrame or None
+        Canonical transactions (``customer_id``, ``order_date``, ``amount``).
+    freq : str, default "MS"
+        The pandas frequency of the bars (months).
+    currency : str, default ""
+        The currency, for the axis label.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
+    if transactions is None:
+        return unavailable(ax, "the data has no transactions: no activity over time to show")
     require_frame(transactions, "transactions")
     require_columns(transactions, ["customer_id", "order_date", "amount"], table="transactions")
     ax = _axes(ax, (9, 3.5))

@@ -28,7 +28,21 @@ def plot_distributions(features: pd.DataFrame, columns: Sequence[str], *, ncols:
                        dictionary=None) -> plt.Figure:
     """Small multiples: a histogram per numeric column (log scale for long tails), bars for categories.
 
-    Titles carry the unit from ``dictionary`` when given. Returns the figure.
+    Parameters
+    ----------
+    features : DataFrame
+        One row per customer.
+    columns : sequence of str
+        The columns to draw, one panel each.
+    ncols : int, default 4
+        Panels a row.
+    dictionary : FeatureDictionary, optional
+        Gives each panel its unit.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
     """
     require_frame(features, "features")
     require_columns(features, columns, table="features", hint="choose columns of the feature table")
@@ -64,6 +78,20 @@ def plot_rfm_grid(features: pd.DataFrame, *, value: str = "customers", ax: plt.A
     """Heatmap of customers (or any numeric column, averaged) by R score × FM score, with segment names.
 
     Draws a note instead when the features have no RFM scores (no transactions).
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per customer with ``r_score`` and ``fm_score``.
+    value : str, default "customers"
+        ``"customers"`` (counts) or a numeric column to average per cell.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     if "r_score" not in features:
         return unavailable(ax, "No RFM scores: the dataset has no transactions")
@@ -95,7 +123,22 @@ def plot_rfm_grid(features: pd.DataFrame, *, value: str = "customers", ax: plt.A
 
 def plot_rfm_segments(features: pd.DataFrame, *, revenue: str = "net_revenue",
                       currency: str = "") -> plt.Figure:
-    """The named RFM segments: share of customers beside share of revenue (a note without them)."""
+    """The named RFM segments: share of customers beside share of revenue (a note without them).
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per customer with ``rfm_segment``.
+    revenue : str, default "net_revenue"
+        The revenue column.
+    currency : str, default ""
+        The currency, for the axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (two panels).
+    """
     if "rfm_segment" not in features:
         return unavailable(None, "No named RFM segments: the dataset has no transactions").figure
     require_columns(features, [revenue], table="features")
@@ -127,6 +170,22 @@ def plot_clv(features: pd.DataFrame, *, column: str = "clv", currency: str = "",
     """Distribution of customer lifetime value (log scale), with the median and top-decile share.
 
     Draws a note instead when there is no such column (no transactions, or models switched off).
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per customer.
+    column : str, default "clv"
+        The value column.
+    currency : str, default ""
+        The currency, for the labels.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     if column not in features:
         return unavailable(ax, "No customer lifetime values: no transactions, or value models off")
@@ -152,7 +211,22 @@ def plot_clv(features: pd.DataFrame, *, column: str = "clv", currency: str = "",
 
 def plot_correlations(features: pd.DataFrame, columns: Sequence[str], *,
                       ax: plt.Axes | None = None) -> plt.Axes:
-    """Spearman correlations between numeric features, ordered so that related features sit together."""
+    """Spearman correlations between numeric features, ordered so that related features sit together.
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per customer.
+    columns : sequence of str
+        The features to correlate (non-numeric and constant ones are left out).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     require_columns(features, columns, table="features")
     numeric = [c for c in columns if pd.api.types.is_numeric_dtype(features[c]) and features[c].nunique() > 1]
     corr = features[numeric].corr(method="spearman").fillna(0)
@@ -174,7 +248,20 @@ def plot_correlations(features: pd.DataFrame, columns: Sequence[str], *,
 
 
 def plot_journey_stages(features: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Customers per journey stage, in life-cycle order."""
+    """Customers per journey stage, in life-cycle order (a note without journey stages).
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per customer with ``journey_stage``.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     from seglab.features.journey import JOURNEY_STAGES
 
     if "journey_stage" not in features:
@@ -193,14 +280,22 @@ def plot_value_validation(validation) -> plt.Figure:
     """The value models' holdout check: conditional expectations by calibration frequency and
     the cumulative tracking curve, actual against each model and the naive baseline.
 
-    ``validation`` is a :class:`seglab.features.ValueValidation` (or its dict, or None).
-    Returns the figure; a note instead when the check was skipped.
+    Parameters
+    ----------
+    validation : ValueValidation, dict or None
+        The check (:class:`seglab.features.ValueValidation`, or its dict); a note instead
+        when it is None or was skipped.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (two panels).
     """
     if validation is None:
         data = {"status": "the value models were not validated"}
     else:
         data = validation if isinstance(validation, dict) else validation.to_dict()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.1, 3.4), layout="constrained")  # A4 width
     if data.get("status") != "validated":
         unavailable(left, data.get("status", "not validated"))
         right.set_axis_off()
@@ -218,10 +313,10 @@ def plot_value_validation(validation) -> plt.Figure:
     left.plot(x, cond["naive"], color="#55a868", linestyle="-.", linewidth=1, label="naive")
     left.set_xticks(x)
     left.set_xticklabels(cond["frequency"])
-    left.set_xlabel("repeat purchases before the holdout window")
-    left.set_ylabel("mean purchases in the holdout")
-    left.set_title("Conditional expectations", fontsize=10)
-    left.legend(fontsize=7, frameon=False)
+    left.set_xlabel("repeat purchases before the holdout", fontsize=8)
+    left.set_ylabel("mean purchases in the holdout", fontsize=8)
+    left.set_title("Conditional expectations", fontsize=9)
+    left.legend(fontsize=8, frameon=False)
     track = pd.DataFrame(data["tracking"])
     if "actual" in track:
         right.plot(track["day"], track["actual"], color="k", linewidth=2, label="actual")
@@ -230,10 +325,10 @@ def plot_value_validation(validation) -> plt.Figure:
         right.plot(track["day"], track[name], color=color, linestyle=style,
                    linewidth=2.2 if name == chosen else 1.2, label=label)
     right.plot(track["day"], track["naive"], color="#55a868", linestyle="-.", linewidth=1, label="naive")
-    right.set_xlabel(f"days after {data.get('calibration_end') or 'the cut'}")
-    right.set_ylabel("cumulative repeat purchases")
-    right.set_title(f"Tracking over the {data['holdout_days']}-day holdout", fontsize=10)
-    right.legend(fontsize=7, frameon=False)
+    right.set_xlabel(f"days after {data.get('calibration_end') or 'the cut'}", fontsize=8)
+    right.set_ylabel("cumulative repeat purchases", fontsize=8)
+    right.set_title(f"Tracking over the {data['holdout_days']}-day holdout", fontsize=9)
+    right.legend(fontsize=8, frameon=False)
     for ax in (left, right):
         ax.tick_params(labelsize=8)
         tidy(ax)

@@ -21,7 +21,6 @@ VERDICT_COLOURS = {"worked": "#2a9d4b", "backfired": "#c0392b", "no effect detec
 """The colour of each verdict, in plots and in the report."""
 
 
-
 def _note(ax, text: str) -> plt.Axes:
     ax = unavailable(ax, text, size=(PAGE_WIDTH, 1.0))
     ax.texts[0].set_fontsize(_FONT)
@@ -34,12 +33,20 @@ def plot_campaign_lift(measurement, *, period_only: bool = True, min_group: int 
 
     Parameters
     ----------
-    measurement
-        A :class:`~seglab.measure.Measurement` (or :class:`~seglab.measure.CampaignResults`).
-    period_only
+    measurement : Measurement, CampaignResults or None
+        A :class:`~seglab.measure.Measurement` (or :class:`~seglab.measure.CampaignResults`);
+        None (no campaigns table) draws a note saying so.
+    period_only : bool, default True
         Only the campaigns sent in the run's period.
-    min_group
+    min_group : int
         Leave out cells with fewer customers than this in either group.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     results = getattr(measurement, "campaigns", measurement)
     if results is None:
@@ -60,12 +67,12 @@ def plot_campaign_lift(measurement, *, period_only: bool = True, min_group: int 
     ax.axvline(0, color="#333333", linewidth=0.8)
     ax.set_yticks(y, labels, fontsize=_FONT)
     ax.tick_params(axis="x", labelsize=_FONT)
-    ax.set_xlabel("change in conversion rate against the control group, percentage points (95% interval)",
-                  fontsize=_FONT)
+    ax.set_xlabel("lift: conversion rate minus the control group's,\n"
+                  "in percentage points (95% interval)", fontsize=_FONT)
     for verdict, colour in VERDICT_COLOURS.items():
         if verdict in set(cells["verdict"]):
             ax.scatter([], [], color=colour, s=22, label=verdict)
-    ax.legend(fontsize=_FONT, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=5,
+    ax.legend(fontsize=_FONT, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3,
               handletextpad=0.2, columnspacing=1.2)
     ax.set_ylim(-0.7, len(cells) - 0.3)
     return tidy(ax)
@@ -74,8 +81,18 @@ def plot_campaign_lift(measurement, *, period_only: bool = True, min_group: int 
 def plot_nps(measurement, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Each segment's Net Promoter Score this period with its 95 % interval, and last period's.
 
-    ``measurement`` is a :class:`~seglab.measure.Measurement` (or
-    :class:`~seglab.measure.FeedbackResults`).
+    Parameters
+    ----------
+    measurement : Measurement, FeedbackResults or None
+        A :class:`~seglab.measure.Measurement` (or :class:`~seglab.measure.FeedbackResults`);
+        None, or no NPS answers, draws a note saying so.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     feedback = getattr(measurement, "feedback", measurement)
     if feedback is None or feedback.scores.empty or "nps" not in set(feedback.scores["kind"]):

@@ -62,6 +62,22 @@ def plot_profile_heatmap(personas, features: Sequence[str] | None = None, *, max
     """How each segment (columns) differs from the other customers on the most telling
     features (rows): colour is the contrast in standard deviations (red above, blue
     below), each cell shows the segment's mean in its unit (£, %, days).
+
+    Parameters
+    ----------
+    personas : Personas
+        From :func:`~seglab.personas.build_personas` (its profiles, names and dictionary).
+    features : sequence of str, optional
+        The rows (default: the ``max_features`` with the strongest contrast).
+    max_features : int, default 14
+        Rows at most when ``features`` is not given.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     from seglab.personas.traits import REDUNDANT
     from seglab.personas.wording import feature_kind, feature_label, format_value
@@ -95,7 +111,24 @@ def plot_profile_heatmap(personas, features: Sequence[str] | None = None, *, max
 
 def plot_traits(personas, segment: int, *, ax: plt.Axes | None = None, wrap: int = 48) -> plt.Axes:
     """One persona's distinguishing traits: bars of contrast with the other customers,
-    labelled in words."""
+    labelled in words.
+
+    Parameters
+    ----------
+    personas : Personas
+        From :func:`~seglab.personas.build_personas`.
+    segment : int
+        The segment number.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+    wrap : int, default 48
+        Characters per line of the trait labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     rows = personas.traits[personas.traits["segment"] == segment].sort_values("rank", ascending=False)
     name = personas.names.get(segment, f"segment {segment}")
     if rows.empty:
@@ -115,7 +148,18 @@ def plot_traits(personas, segment: int, *, ax: plt.Axes | None = None, wrap: int
 
 
 def plot_all_traits(personas) -> plt.Figure:
-    """Every persona's traits, one panel each, stacked (see :func:`plot_traits`). Returns the figure."""
+    """Every persona's traits, one panel each, stacked (see :func:`plot_traits`).
+
+    Parameters
+    ----------
+    personas : Personas
+        From :func:`~seglab.personas.build_personas`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     segments = [c.segment for c in personas.cards]
     counts = [max(int((personas.traits["segment"] == s).sum()), 1) for s in segments]
     heights = [0.42 * c + 0.75 for c in counts]
@@ -129,7 +173,20 @@ def plot_all_traits(personas) -> plt.Figure:
 def plot_size_value(personas, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Each segment's share of customers beside its share of revenue (over the look-back
     window, and in the period itself when the data has dated purchases); without revenue,
-    the value measure per customer (spending score, total spend)."""
+    the value measure per customer (spending score, total spend).
+
+    Parameters
+    ----------
+    personas : Personas
+        From :func:`~seglab.personas.build_personas` (its profiles, names and period).
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     from seglab.personas.wording import feature_kind, feature_label, format_value
 
     overview = personas.profiles.overview

@@ -21,6 +21,18 @@ def plot_migration(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
 
     Rows are last period's segments (and ``new`` customers), columns this period's (and
     ``lost`` customers). A note instead when the comparison was skipped.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        From :func:`~seglab.report.compare_runs`.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     if comparison.skipped or comparison.migration.empty:
         ax = unavailable(ax, comparison.note or "no comparison", size=(PAGE_WIDTH, 1.2))
@@ -43,7 +55,20 @@ def plot_migration(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
 
 
 def plot_segment_changes(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Customers per segment, last period beside this period."""
+    """Customers per segment, last period beside this period (a note without a comparison).
+
+    Parameters
+    ----------
+    comparison : Comparison
+        From :func:`~seglab.report.compare_runs`.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     changes = comparison.changes
     if comparison.skipped or changes.empty or "customers_now" not in changes:
         ax = unavailable(ax, comparison.note or "no comparison", size=(PAGE_WIDTH, 1.2))
@@ -66,6 +91,8 @@ def plot_segment_changes(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     ax.invert_yaxis()
     ax.tick_params(axis="x", labelsize=_FONT)
     ax.set_xlabel("customers", fontsize=_FONT)
-    ax.legend(fontsize=_FONT, frameon=False, loc="lower right")
-    ax.set_title("Segment sizes then and now", fontsize=10)
+    # beside the title, where no bar or number can run into it
+    ax.legend(fontsize=_FONT, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2,
+              borderaxespad=0.2)
+    ax.set_title("Segment sizes then and now", fontsize=10, loc="left")
     return tidy(ax)

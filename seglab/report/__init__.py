@@ -2,8 +2,8 @@
 with last period.
 
 >>> import seglab
->>> run = seglab.runner.open_run("", "sample", "2025Q4")                        # doctest: +SKIP
->>> comparison = seglab.report.compare_runs(run, seglab.runner.previous_run(run))  # doctest: +SKIP
+>>> run = seglab.run.open_run("", "sample", "2025Q4")                           # doctest: +SKIP
+>>> comparison = seglab.report.compare_runs(run, run.previous())                 # doctest: +SKIP
 >>> seglab.report.write_report(seglab.report.render_report(run, comparison), run.report_html)  # doctest: +SKIP
 """
 

@@ -13,25 +13,29 @@ last period's (see :mod:`seglab.cluster.alignment`). :func:`compare_runs` then m
   customers moving × the gap between the two segments' value per customer (CLV, else
   revenue per customer), split into moves down and moves up.
 
-Written to ``artifacts/comparison.json``. When there is no earlier run the comparison is
-*skipped* with a note saying why (and the command that makes the missing run, when the
-data has that period), and the report says so. Two runs pseudonymized with different
-salts are never compared (:func:`seglab.runner.check_same_salt`).
+The run folder keeps it (:meth:`seglab.run.RunFolder.write_comparison`). When there is no
+earlier run the comparison is *skipped* with a note saying why (and the command that makes
+the missing run, when the data has that period), and the report says so. Two runs
+pseudonymized with different salts are never compared (:func:`seglab.run.check_same_salt`).
+
+The runs are read through their typed readers (:class:`seglab.run.RunFolder`), passed in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from seglab._io import read_json, write_json
-from seglab.config import RunFolder, parse_period
+from seglab.config import parse_period
 from seglab.exceptions import SeglabError
-from seglab.personas.pipeline import previous_names
-from seglab.runner import check_same_salt
+
+if TYPE_CHECKING:  # the run folder sits above the stages: passed in, never imported
+    from seglab.run import RunFolder
 
 __all__ = ["Comparison", "compare_runs", "rerun_command"]
 
@@ -55,6 +59,8 @@ class Comparison:
     totals: dict = field(default_factory=dict)
     movements: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_MOVE_COLUMNS))
     value_measure: str | None = None
+    drift_threshold: float = 0.5
+    """Shifts (in standard deviations) from which :attr:`drift` counts as a warning."""
 
     @classmethod
     def skipped_because(cls, current_period: str, note: str, previous_period: str | None = None) -> Comparison:
@@ -74,11 +80,18 @@ class Comparison:
                               "counts": self.migration.to_numpy().tolist()} if not self.migration.empty else None,
                 "changes": self.changes.to_dict(orient="records"),
                 "drift": self.drift.to_dict(orient="records"), "warnings": self.warnings,
-                "movements": self.movements.to_dict(orient="records"), "value_measure": self.value_measure}
+                "movements": self.movements.to_dict(orient="records"), "value_measure": self.value_measure,
+                "drift_threshold": self.drift_threshold}
 
-    def write(self, folder: str | Path) -> Path:
-        """Write ``comparison.json`` into ``folder``."""
-        return write_json(self.to_dict(), Path(folder) / "comparison.json")
+    def drifted_segments(self) -> int:
+        """Segments with at least one feature that moved :attr:`drift_threshold` or more."""
+        if self.drift.empty:
+            return 0
+        return int(self.drift[self.drift["shift_sd"].abs() >= self.drift_threshold]["name"].nunique())
+
+    def write(self, path: str | Path) -> Path:
+        """Write the comparison as JSON to ``path``."""
+        return write_json(self.to_dict(), path)
 
     @classmethod
     def read(cls, path: str | Path) -> Comparison:
@@ -92,7 +105,7 @@ class Comparison:
                    changes=pd.DataFrame(data.get("changes", [])), drift=pd.DataFrame(data.get("drift", [])),
                    warnings=data.get("warnings", []), totals=data.get("totals", {}),
                    movements=pd.DataFrame(data.get("movements") or [], columns=_MOVE_COLUMNS),
-                   value_measure=data.get("value_measure"))
+                   value_measure=data.get("value_measure"), drift_threshold=float(data.get("drift_threshold", 0.5)))
 
     def biggest_moves(self, direction: str, n: int = 1) -> pd.DataFrame:
         """The ``n`` largest moves ``down`` or ``up`` in value (see the module docstring)."""
@@ -101,19 +114,25 @@ class Comparison:
         return self.movements[self.movements["direction"] == direction].head(n)
 
 
-def _overview(folder: RunFolder) -> pd.DataFrame:
-    path = folder.artifact("profiles.json")
-    if not path.exists():
-        return pd.DataFrame()
-    return pd.DataFrame(read_json(path)["overview"]).set_index("segment")
-
-
 def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: str = "",
                  drift_threshold: float = 0.5) -> Comparison:
-    """Compare ``current`` with ``previous`` (two run folders of the same dataset).
+    """Compare ``current`` with ``previous`` (two runs of the same dataset).
 
-    ``requested`` is the period the user asked to compare with (for the note when its
-    run is missing).
+    Parameters
+    ----------
+    current, previous
+        The runs (:class:`seglab.run.RunFolder`); ``previous`` None when there is none
+        (the comparison is then skipped with a note saying why and what to run).
+    requested
+        The period the user asked to compare with (for the note when its run is missing);
+        ``none`` switches the comparison off.
+    drift_threshold
+        A segment whose mean on a segmentation feature moved at least this many standard
+        deviations is flagged (the comparison keeps the threshold).
+
+    Returns
+    -------
+    Comparison
 
     Raises
     ------
@@ -121,7 +140,7 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
         When the two runs were pseudonymized with different salts: their customer ids
         cannot match, and the message says how to restore the salt.
     """
-    period = read_json(current.require("schema.json", stage="collect"))["period"]
+    period = current.info()["period"]
     if str(requested).strip().lower() == "none":
         return Comparison.skipped_because(period, "comparison switched off (compare_to: none)")
     if previous is None:
@@ -140,11 +159,10 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
         return Comparison.skipped_because(
             period, f"no earlier run to compare with: there is no complete run of {wanted} beside this one "
             f"(make it with: {command})", wanted)
-    check_same_salt(current, previous)
-    previous_period = read_json(previous.require("schema.json", stage="collect"))["period"]
-    now = pd.read_parquet(current.require("segments.parquet", stage="cluster"))
-    then = pd.read_parquet(previous.require("segments.parquet", stage="cluster"))
-    names_now, names_then = previous_names(current.artifacts), previous_names(previous.artifacts)
+    current.check_same_salt(previous)
+    previous_period = previous.info()["period"]
+    now, then = current.segments(), previous.segments()
+    names_now, names_then = current.persona_names(), previous.persona_names()
 
     def label(names: dict, s: int) -> str:
         return names.get(int(s), "unassigned" if int(s) < 0 else f"segment {s}")
@@ -164,7 +182,7 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
               "new": int((merged["_merge"] == "right_only").sum()), "lost": int((merged["_merge"] == "left_only").sum()),
               "stayed_in_segment": float(stayed.sum() / both.sum()) if both.any() else None}
 
-    ov_now, ov_then = _overview(current), _overview(previous)
+    ov_now, ov_then = current.segment_overview(), previous.segment_overview()
     change_rows = []
     for s in sorted(set(ov_now.index) | set(ov_then.index)):
         row = {"segment": int(s), "name": names_now.get(int(s)) or names_then.get(int(s)),
@@ -189,7 +207,7 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
             warnings.append(f"{r['name']}: {int(a):,} → {int(b):,} customers ({(b - a) / a:+.0%})")
     return Comparison(current_period=period, previous_period=previous_period, migration=migration,
                       changes=changes, drift=drift, warnings=warnings, totals=totals, movements=movements,
-                      value_measure=measure)
+                      value_measure=measure, drift_threshold=drift_threshold)
 
 
 def rerun_command(run: RunFolder, period: str) -> str | None:
@@ -197,12 +215,11 @@ def rerun_command(run: RunFolder, period: str) -> str | None:
     it, or None when the data has no such complete period."""
     from pathlib import Path
 
-    from seglab.runner import resolve_run
+    from seglab.collect.pipeline import resolve_period
 
-    manifest = read_json(run.manifest) if run.manifest.exists() else {}
-    dataset = str(manifest.get("parameters", {}).get("dataset") or read_json(run.artifact("schema.json"))["dataset"])
+    dataset = str(run.read_manifest().get("parameters", {}).get("dataset") or run.info()["dataset"])
     try:
-        resolve_run(dataset, period)
+        resolve_period(dataset, period)
     except SeglabError:
         return None
     reports = Path(run.path).resolve().parents[1]
@@ -255,14 +272,11 @@ def _drift_text(row, currency: str) -> str:
 
 def _drift(current: RunFolder, previous: RunFolder, now: pd.DataFrame, then: pd.DataFrame,
            names: dict[int, str], threshold: float) -> tuple[pd.DataFrame, list[str]]:
-    schema = current.artifact("schema.json")
-    currency = read_json(schema).get("currency", "") if schema.exists() else ""
-    meta_path = current.artifact("segmentation.json")
-    if not meta_path.exists() or not previous.artifact("features.parquet").exists():
+    currency = current.info().get("currency", "")
+    if not current.has("segmentation") or not previous.has("features"):
         return pd.DataFrame(columns=_DRIFT_COLUMNS), []
-    columns = read_json(meta_path)["numeric"]
-    f_now = pd.read_parquet(current.artifact("features.parquet"))
-    f_then = pd.read_parquet(previous.artifact("features.parquet"))
+    columns = list(current.segmentation_columns().numeric)
+    f_now, f_then = current.feature_table(), previous.feature_table()
     columns = [c for c in columns if c in f_now and c in f_then]
     if not columns:
         return pd.DataFrame(columns=_DRIFT_COLUMNS), []

@@ -21,6 +21,7 @@ import base64
 import io
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -28,13 +29,18 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from seglab._io import read_json, write_text
-from seglab.config import RunFolder, parse_period
+from seglab._io import write_text
+from seglab.config import parse_period
+from seglab.measure import Measurement
+from seglab.measure.section import did_it_work
 from seglab.personas.wording import (capitalize, feature_kind, feature_label, format_money, format_value, plural,
                                      signed_share, window_text)
 from seglab.report.comparison import Comparison
 
 __all__ = ["render_report", "write_report", "figure_uri", "executive_summary", "report_context", "report_figures"]
+
+if TYPE_CHECKING:  # the run folder sits above the stages: passed in, never imported
+    from seglab.run import RunFolder
 
 _ENV = Environment(loader=PackageLoader("seglab.report", "templates"),
                    autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True),
@@ -97,6 +103,24 @@ def _span(period: str) -> str:
     return f"{_long_date(p.start)} – {_long_date(p.end)}"
 
 
+def segmentation_cautions(segmentation, dictionary=None) -> list[str]:
+    """What a reader must know before acting on the segments: they rest on one variable, or
+    no number of segments met the rule (the data supports no segmentation well)."""
+    out = []
+    used = segmentation.columns.all
+    if len(used) == 1:
+        out.append(f"Read with care: the segments rest on one variable, {feature_label(used[0], dictionary)}, so "
+                   "they are ranges of it. Give the data more to segment on: tag more of its columns with "
+                   "criteria in the dataset spec, or name the features to segment on there.")
+    selection = segmentation.selection
+    if selection is not None and selection.rule.startswith("highest prediction strength"):
+        chosen = selection.chosen
+        out.append(f"Read with care: no number of segments met the rule; the {selection.k} segments shown are the "
+                   f"most reproducible found (prediction strength {chosen['prediction_strength']:.2f}, weakest "
+                   f"segment's stability {chosen['min_jaccard']:.2f}), and they may not come back next period.")
+    return out
+
+
 def executive_summary(info: dict, cards: list, comparison: Comparison | None, period=None) -> list[str]:
     """The report's opening paragraph, as sentences: the period, who brings the revenue,
     what to do first, what changed since last period."""
@@ -144,8 +168,7 @@ def executive_summary(info: dict, cards: list, comparison: Comparison | None, pe
                          f"{verb} {m.to_name}")
     if moves:
         out.append(capitalize("; ".join(moves)) + ".")
-    drifted = comparison.drift[comparison.drift["shift_sd"].abs() >= 0.5]["name"].nunique() \
-        if not comparison.drift.empty else 0
+    drifted = comparison.drifted_segments()
     if drifted:
         out.append(f"{plural(drifted, 'segment')} changed character noticeably (see 'What changed').")
     return out
@@ -241,14 +264,14 @@ def _overview_rows(cards, period) -> list[dict]:
     return rows
 
 
-def _readable_parameter(name: str, value, n_segments: int | None):
+def _readable_parameter(name: str, value, k: int | None):
     if isinstance(value, str):
         try:
             value = ast.literal_eval(value) if value[:1] in "[{(" else value
         except (ValueError, SyntaxError):
             pass
     if name == "k" and value in (0, None):
-        return f"chosen from the evidence ({plural(n_segments, 'segment')})" if n_segments else "chosen from the evidence"
+        return f"chosen from the evidence ({plural(k, 'segment')})" if k else "chosen from the evidence"
     if value is None or value == "" or value == [] or value == {} or value == ():
         return "none" if not isinstance(value, str) else "(default)"
     if isinstance(value, bool):
@@ -280,10 +303,10 @@ def _parameter_help() -> dict[str, str]:
     return helps
 
 
-def _parameter_rows(parameters: dict, n_segments: int | None) -> list[dict]:
+def _parameter_rows(parameters: dict, k: int | None) -> list[dict]:
     helps = _parameter_help()
-    return [{"name": k, "value": _readable_parameter(k, v, n_segments), "help": _code_pieces(helps.get(k, ""))}
-            for k, v in parameters.items()]
+    return [{"name": name, "value": _readable_parameter(name, value, k), "help": _code_pieces(helps.get(name, ""))}
+            for name, value in parameters.items()]
 
 
 def _code_pieces(text: str) -> list[tuple[str, str]]:
@@ -306,18 +329,14 @@ def _quality_rows(quality) -> list[dict]:
 
 
 def report_figures(run: RunFolder, comparison: Comparison | None = None, *, personas=None,
-                   segmentation=None, quality=None) -> dict[str, plt.Figure]:
+                   segmentation=None, quality=None, measurement=None) -> dict[str, plt.Figure]:
     """Every figure of the report, by name, as matplotlib figures (the report embeds them;
     tests check that they print readably)."""
     import seglab.plotting as splot
-    from seglab.cluster import Segmentation
-    from seglab.collect.quality import QualityReport
-    from seglab.personas import Personas
 
-    personas = personas or Personas.read(run.artifacts)
-    segmentation = segmentation or Segmentation.read(run.artifacts)
-    if quality is None and run.artifact("quality.json").exists():
-        quality = QualityReport.read(run.artifact("quality.json"))
+    personas = personas or run.personas()
+    segmentation = segmentation or run.segmentation()
+    quality = quality if quality is not None else run.quality()
     names = personas.names
 
     def fig(obj):
@@ -341,16 +360,14 @@ def report_figures(run: RunFolder, comparison: Comparison | None = None, *, pers
     if comparison is not None and not comparison.skipped:
         figures["migration"] = fig(splot.plot_migration(comparison))
         figures["changes"] = fig(splot.plot_segment_changes(comparison))
-    figures.update(_measure_figures(run))
+    figures.update(_measure_figures(measurement if measurement is not None else run.measurement()))
     return figures
 
 
-def _measure_figures(run: RunFolder) -> dict:
+def _measure_figures(measured: Measurement | None) -> dict:
     """The "Did it work?" figures, when the run measured campaigns or feedback."""
     import seglab.plotting as splot
-    from seglab.measure import Measurement
 
-    measured = Measurement.read(run.artifacts)
     figures = {}
     if measured is not None and measured.campaigns is not None and not measured.campaigns.in_period().empty:
         figures["lift"] = splot.plot_campaign_lift(measured).figure
@@ -360,18 +377,13 @@ def _measure_figures(run: RunFolder) -> dict:
 
 
 def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict:
-    """Everything the template shows, read from the run folder (figures rendered)."""
-    from seglab.cluster import Segmentation
-    from seglab.collect.quality import QualityReport
-    from seglab.personas import Personas
-    from seglab.runner import run_info
-
-    personas = Personas.read(run.artifacts)
-    segmentation = Segmentation.read(run.artifacts)
+    """Everything the template shows, read from the run (figures rendered)."""
+    personas = run.personas()
+    segmentation = run.segmentation()
     dictionary = personas.dictionary
-    quality = QualityReport.read(run.artifact("quality.json")) if run.artifact("quality.json").exists() else None
-    manifest = read_json(run.manifest) if run.manifest.exists() else {}
-    info = run_info(run)
+    quality = run.quality()
+    manifest = run.read_manifest()
+    info = run.info()
     static = parse_period(info["period"]).is_static
     meta = dictionary.meta if dictionary is not None else {}
     window = window_text(meta.get("lookback_days"), meta.get("as_of")) if not static else ""
@@ -383,16 +395,21 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
     currency = info.get("currency", "")
     period = personas.period
     cards = personas.cards
+    measurement = run.measurement()
     figures = {name: figure_uri(f) for name, f in
-               report_figures(run, comparison, personas=personas, segmentation=segmentation, quality=quality).items()}
+               report_figures(run, comparison, personas=personas, segmentation=segmentation, quality=quality,
+                              measurement=measurement).items()}
     value_check = _value_validation(run)
-    used = [*segmentation.columns.numeric, *segmentation.columns.categorical]
+    basis = segmentation.columns
     features_used = [{"name": f, "label": capitalize(feature_label(f, dictionary)),
                       "criterion": dictionary[f].criterion if dictionary is not None and f in dictionary else "",
                       "description": dictionary[f].description if dictionary is not None and f in dictionary else ""}
-                     for f in used]
+                     for f in basis.all]
+    groups = [{"group": group, "features": ", ".join(feature_label(f, dictionary) for f in names),
+               "weight": f"1/{len(names)}" if len(names) > 1 else "1"}
+              for group, names in basis.by_group().items()]
     selection = segmentation.selection
-    n_segments = segmentation.model.n_segments_
+    k = segmentation.model.k_
     params = segmentation.params
     changes = []
     if comparison is not None and not comparison.skipped:
@@ -403,10 +420,7 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         for i, r in enumerate(records):
             changes.append({"name": r.get("name"), "previous_name": r.get("previous_name"),
                             "values": [c[i] for c in columns]})
-    from seglab.measure import Measurement
-    from seglab.measure.section import did_it_work
-
-    measured = did_it_work(Measurement.read(run.artifacts), cards, currency=currency)
+    measured = did_it_work(measurement, cards, currency=currency)
     moves = []
     if comparison is not None and not comparison.skipped:
         for m in comparison.movements.head(6).itertuples(index=False):
@@ -425,22 +439,26 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         "contact_notes": {c.segment: _contact_note(c, personas) for c in cards},
         "channel_fallback": {c.segment: "audience file" if _exported(c, personas) else "none in the data"
                              for c in cards},
-        "features_used": features_used, "value_check": value_check,
+        "features_used": features_used, "value_check": value_check, "groups": groups,
+        "segmentation_notes": list(basis.notes), "cautions": segmentation_cautions(segmentation, dictionary),
         "dropped": {capitalize(feature_label(k, dictionary)): v for k, v in segmentation.columns.dropped.items()},
         "model": {"algorithm": params.get("algorithm", segmentation.model.algorithm),
                   "skew": params.get("skew"), "scaling": params.get("scaling"), "clip": params.get("clip"),
                   "ordered_by": feature_label(params["ordered_by"], dictionary) if params.get("ordered_by") else "",
-                  "align": params.get("align")},
-        "n_segments": n_segments,
+                  "align": params.get("align"),
+                  "segment_on": ", ".join(feature_label(x, dictionary) for x in params.get("segment_on") or [])},
+        "k": k,
         "selection": None if selection is None else {
             "rule": selection.rule, "algorithm": selection.algorithm, "k": selection.k,
             "rows": [{"algorithm": r["algorithm"], "k": int(r["k"]), "silhouette": _num(r.get("silhouette"), 3),
                       "stability": _num(r.get("stability"), 2), "min_jaccard": _num(r.get("min_jaccard"), 2),
+                      "prediction_strength": _num(r.get("prediction_strength"), 2),
                       "smallest_share": _pct(r.get("smallest_share")),
                       "chosen": int(r["k"]) == selection.k and r["algorithm"] == selection.algorithm}
                      for r in selection.table.to_dict(orient="records")]},
-        "assignment_fidelity": read_json(run.artifact("personas.json")).get("assignment_fidelity"),
-        "parameters": _parameter_rows(manifest.get("parameters", {}), n_segments),
+        "assignment_fidelity": personas.meta.get("assignment_fidelity"),
+        "rules_file": run.file("rules").relative_to(run.path).as_posix(),
+        "parameters": _parameter_rows(manifest.get("parameters", {}), k),
         "versions": {k: (v or "not installed") for k, v in manifest.get("versions", {}).items()},
         "inputs": manifest.get("inputs", {}),
         "timings": {k: f"{v:.1f} s" for k, v in manifest.get("timings_s", {}).items()},
@@ -449,13 +467,10 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
 
 
 def _value_validation(run: RunFolder) -> dict | None:
-    """The value models' holdout check (``value_validation.json``) with a row per model, or None."""
-    from seglab.features import ValueValidation
-
-    path = run.artifact("value_validation.json")
-    if not path.exists():
+    """The value models' holdout check with a row per model, or None."""
+    check = run.value_validation()
+    if check is None:
         return None
-    check = ValueValidation.read(path)
     return {**check.to_dict(), "rows": check.to_frame().to_dict(orient="records"),
             "chosen_label": next((m["label"] for m in check.models if m["name"] == check.chosen), None)}
 
@@ -486,7 +501,20 @@ def _title(dataset: str) -> str:
 
 
 def render_report(run: RunFolder, comparison: Comparison | None = None) -> str:
-    """The report's HTML, from the run folder's artifacts."""
+    """The report's HTML, from the run's artifacts.
+
+    Parameters
+    ----------
+    run
+        The run (:class:`seglab.run.RunFolder`), read through its typed readers.
+    comparison
+        The comparison with last period, or None.
+
+    Returns
+    -------
+    str
+        One self-contained HTML document.
+    """
     return _ENV.get_template("report.html.j2").render(**report_context(run, comparison))
 
 

@@ -99,10 +99,10 @@ def report_text(html: str) -> dict:
 def command_problem(command: str) -> str | None:
     """Why a printed ``seglab`` command would not run, or None when it would: its options
     parse, and its dataset and periods exist."""
-    from seglab.cli import build_parser
+    from seglab._commands import build_parser
     from seglab.config import parse_period
     from seglab.exceptions import SeglabError
-    from seglab.runner import resolve_run
+    from seglab.collect.pipeline import resolve_period
 
     argv = shlex.split(command)
     if not argv or argv[0] != "seglab":
@@ -115,10 +115,10 @@ def command_problem(command: str) -> str | None:
     if args.command in (None, "datasets", "sample"):
         return None
     try:
-        resolve_run(args.dataset, args.period)
+        resolve_period(args.dataset, args.period)
         if getattr(args, "compare_to", None) and args.compare_to != "none":
             parse_period(args.compare_to)
-            resolve_run(args.dataset, args.compare_to)
+            resolve_period(args.dataset, args.compare_to)
     except SeglabError as err:
         return f"{command}: {err}"
     if getattr(args, "config", None) is not None and not args.config.is_file():

@@ -5,7 +5,7 @@ exercise notebooks in ``notebooks/workshop/`` (see its README, the instructor gu
 >>> import pandas as pd
 >>> print(check_k(4, pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "segment": [0, 1, 2, 3]})))
 ✓ k = 4: the data has 4 planted segments
-  - quality (silhouette) and stability agree here; on real data they often do not, and the smallest-segment guard decides
+  - every segment comes back in bootstrap resamples and from half of the customers (prediction strength); one more segment cuts a real group in two, and those pieces do not come back
 """
 
 from seglab.workshop.checks import (

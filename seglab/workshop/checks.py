@@ -198,8 +198,8 @@ def check_segments(segments, truth: pd.DataFrame, *, threshold: float = 0.9) -> 
         return Feedback(True, f"your segments recover the planted ones (adjusted Rand index {ari:.2f})", [
             f"{purity:.0%} of customers sit with the majority of their planted group"])
     details = [f"{labels.nunique()} segments found for {truth_labels.nunique()} planted"]
-    columns = getattr(segments, "columns", None)
-    if columns is not None and len(columns.by_group()) < 4:
+    columns = getattr(segments, "columns", None)  # a Segmentation's; a frame's columns are no basis
+    if hasattr(columns, "by_group") and len(columns.by_group()) < 4:
         details.append(f"you segmented on {', '.join(columns.by_group())} only: the planted groups differ along "
                        "several criteria at once (attitudes, who they are, how they buy, their journey), and any "
                        "one criterion finds them only in part; leave criteria empty to use them all")

@@ -6,7 +6,6 @@ import nbformat
 import pandas as pd
 import pytest
 
-from seglab.collect import CanonicalData
 from seglab.exceptions import StageError
 from seglab.runner import run_pipeline, run_single_stage
 
@@ -23,7 +22,7 @@ def sample_run(tmp_path_factory):
 def test_collect_notebook_writes_the_canonical_tables(sample_run):
     folder = sample_run.folder
     assert folder.path.name == "2025Q3" and folder.path.parent.name == "sample"
-    data = CanonicalData.read(folder.artifacts)
+    data = folder.canonical()
     assert data.period == "2025Q3" and len(data.customers) == 3000
     assert data.transactions["order_date"].max() < pd.Timestamp("2025-10-01")
     assert (folder.artifacts / "quality.md").read_text().startswith("# Data quality: sample, 2025Q3")
@@ -57,27 +56,24 @@ def test_executed_notebooks_rerun_as_they_are_in_the_finished_folder(sample_run,
 
 
 def test_features_notebook_writes_the_feature_table_and_dictionary(sample_run):
-    from seglab.features import FeatureSet
 
-    fs = FeatureSet.read(sample_run.folder.artifacts)
+    fs = sample_run.folder.features()
     assert len(fs.features) == 3000 and fs.dictionary.meta["as_of"] == "2025-09-30"
     assert {"recency_days", "clv", "journey_stage", "age"} <= set(fs.features.columns)
     assert fs.dictionary.names == list(fs.features.columns[1:])
 
 
 def test_cluster_notebook_writes_segments_and_model(sample_run):
-    from seglab.cluster import Segmentation
 
-    seg = Segmentation.read(sample_run.folder.artifacts)
+    seg = sample_run.folder.segmentation()
     assert len(seg.segments) == 3000 and {"x", "y"} <= set(seg.segments.columns)
-    assert seg.selection is not None and seg.model.n_segments_ == seg.selection.k
+    assert seg.selection is not None and seg.model.k_ == seg.selection.k
     assert (sample_run.folder.artifacts / "model.joblib").exists()
 
 
 def test_personas_notebook_writes_cards_rules_and_audiences(sample_run):
-    from seglab.personas import Personas
 
-    personas = Personas.read(sample_run.folder.artifacts)
+    personas = sample_run.folder.personas()
     assert personas.cards and personas.meta["period"] == "2025Q3"
     assert (sample_run.folder.artifacts / "rules.sql").read_text().startswith("CASE")
     manifest = json.loads((sample_run.folder.artifacts / "audiences" / "manifest.json").read_text())
@@ -85,8 +81,6 @@ def test_personas_notebook_writes_cards_rules_and_audiences(sample_run):
 
 
 def test_next_quarter_keeps_segment_numbers_and_names(sample_run):
-    from seglab.cluster import Segmentation
-    from seglab.personas import Personas
 
     names = sample_run.folder.path.parent / "names.yaml"
     names.write_text("0: Our best customers\n")
@@ -95,9 +89,9 @@ def test_next_quarter_keeps_segment_numbers_and_names(sample_run):
                          progress=False)
     later = run_pipeline("sample", "2025Q4", out=first.folder.path.parents[1],
                          config={"map_method": "pca", "n_bootstrap": 3, "k": 4}, progress=False)
-    seg = Segmentation.read(later.folder.artifacts)
+    seg = later.folder.segmentation()
     assert seg.alignment is not None and seg.params["align"] == "centroids"
-    assert "Our best customers" in Personas.read(later.folder.artifacts).names.values()
+    assert "Our best customers" in later.folder.personas().names.values()
     # the report compares with the quarter before, found beside it
     comparison = json.loads((later.folder.artifacts / "comparison.json").read_text())
     assert not comparison["skipped"] and comparison["previous_period"] == "2025Q3"
@@ -157,7 +151,7 @@ def test_manifest_and_schema_record_the_salt_fingerprint_never_the_salt(sample_r
     from tests.conftest import TEST_SALT
 
     manifest = json.loads(sample_run.folder.manifest.read_text())
-    schema = json.loads(sample_run.folder.artifact("schema.json").read_text())
+    schema = json.loads(sample_run.folder.file("schema").read_text())
     assert manifest["salt_fingerprint"] == schema["salt_fingerprint"] == salt_fingerprint(TEST_SALT)
     for path in sample_run.folder.path.rglob("*"):
         if path.is_file() and path.suffix in (".json", ".md", ".csv", ".html", ".ipynb", ".sql"):
@@ -165,7 +159,8 @@ def test_manifest_and_schema_record_the_salt_fingerprint_never_the_salt(sample_r
 
 
 def test_a_notebook_started_in_notebooks_uses_the_project_folder_and_shows_a_new_salt(tmp_path, monkeypatch):
-    from seglab.runner import execute_notebook, stage_notebook
+    from seglab.config import stage_notebook
+    from seglab.runner import execute_notebook
 
     project = tmp_path / "shop"
     (project / "notebooks").mkdir(parents=True)

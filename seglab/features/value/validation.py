@@ -21,7 +21,7 @@ do not make the model flip from period to period. BG/NBD is validated beside the
 snapshot. The Gamma-Gamma spend model assumes that spend per purchase does not depend
 on purchase frequency; the correlation of the two among repeat customers is reported.
 
-Written to ``artifacts/value_validation.json`` (see :meth:`ValueValidation.to_dict`).
+The run folder keeps it (:mod:`seglab.run`; see :meth:`ValueValidation.to_dict`).
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ class ValueValidation:
                                            "mae", "rmse", "correlation", "chosen"])
 
     def write(self, path: str | Path) -> Path:
-        """Write ``value_validation.json`` (atomically)."""
+        """Write as JSON to ``path`` (atomically)."""
         return write_json(self.to_dict(), path)
 
     @classmethod
@@ -256,13 +256,21 @@ class ValueValidation:
 def _figures(predicted: np.ndarray, actual: np.ndarray) -> dict:
     total = float(actual.sum())
     with np.errstate(all="ignore"):
-        corr = (float(np.corrcoef(predicted, actual)[0, 1])
+        corr = (_correlation(predicted, actual)
                 if len(actual) > 1 and np.std(predicted) > 0 and np.std(actual) > 0 else None)
     return {"predicted": float(predicted.sum()), "actual": total,
             "aggregate_error": float((predicted.sum() - total) / total) if total > 0 else None,
             "mae": float(np.mean(np.abs(predicted - actual))),
             "rmse": float(np.sqrt(np.mean((predicted - actual) ** 2))),
             "correlation": corr}
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson's r by plain sums: the same bits whatever the number of BLAS threads
+    (``np.corrcoef`` goes through BLAS, whose threaded sums may round differently)."""
+    a = np.asarray(a, dtype=float) - np.mean(a)
+    b = np.asarray(b, dtype=float) - np.mean(b)
+    return float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
 
 
 def gamma_gamma_check(frequency, monetary_value) -> dict:
@@ -275,7 +283,7 @@ def gamma_gamma_check(frequency, monetary_value) -> dict:
     if n < 3 or np.std(x[keep]) == 0 or np.std(m[keep]) == 0:
         return {"customers": n, "correlation": None, "assumption_holds": None,
                 "note": "too few repeat customers with varying frequency and spend to check"}
-    r = float(np.corrcoef(x[keep], m[keep])[0, 1])
+    r = _correlation(x[keep], m[keep])
     holds = abs(r) <= GAMMA_GAMMA_CORRELATION
     note = (f"frequency and mean spend are {'nearly ' if holds else ''}independent (r = {r:.2f})"
             + ("" if holds else f"; |r| > {GAMMA_GAMMA_CORRELATION}: Gamma-Gamma's expected spend "

@@ -10,15 +10,15 @@ converted: ``campaigns: response_window_days: 30`` then derives, for every campa
 The control group is measured the same way over the same window, so the difference is the
 campaign's effect. Purchases after the snapshot are never read (the quality gate removed
 them); a window that the snapshot cuts short is measured over the days it has, and
-:func:`derive_outcomes` says how many campaigns that concerns. The join runs in the
-engine (DuckDB by default), not row by row.
+:func:`derive_outcomes` says how many campaigns that concerns. The join runs in DuckDB
+(in-process), not row by row.
 """
 
 from __future__ import annotations
 
 import logging
 
-import ibis
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 def derive_outcomes(campaigns: pd.DataFrame, transactions: pd.DataFrame, *, window_days: int,
-                    snapshot: pd.Timestamp | None = None, con=None) -> tuple[pd.DataFrame, list[str]]:
+                    snapshot: pd.Timestamp | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Add ``converted`` and ``revenue`` to campaign rows from the customers' transactions.
 
     Parameters
@@ -44,8 +44,6 @@ def derive_outcomes(campaigns: pd.DataFrame, transactions: pd.DataFrame, *, wind
         How many days after ``sent_at`` a purchase counts as the campaign's outcome.
     snapshot
         The first instant after the period; used only to say which windows it cuts short.
-    con
-        An Ibis connection (default: a new in-process DuckDB).
 
     Returns
     -------
@@ -63,26 +61,24 @@ def derive_outcomes(campaigns: pd.DataFrame, transactions: pd.DataFrame, *, wind
     >>> out[["customer_id", "converted", "revenue"]].values.tolist()
     [['a', True, 15.0], ['b', False, 0.0]]
     """
-    from seglab.features.engine import connect, execute
-
     require_frame(campaigns, "campaigns")
     require_frame(transactions, "transactions")
     require_columns(campaigns, ["customer_id", "campaign_id", "sent_at"], table="campaigns")
     require_columns(transactions, ["customer_id", "order_date", "amount"], table="transactions")
     check_range(window_days, name="response_window_days", low=1, integer=True)
-    con = connect(con or "duckdb")
-    rows = ibis.memtable(pd.DataFrame({"row_": np.arange(len(campaigns), dtype="int64"),
-                                       "customer_id": campaigns["customer_id"].to_numpy(),
-                                       "sent_at": campaigns["sent_at"].to_numpy()}))
-    lines = ibis.memtable(transactions[["customer_id", "order_date", "amount"]]
-                          .rename(columns={"customer_id": "buyer"}))
-    until = rows.sent_at + ibis.interval(days=int(window_days))
-    joined = rows.join(lines, [rows.customer_id == lines.buyer, lines.order_date >= rows.sent_at,
-                               lines.order_date < until], how="left")
-    outcome = (joined.group_by("row_")
-               .aggregate(revenue=joined.amount.sum(), purchases=(joined.amount > 0).sum())
-               .order_by("row_"))
-    found = execute(con, outcome)
+    rows = pd.DataFrame({"row_": np.arange(len(campaigns), dtype="int64"),  # noqa: F841 (read by DuckDB)
+                         "customer_id": campaigns["customer_id"].astype("str").to_numpy(),
+                         "sent_at": pd.to_datetime(campaigns["sent_at"]).to_numpy()})
+    lines = pd.DataFrame({"customer_id": transactions["customer_id"].astype("str").to_numpy(),  # noqa: F841
+                          "order_date": pd.to_datetime(transactions["order_date"]).to_numpy(),
+                          "amount": transactions["amount"].to_numpy(dtype="float64")})
+    with duckdb.connect() as con:
+        found = con.sql(f"""
+            SELECT r.row_, sum(l.amount) AS revenue, count(*) FILTER (WHERE l.amount > 0) AS purchases
+            FROM rows AS r LEFT JOIN lines AS l
+              ON l.customer_id = r.customer_id AND l.order_date >= r.sent_at
+             AND l.order_date < r.sent_at + INTERVAL {int(window_days)} DAY
+            GROUP BY r.row_ ORDER BY r.row_""").to_arrow_table().to_pandas()
     revenue = found["revenue"].fillna(0.0).to_numpy(dtype="float64")
     converted = found["purchases"].fillna(0).to_numpy() > 0
     out = campaigns.reset_index(drop=True).assign(converted=pd.array(converted, dtype="boolean"),

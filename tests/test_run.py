@@ -10,21 +10,21 @@ import pandas as pd
 import pytest
 
 from seglab.collect.privacy import salt_fingerprint
-from seglab.config import RunFolder
+from seglab.run import RunFolder
 from seglab.exceptions import ParameterError, RunInProgressError, SaltMismatchError
-from seglab.runner import (check_output_folder, check_run_salt, check_same_salt, lock_run, previous_run,
-                           resolve_run, run_salt_fingerprint)
+from seglab.collect import resolve_period
+from seglab.run import check_output_folder, check_run_salt, check_same_salt, lock_run
 from tests.conftest import TEST_SALT, write_spec
 
 
 def fake_run(folder, period, fingerprint, *, where="schema"):
     run = RunFolder(folder).make()
-    run.artifact("model.joblib").write_bytes(b"")
+    run.file("model").write_bytes(b"")
     record = {"dataset": "sample", "period": period, "salt_fingerprint": fingerprint}
-    target = run.artifact("schema.json") if where == "schema" else run.manifest
+    target = run.file("schema") if where == "schema" else run.manifest
     target.write_text(json.dumps(record))
     if where != "schema":
-        run.artifact("schema.json").write_text(json.dumps({"dataset": "sample", "period": period}))
+        run.file("schema").write_text(json.dumps({"dataset": "sample", "period": period}))
     return run
 
 
@@ -61,10 +61,10 @@ def test_previous_run_with_another_salt_is_refused(tmp_path):
     fake_run(tmp_path / "sample" / "2025Q3", "2025Q3", "aaaaaaaaaaaaaaaa")
     now = fake_run(tmp_path / "sample" / "2025Q4", "2025Q4", "bbbbbbbbbbbbbbbb")
     with pytest.raises(SaltMismatchError, match="different salts .*aaaaaaaaaaaaaaaa.*SEGLAB_SALT"):
-        previous_run(now)
-    assert previous_run(now, "none") is None
+        now.previous()
+    assert now.previous("none") is None
     same = fake_run(tmp_path / "sample" / "2025Q2", "2025Q2", "bbbbbbbbbbbbbbbb")
-    assert previous_run(now, "2025Q2") == RunFolder(same.path.resolve())
+    assert now.previous("2025Q2") == RunFolder(same.path.resolve())
 
 
 def test_a_run_without_a_fingerprint_is_used_with_a_warning(tmp_path):
@@ -76,7 +76,7 @@ def test_a_run_without_a_fingerprint_is_used_with_a_warning(tmp_path):
 
 def test_the_fingerprint_is_read_from_the_manifest_when_schema_lacks_it(tmp_path):
     run = fake_run(tmp_path / "2025Q3", "2025Q3", "cccccccccccccccc", where="manifest")
-    assert run_salt_fingerprint(run) == "cccccccccccccccc"
+    assert run.salt_fingerprint() == "cccccccccccccccc"
 
 
 def test_a_run_made_with_another_salt_than_the_project_is_refused(tmp_path, monkeypatch):
@@ -116,7 +116,7 @@ def test_the_period_is_chosen_without_loading_the_table(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "read_source", forbidden)
     monkeypatch.setattr(mapping, "read_source", forbidden)
     monkeypatch.setattr(mapping, "iter_source", spy)
-    assert resolve_run(str(spec)) == ("shop", "2021Q2")
+    assert resolve_period(str(spec)) == ("shop", "2021Q2")
     assert max(largest) == 1000 and sum(largest) == 5001
 
 
@@ -124,6 +124,29 @@ def test_the_explorer_refuses_a_run_made_with_another_salt(tmp_path):
     from seglab.explorer import load_features
 
     run = fake_run(tmp_path / "sample" / "2025Q4", "2025Q4", "eeeeeeeeeeeeeeee")
-    pd.DataFrame({"customer_id": ["a"]}).to_parquet(run.artifact("features.parquet"))
+    pd.DataFrame({"customer_id": ["a"]}).to_parquet(run.file("features"))
     with pytest.raises(SaltMismatchError, match="eeeeeeeeeeeeeeee"):
         load_features("sample", "2025Q4", run_dir=run.path)
+
+
+def test_run_folder_layout(tmp_path):
+    from seglab.run import ARTIFACTS, open_run, run_folder
+
+    rf = run_folder("sample", "2025q4", tmp_path)
+    assert rf.path == tmp_path / "sample" / "2025Q4"
+    assert rf.file("features") == rf.path / "artifacts" / "features.parquet"
+    assert {a.file for a in ARTIFACTS.values()} >= {"schema.json", "segments.parquet", "personas.json"}
+    assert rf.make().notebooks.is_dir()
+    assert open_run(str(tmp_path / "here"), "sample", "2025Q4") == RunFolder(tmp_path / "here")
+    assert open_run("", "sample", "2025Q4", tmp_path) == rf
+    with pytest.raises(ParameterError, match="did you mean 'features'"):
+        rf.file("featurs")
+
+
+def test_a_missing_artifact_names_the_stage_that_writes_it(tmp_path):
+    from seglab.exceptions import InputError
+
+    with pytest.raises(InputError, match="written by the features stage.*seglab features"):
+        RunFolder(tmp_path).require("features")
+    with pytest.raises(InputError, match="cluster stage"):
+        RunFolder(tmp_path).segmentation()
