@@ -119,7 +119,7 @@ def _campaign_part(out: dict, measurement, cards, names: dict, currency: str) ->
         mine = cells[cells["segment"] == card.segment]
         big = mine[(mine["treated"] >= MIN_GROUP) & (mine["control"] >= MIN_GROUP)]
         small = mine.drop(big.index)
-        rows = [_row(r, currency, has_revenue) for r in big.to_dict(orient="records")]
+        rows = [_row(r, currency, has_revenue, settings) for r in big.to_dict(orient="records")]
         verdict = segment_verdict(big["verdict"]) if len(big) else "not measured"
         tally = Counter(big["verdict"])
         if len(big) > 1:
@@ -161,14 +161,30 @@ def _campaign_part(out: dict, measurement, cards, names: dict, currency: str) ->
         out["summary"].append(f"{plural(len(reviews), 'action')} to review (see 'Did it work?').")
 
 
-def _row(r: dict, currency: str, has_revenue: bool) -> dict:
+def _why(r: dict, settings: dict) -> str:
+    """Why the verdict, in words, for the table (the lift and its interval stand beside it)."""
+    power, meaningful = settings.get("power", 0.8), settings.get("meaningful_lift", 0.25)
+    verdict = r["verdict"]
+    if verdict in ("worked", "backfired"):
+        return f"the {settings.get('confidence', 0.95):.0%} interval excludes zero"
+    if verdict == "underpowered":
+        return (f"groups too small: they find a lift of {r['mde'] * 100:.1f} points or more {power:.0%} of the "
+                f"time, and {meaningful * r['planning_rate'] * 100:.1f} points ({meaningful:.0%} of the control "
+                "group's rate) is worth finding; a smaller effect may exist")
+    if verdict == "no effect detected":
+        return (f"groups large enough: a lift of {r['mde'] * 100:.1f} points or more would have shown "
+                f"{power:.0%} of the time")
+    return r.get("note") or ""
+
+
+def _row(r: dict, currency: str, has_revenue: bool, settings: dict) -> dict:
     row = {"campaign": r["campaign_id"], "action": r.get("action") or "", "treated": f"{r['treated']:,}",
            "control": f"{r['control']:,}", "rates": f"{_share(r['rate_treated'], 1)} vs {_share(r['rate_control'], 1)}",
            "lift": f"{_points(r['lift'])}", "lift_interval": f"{_points(r['lift_low'])} to {_points(r['lift_high'])}",
            "relative": _signed_share(r.get("relative_lift")),
            "relative_interval": (f"{_signed_share(r.get('relative_low'))} to {_signed_share(r.get('relative_high'))}"
                                  if pd.notna(r.get("relative_low")) else ""),
-           "verdict": r["verdict"], "note": r.get("note") or ""}
+           "verdict": r["verdict"], "note": _why(r, settings)}
     if has_revenue:
         row["revenue"] = _signed_money(r.get("revenue_lift"), currency)
         row["revenue_interval"] = (f"{_signed_money(r.get('revenue_low'), currency)} to "
