@@ -157,7 +157,7 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
     ...                      "converted": [True] * 90 + [False] * 210 + [True] * 15 + [False] * 85})
     >>> seg = pd.DataFrame({"customer_id": rows["customer_id"], "segment": 0})
     >>> cell = measure_campaigns(rows, seg).cells.iloc[0]
-    >>> round(cell["lift"], 2), cell["verdict"]
+    >>> float(round(cell["lift"], 2)), cell["verdict"]
     (0.15, 'worked')
     """
     from seglab.features.engine import as_table, connect, execute
@@ -177,16 +177,6 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
                 "n_resamples": int(n_resamples), "seed": int(seed), "buckets": BUCKETS}
 
     per_customer = _per_customer(table, has_revenue)
-    conflicted = execute(con, per_customer.filter(per_customer.groups > 1)
-                         .aggregate(customers=lambda t: t.count(), campaigns=lambda t: t.campaign_id.nunique()))
-    notes = []
-    n_conflicted = int(conflicted["customers"].iloc[0] or 0)
-    if n_conflicted:
-        n_campaigns = int(conflicted["campaigns"].iloc[0])
-        notes.append(f"{plural(n_conflicted, 'customer')} {'was' if n_conflicted == 1 else 'were'} in both the "
-                     f"treatment and the control group of one campaign ({plural(n_campaigns, 'campaign')}); "
-                     "they are left out of it")
-    per_customer = per_customer.filter(per_customer.groups == 1)
     seg = ibis.memtable(pd.DataFrame({"member": segments["customer_id"].astype("str").to_numpy(),
                                       "segment": segments["segment"].astype("int64").to_numpy()}))
     joined = per_customer.join(seg, per_customer.customer_id == seg.member, how="left")
@@ -196,6 +186,15 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
     if has_revenue:
         sums |= {"revenue": joined.revenue.sum(), "revenue_squares": (joined.revenue * joined.revenue).sum()}
     buckets = execute(con, joined.group_by(["campaign_id", "segment", "group", "bucket"]).aggregate(**sums))
+    both = buckets["group"] == _BOTH  # one pass over the campaign rows: conflicts are counted here
+    notes = []
+    n_conflicted = int(buckets.loc[both, "customers"].sum())
+    if n_conflicted:
+        n_campaigns = int(buckets.loc[both, "campaign_id"].nunique())
+        notes.append(f"{plural(n_conflicted, 'customer')} {'was' if n_conflicted == 1 else 'were'} in both the "
+                     f"treatment and the control group of one campaign ({plural(n_campaigns, 'campaign')}); "
+                     "they are left out of it")
+    buckets = buckets.loc[~both.to_numpy()].reset_index(drop=True)
     about = execute(con, _campaign_facts(table))
 
     cells = _measure(buckets, ["campaign_id", "segment"], has_revenue, settings)
@@ -216,11 +215,17 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
                            settings=settings)
 
 
+_BOTH = "both"
+"""The group of a customer found in both groups of one campaign (left out of it, counted)."""
+
+
 def _per_customer(table: ibis.Table, has_revenue: bool) -> ibis.Table:
-    """One row per campaign and customer: their group(s), whether any send converted, revenue."""
+    """One row per campaign and customer: their group (:data:`_BOTH` when they were in both),
+    whether any send converted, revenue. (``min != max`` rather than a distinct count: the
+    distinct count made this aggregation, the measurement's costliest, six times slower.)"""
     clean = table.filter(table.customer_id.notnull() & table.campaign_id.notnull()
                          & table.group.isin(["treatment", "control"]) & table.converted.notnull())
-    metrics = {"groups": clean.group.nunique(), "group": clean.group.max(),
+    metrics = {"group": (clean.group.min() != clean.group.max()).ifelse(_BOTH, clean.group.max()),
                "converted": clean.converted.cast("int8").max()}
     if has_revenue:
         metrics["revenue"] = clean.revenue.fill_null(0).sum()
