@@ -90,7 +90,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
                                 "n_segments": args.segments, "b2b": args.b2b or None}.items()
               if v is not None}
     spec = write_sample(args.out, **kwargs)
-    print(f"wrote synthetic data to {args.out}/ (truth.parquet holds the planted segments)\n"
+    print(f"wrote synthetic data to {args.out}/ (truth.parquet holds the planted segments, campaign_truth.parquet "
+          "each campaign's planted effect per segment, feedback_truth.parquet the planted NPS and CSAT)\n"
           f"run it with: seglab run --dataset {spec}")
     return 0
 

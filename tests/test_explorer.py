@@ -279,3 +279,44 @@ def test_started_in_notebooks_the_explorer_reads_the_projects_run_with_its_ids(t
     explored, _ = seglab.explorer.load_features("sample", "2025Q4")
     assert explored.features["customer_id"].tolist() == scheduled.features["customer_id"].tolist()
     assert not (project / "notebooks" / ".seglab").exists() and not (project / "notebooks" / "reports").exists()
+
+
+def test_persona_cards_show_response_rate_and_nps_for_any_k(data):
+    from seglab.measure import Outcomes, segment_scores
+
+    collected, features = data
+    outcomes = Outcomes.from_tables(campaigns=collected.campaigns, feedback=collected.feedback,
+                                    period=collected.period)
+    app = seglab.explore(features, customers=collected.customers, outcomes=outcomes, k=4, prefetch=False).wait()
+    for k in (4, 3):
+        change(app, app.k, k)
+        open_tab(app, "personas")
+        preview = app.preview
+        scores = segment_scores(preview.segments, outcomes)
+        text = app.texts["personas"]
+        assert text.count("**Response and feedback**") == len(preview.personas.cards) == k
+        for card in preview.personas.cards:  # the card says what the segment's customers did and said
+            row = scores.loc[card.segment]
+            assert f"campaign response: {row['response_rate']:.0%} of contacted customers converted" in \
+                "\n".join(card.scores)
+            assert f"NPS {row['nps']:+.0f}".replace("-", "−") in "\n".join(card.scores)
+
+
+def test_without_outcomes_the_cards_have_no_response_lines(app):
+    assert "Response and feedback" not in app.texts.get("personas", "") + app.texts.get("segment", "")
+    assert all(not card.scores for card in app.preview.personas.cards)
+
+
+def test_load_outcomes_reads_the_run_or_collects(tmp_path, monkeypatch):
+    from seglab.run import run_folder
+
+    monkeypatch.chdir(tmp_path)
+    collected = seglab.explorer.load_outcomes("sample", "2025Q4")  # no run yet: collected now
+    run = run_folder("sample", "2025Q4").make()
+    run.write_canonical(collect("sample", "2025Q4"))
+    from_run = seglab.explorer.load_outcomes("sample", "2025Q4")
+    assert from_run.campaigns == collected.campaigns > 0 and from_run.feedback_window == "2025Q4"
+    pd.testing.assert_frame_equal(from_run.per_customer, collected.per_customer)
+    personality = seglab.explorer.load_outcomes("customer_personality")
+    assert personality.campaigns == 0 and len(personality.response_columns) == 6
+    assert seglab.explorer.load_outcomes("mall_customers") is None  # nothing measured in that data

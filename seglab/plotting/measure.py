@@ -69,11 +69,12 @@ def plot_campaign_lift(measurement, *, period_only: bool = True, min_group: int 
     ax.tick_params(axis="x", labelsize=_FONT)
     ax.set_xlabel("lift: conversion rate minus the control group's,\n"
                   "in percentage points (95% interval)", fontsize=_FONT)
-    for verdict, colour in VERDICT_COLOURS.items():
-        if verdict in set(cells["verdict"]):
-            ax.scatter([], [], color=colour, s=22, label=verdict)
-    ax.legend(fontsize=_FONT, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3,
-              handletextpad=0.2, columnspacing=1.2)
+    shown = [v for v in VERDICT_COLOURS if v in set(cells["verdict"])]
+    for verdict in shown:
+        ax.scatter([], [], color=VERDICT_COLOURS[verdict], s=22, label=verdict)
+    # one row, right-aligned: it may reach over the labels, never past the page
+    ax.legend(fontsize=_FONT, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(shown),
+              handletextpad=0.2, columnspacing=1.0)
     ax.set_ylim(-0.7, len(cells) - 0.3)
     return tidy(ax)
 
