@@ -78,6 +78,12 @@ def test_personas_notebook_writes_cards_rules_and_audiences(sample_run):
     assert (sample_run.folder.artifacts / "rules.sql").read_text().startswith("CASE")
     manifest = json.loads((sample_run.folder.artifacts / "audiences" / "manifest.json").read_text())
     assert [e["segment"] for e in manifest["segments"]] == [c.segment for c in personas.cards]
+    # every exported segment holds out its random control group (the default 10 %), marked in its file
+    assert manifest["control_share"] == 0.1
+    for entry in (e for e in manifest["segments"] if e["exported"]):
+        groups = pd.read_csv(sample_run.folder.audiences_folder() / entry["file"])["group"].value_counts()
+        assert groups["control"] == entry["control"] == round(0.1 * entry["customers"])
+        assert groups["treatment"] == entry["treatment"]
 
 
 def test_next_quarter_keeps_segment_numbers_and_names(sample_run):
@@ -97,6 +103,10 @@ def test_next_quarter_keeps_segment_numbers_and_names(sample_run):
     assert not comparison["skipped"] and comparison["previous_period"] == "2025Q3"
     assert "Our best customers" in comparison["migration"]["rows"]
     assert "Since 2025Q3" in later.folder.report_html.read_text()
+    # campaign customers count in the segments of the quarter the campaigns went out
+    measured = later.folder.measurement()
+    assert measured.segments_from.startswith("the segments of 2025Q3")
+    assert set(measured.campaigns.in_period()["campaign_id"]) >= {"2025Q4 app push", "2025Q4 loyalty rewards"}
 
 
 def test_report_notebook_writes_the_report_and_a_skipped_comparison(sample_run):
@@ -109,6 +119,9 @@ def test_report_notebook_writes_the_report_and_a_skipped_comparison(sample_run):
     comparison = json.loads((folder.artifacts / "comparison.json").read_text())
     assert comparison["skipped"] and "2025Q2" in comparison["note"]
     assert not folder.report_pdf.exists()  # only with pdf: true
+    measured = folder.measurement()  # the report stage measured the quarter's campaigns and feedback
+    assert measured.period == "2025Q3" and len(measured.table()) and measured.feedback is not None
+    assert "Did it work?" in html and "What customers say in 2025Q3" in html
 
 
 def test_manifest_records_parameters_versions_inputs_and_timings(sample_run):
