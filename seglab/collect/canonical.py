@@ -155,8 +155,8 @@ def _criteria(schema: dict) -> dict[str, str]:
 class CanonicalFiles:
     """The canonical tables of a run folder as Parquet files, with their schema.
 
-    ``paths`` maps each table the run has (``customers``, ``transactions``, ``events``)
-    to its file. Made by :meth:`seglab.run.RunFolder.canonical_files`.
+    ``paths`` maps each table the run has (``customers``, ``transactions``, ``events``,
+    ``campaigns``, ``feedback``) to its file. Made by :meth:`seglab.run.RunFolder.canonical_files`.
     """
 
     schema: dict
