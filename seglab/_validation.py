@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from seglab.exceptions import EmptyDataError, InputError, ParameterError, SchemaError
+from seglab.exceptions import InputError, ParameterError, SchemaError
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
@@ -55,12 +55,6 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, table: str,
     raise SchemaError(
         f"{table} is missing {noun} {', '.join(parts)}; found {_show(list(frame.columns))}; {hint}"
     )
-
-
-def require_rows(frame: pd.DataFrame, *, table: str, hint: str = "") -> None:
-    """Raise :class:`EmptyDataError` when ``frame`` has no rows."""
-    if len(frame) == 0:
-        raise EmptyDataError(f"{table} has no rows{'; ' + hint if hint else ''}")
 
 
 def check_choice(value: Any, choices: Iterable[str], *, name: str) -> str:

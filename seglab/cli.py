@@ -64,7 +64,7 @@ def _read_config(path: Path | None) -> dict:
 
 
 def _cmd_datasets() -> int:
-    from seglab.collect.pipeline import available_periods, dataset_date_range
+    from seglab.collect.stage import available_periods, dataset_date_range
     from seglab.collect.spec import load_spec
     from seglab.datasets import list_datasets
 

@@ -505,7 +505,7 @@ def open_run(run_dir: str | Path | None, dataset: str = "sample", period: str | 
     """
     if run_dir:
         return RunFolder(Path(run_dir))
-    from seglab.collect.pipeline import resolve_period
+    from seglab.collect.stage import resolve_period
 
     name, label = resolve_period(dataset, period or None)
     return run_folder(name, label, out)

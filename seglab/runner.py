@@ -35,7 +35,7 @@ from typing import Any
 from seglab._io import sha256_file, to_jsonable, write_json, write_text
 from seglab._kernel import kernel_manager_class
 from seglab._validation import did_you_mean
-from seglab.collect.pipeline import resolve_period
+from seglab.collect.stage import resolve_period
 from seglab.config import available_stages, stage_notebook
 from seglab.exceptions import ParameterError, SaltMismatchError, StageError
 from seglab.run import RunFolder, check_output_folder, lock_run, restore_hint, run_folder

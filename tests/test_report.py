@@ -119,6 +119,23 @@ def test_comparison_round_trips_through_json(report):
     assert again.totals == comparison.totals and again.warnings == comparison.warnings
 
 
+def test_a_segment_new_this_quarter_is_marked_new_not_was_nan(runs, report):
+    """A segment without last quarter's figures (k grew) read back from JSON: its missing
+    name is NaN there; the table says it is new instead of "(was nan)"."""
+    now, comparison, _ = report
+    again = Comparison.read(now.file("comparison"))
+    newest = again.changes["segment"].max()
+    gone = again.changes["segment"] == newest
+    for column in [c for c in again.changes if c.endswith("_then")] + ["previous_name"]:
+        again.changes[column] = again.changes[column].where(~gone)  # NaN, as JSON nulls read back
+    html = render_report(now, again)
+    name = again.changes.loc[gone, "name"].iloc[0]
+    rows = [tr for tr in BeautifulSoup(html, "html.parser").select("tr") if tr.td and name in tr.td.get_text()]
+    marked = [tr for tr in rows if "(new: not in 2025Q3)" in tr.td.get_text()]
+    assert len(marked) == 1 and "nan" not in marked[0].get_text().lower()
+    assert lint_report(html) == []
+
+
 def test_missing_previous_period_is_a_note_not_a_crash(runs, tmp_path):
     _, now = runs
     alone = RunFolder(tmp_path / "sample" / "2025Q4")

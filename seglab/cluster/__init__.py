@@ -17,7 +17,7 @@ from seglab.cluster.columns import GROUPS, RESTATED, SegmentationColumns, select
 from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
 from seglab.cluster.kprototypes import KPrototypes
 from seglab.cluster.multicriteria import CrossedSegments, cross_segments
-from seglab.cluster.pipeline import ORDER_COLUMNS, Segmentation, segment
+from seglab.cluster.segmentation import ORDER_COLUMNS, Segmentation, segment
 from seglab.cluster.preprocess import SCALINGS, SKEWS, Preprocessor
 from seglab.cluster.segmenter import ALGORITHMS, UNASSIGNED, Segmenter, canonical_order, load_segmenter
 from seglab.cluster.selection import (JACCARD_BANDS, KSelection, SelectionRule, bootstrap_stability, choose_k,

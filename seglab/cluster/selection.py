@@ -520,8 +520,8 @@ def choose_k(X: pd.DataFrame, *, k_values: Sequence[int] = range(2, 11),
                "unassigned_share": float((labels == UNASSIGNED).mean())}
         common = {"random_state": random_state, "categorical": categorical, "min_cluster_size": min_cluster_size}
         # many small refits: one thread each is fastest, and does not stall on a busy machine
-        # (OpenMP threads spin while they wait for a core)
-        with threadpool_limits(limits=1, user_api="openmp"):
+        # (OpenMP and BLAS threads spin while they wait for a core)
+        with threadpool_limits(limits=1):
             stability, per_segment = bootstrap_stability(algorithm, data, labels, k, n_bootstrap=n_bootstrap,
                                                          sample=rule.stability_sample, **common)
             row["prediction_strength"] = prediction_strength(algorithm, data, k, n_splits=n_splits,

@@ -9,7 +9,7 @@ See :func:`collect` for the whole stage; the pieces are public for custom pipeli
 
 from seglab.collect.canonical import CanonicalData, CanonicalFiles
 from seglab.collect.expressions import evaluate, parse_expression
-from seglab.collect.pipeline import available_periods, choose_period, collect, dataset_date_range, resolve_period
+from seglab.collect.stage import available_periods, choose_period, collect, dataset_date_range, resolve_period
 from seglab.collect.privacy import get_salt, hash_email, pseudonymize
 from seglab.collect.quality import CHECKS, DEFAULT_POLICIES, QualityReport, far_out
 from seglab.collect.sources import read_source

@@ -348,7 +348,7 @@ def load_features(dataset: str = "sample", period: str | None = None, run_dir: s
     """
     from seglab.collect import collect
     from seglab.features import build_features
-    from seglab.collect.pipeline import resolve_period
+    from seglab.collect.stage import resolve_period
     from seglab.run import check_run_salt, open_run
 
     run = open_run(run_dir, dataset, period or None)

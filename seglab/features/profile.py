@@ -19,6 +19,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from seglab.collect.canonical import column_type
 from seglab.features.dictionary import FeatureDictionary
 
 __all__ = ["profile_features", "AGE_BANDS"]
@@ -44,13 +45,9 @@ def _thirds(values: pd.Series) -> pd.Series:
 
 
 def _kind(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_numeric_dtype(series):
-        return "number"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    return "category"
+    """The canonical column type, with text as the feature kind ``category``."""
+    kind = column_type(series)
+    return "category" if kind == "text" else kind
 
 
 def profile_features(customers: pd.DataFrame, criteria: dict[str, str], *,

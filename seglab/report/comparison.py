@@ -215,7 +215,7 @@ def rerun_command(run: RunFolder, period: str) -> str | None:
     it, or None when the data has no such complete period."""
     from pathlib import Path
 
-    from seglab.collect.pipeline import resolve_period
+    from seglab.collect.stage import resolve_period
 
     dataset = str(run.read_manifest().get("parameters", {}).get("dataset") or run.info()["dataset"])
     try:

@@ -418,7 +418,8 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
                    for col, kind in (("customers", "count"), ("revenue_share", "share"), ("clv", "money"))
                    for when in ("then", "now")]
         for i, r in enumerate(records):
-            changes.append({"name": r.get("name"), "previous_name": r.get("previous_name"),
+            changes.append({"name": r.get("name"), "previous_name": _present(r.get("previous_name")),
+                            "note": _segment_note(r, comparison.previous_period),
                             "values": [c[i] for c in columns]})
     measured = did_it_work(measurement, cards, currency=currency)
     moves = []
@@ -522,3 +523,16 @@ def write_report(html: str, path: str | Path) -> Path:
     """Write the report atomically (``report.html`` in the run folder)."""
     return write_text(html, path)
 
+
+def _present(value):
+    """``value``, or None when it is missing (a JSON null read back into a frame is NaN)."""
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+
+def _segment_note(row: dict, previous_period: str) -> str:
+    """Why a segment has no figures on one side: new this period, or gone since the last."""
+    if _present(row.get("customers_then")) is None:
+        return f"new: not in {previous_period}"
+    if _present(row.get("customers_now")) is None:
+        return "not found this period"
+    return ""

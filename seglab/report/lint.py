@@ -102,7 +102,7 @@ def command_problem(command: str) -> str | None:
     from seglab._commands import build_parser
     from seglab.config import parse_period
     from seglab.exceptions import SeglabError
-    from seglab.collect.pipeline import resolve_period
+    from seglab.collect.stage import resolve_period
 
     argv = shlex.split(command)
     if not argv or argv[0] != "seglab":

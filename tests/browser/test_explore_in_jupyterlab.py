@@ -14,7 +14,7 @@ from tests.browser.lab import NotebookPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
-STATUS = "(document.querySelector('.seglab-status') || {}).innerText || ''"
+STATUS = "((document.querySelector('.seglab-status') || {}).innerText || '')"  # parenthesised: used in expressions
 # widgets update in the page one by one (each model on its own): wait for each change seen
 
 LAYOUT = """

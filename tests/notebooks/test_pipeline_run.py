@@ -187,3 +187,20 @@ def test_a_notebook_started_in_notebooks_uses_the_project_folder_and_shows_a_new
     assert f"created a new pseudonymization salt in {project / '.seglab' / 'salt'}" in shown
     assert (project / ".seglab" / "salt").is_file() and not (project / "notebooks" / ".seglab").exists()
     assert (project / "reports" / "mall_customers" / "all" / "artifacts" / "customers.parquet").is_file()
+
+
+def test_the_readmes_run_folder_example_works_on_a_finished_run(sample_run):
+    """The README's "Reading a run in code" block, run against this run folder."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "from seglab.run import" in b)
+    path = str(sample_run.folder.path)
+    code = block.replace('open_run(None, "sample", "2025Q4")', f"open_run({path!r})")
+    assert code != block  # the example still opens a run the way this test expects
+    names = {}
+    exec(compile(code, "README.md", "exec"), names)
+    run = names["run"]
+    assert run.path == sample_run.folder.path and set(run.segments()["segment"]) == set(run.segment_overview().index)
+    assert run.file("rules").name == "rules.sql" and run.previous() is None

@@ -107,14 +107,11 @@ def value_features(summary: pd.DataFrame, *, time_unit: str = "days", horizon_da
     order, reason = _order(model, validation)
     purchase = None
     for name in order:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            candidate = MODELS[name](penalizer=penalizer).fit(x[fit], t_x[fit], T[fit])
+        candidate, caught = _fit_holding_warnings(MODELS[name](penalizer=penalizer), x[fit], t_x[fit], T[fit])
         if candidate.converged_:
             purchase = candidate
             break
-        for w in caught:
-            warnings.warn(w.message, w.category, stacklevel=2)
+        _reissue(caught)
         diagnostics["notes"].append(f"{candidate.label} did not converge on the data up to the "
                                     "snapshot; the next model was tried")
         diagnostics.setdefault("not_converged", []).append(candidate.summary())
@@ -145,11 +142,9 @@ def value_features(summary: pd.DataFrame, *, time_unit: str = "days", horizon_da
     if (usable & in_fit).sum() < MIN_REPEAT_CUSTOMERS:
         diagnostics["status"] = "Gamma-Gamma skipped: too few repeat customers with positive spend"
         return out, models, diagnostics
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        spend_model = GammaGamma(penalizer=penalizer).fit(x[usable & in_fit], spend_input[usable & in_fit])
-    for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=2)
+    spend_model, caught = _fit_holding_warnings(GammaGamma(penalizer=penalizer), x[usable & in_fit],
+                                                spend_input[usable & in_fit])
+    _reissue(caught)
     diagnostics["spend_model"] = spend_model.summary()
     if not spend_model.converged_:
         diagnostics["status"] = "Gamma-Gamma did not converge; spend and CLV left empty"
@@ -162,3 +157,17 @@ def value_features(summary: pd.DataFrame, *, time_unit: str = "days", horizon_da
                                          discount_rate=discount_rate, time_unit=time_unit)
     diagnostics["status"] = "fitted"
     return out, models, diagnostics
+
+
+def _fit_holding_warnings(model, *data):
+    """``model.fit(*data)`` with its convergence warnings held back: the fitted model and the
+    warnings, to re-issue (:func:`_reissue`) once the caller knows whether it keeps the model."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = model.fit(*data)
+    return model, caught
+
+
+def _reissue(caught) -> None:
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=3)  # the caller of value_features
