@@ -203,3 +203,10 @@ def test_a_segment_that_returns_what_nobody_else_does_is_told_to_reduce_returns(
     actions = recommend_actions(_profiles(return_rate=[0.15, 0.15, 0.0, 0.0], discount_share=[0.0, 0.0, 0.0, 0.0]))
     assert [a["action"] for a in actions[0]] == ["Nurture", "Reduce returns"]
     assert [a["action"] for a in actions[1]] == ["Nurture"]  # no discount anywhere: no margin to protect
+
+
+def test_channels_name_the_most_used_one_and_any_the_segment_uses_distinctly_more():
+    # segment 0 buys in store mostly but on the web twice as often as the others; segment 1 in store
+    actions = recommend_actions(_profiles(store_purchases=[8.0, 8, 9, 9], web_purchases=[6.0, 6, 3, 3]))
+    assert actions[0][0]["channels"] == ["store", "web"]
+    assert actions[1][0]["channels"] == ["store"]

@@ -410,3 +410,24 @@ def test_a_segmentation_on_one_variable_or_without_support_is_flagged_for_the_re
     assert len(cautions) == 2
     assert cautions[0].startswith("Read with care: the segments rest on one variable, net revenue")
     assert "no number of segments met the rule" in cautions[1]
+
+
+def test_segments_that_are_patterns_rather_than_stable_groups_are_named_as_tentative():
+    from seglab.cluster import SelectionRule, segment
+    from seglab.report.html import segmentation_cautions
+
+    rng = np.random.default_rng(1)
+    # one round cloud cut in three: the cuts turn with each resample, so the segments come back
+    # only in part (Hennig's "pattern" or worse)
+    X = rng.normal(0, 1, (500, 2))
+    table = pd.DataFrame({"customer_id": [f"c{i}" for i in range(500)], "a": X[:, 0], "b": X[:, 1]})
+    seg = segment(table, names=["a", "b"], k_values=range(3, 4), rule=SelectionRule(
+        n_bootstrap=10, min_jaccard=0.0, min_prediction_strength=0.0, min_stability=0.0, stable_jaccard=0.0))
+    stability = seg.selection.segment_stability()
+    weak = stability[stability < 0.75]
+    assert len(weak), stability
+    names = {s: f"Group {s}" for s in stability.index}
+    cautions = segmentation_cautions(seg, names=names)
+    assert len(cautions) == 1 and cautions[0].startswith("Treat as tentative: ")
+    assert all(f"Group {s} ({v:.2f})" in cautions[0] for s, v in weak.items())
+    assert all(f"Group {s}" not in cautions[0] for s in stability.index if s not in weak.index)
