@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ from bs4 import BeautifulSoup
 
 from seglab.cluster import SelectionRule, segment
 from seglab.collect import collect
+from seglab.plotting import plot_segment_changes
 from seglab.run import RunFolder
 from seglab.exceptions import ParameterError, PeriodError, SeglabError, UnknownDatasetError
 from seglab.features import build_features
@@ -132,6 +134,15 @@ def test_a_segment_new_this_quarter_is_marked_new_not_was_nan(runs, report):
     marked = [tr for tr in rows if "(new: not in 2025Q3)" in tr.td.get_text()]
     assert len(marked) == 1 and "nan" not in marked[0].get_text().lower()
     assert lint_report(html) == []
+    # the number of segments changed: said in the summary and in 'What changed'
+    n = len(again.changes)
+    said = (f"The segmentation has {n} segments in 2025Q4 against {n - 1} in 2025Q3 (new: {name}), so part of "
+            "the movement between segments is the new split")
+    assert again.segments_only_in("now") == [name] and again.segments_only_in("then") == []
+    assert BeautifulSoup(html, "html.parser").get_text().count(said) == 2
+    chart = plot_segment_changes(again)
+    assert any(t.get_text().strip() == "not a segment in 2025Q3" for t in chart.texts)
+    plt.close(chart.figure)
 
 
 def test_missing_previous_period_is_a_note_not_a_crash(runs, tmp_path):

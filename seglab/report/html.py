@@ -175,6 +175,8 @@ def executive_summary(info: dict, cards: list, comparison: Comparison | None, pe
     t = comparison.totals
     out.append(f"Since {comparison.previous_period}, {_pct(t.get('stayed_in_segment'))} of returning customers "
                f"stayed in their segment.")
+    if comparison.split_changed():
+        out.append(comparison.split_changed())
     moves = []
     for direction, verb in (("down", "moved to"), ("up", "moved up to")):
         for m in comparison.biggest_moves(direction).itertuples(index=False):
