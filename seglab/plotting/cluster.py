@@ -183,11 +183,11 @@ def plot_stability(selection, *, names: dict[int, str] | None = None, ax: plt.Ax
     if selection is None:
         return unavailable(ax, "k was set by hand: stability was not measured")
     rows = selection.segment_stability()
-    ax = axes(ax, (7.5, 0.45 * len(rows) + 1.4))
-    for low, high, colour, label in _BANDS:
+    ax = axes(ax, (6.2, 0.45 * len(rows) + 1.4))  # with its labels, prints at its size on A4
+    for i, (low, high, colour, label) in enumerate(_BANDS):
         ax.axvspan(low, high, color=colour, zorder=0, lw=0)
-        ax.text((low + min(high, 1.0)) / 2, 1.01, label, transform=ax.get_xaxis_transform(), ha="center",
-                va="bottom", fontsize=8, color="#555555")
+        ax.text((low + min(high, 1.0)) / 2, 1.01 + 0.09 * (i % 2), label, transform=ax.get_xaxis_transform(),
+                ha="center", va="bottom", fontsize=8, color="#555555")  # staggered: narrow bands
     colors = ["#2f7d32" if v >= 0.75 else "#c77c02" if v >= 0.6 else "#c44e52" for v in rows]
     labels = [f"{int(s)} · {(names or {}).get(int(s), f'segment {int(s)}')}" for s in rows.index]
     positions = np.arange(len(rows))[::-1]  # segment 0 on top
@@ -199,5 +199,5 @@ def plot_stability(selection, *, names: dict[int, str] | None = None, ax: plt.Ax
         ax.axvline(selection.settings["min_jaccard"], color="black", ls="--", lw=1, zorder=3)
     ax.set_xlim(0, 1.05)
     ax.set_xlabel("mean Jaccard over bootstrap resamples (1 = always found again)")
-    ax.set_title("How stable is each segment? (Hennig's bands)", pad=16)
+    ax.set_title("How stable is each segment? (Hennig's bands)", pad=30)
     return tidy(ax)
