@@ -442,3 +442,20 @@ def test_segments_that_are_patterns_rather_than_stable_groups_are_named_as_tenta
     assert len(cautions) == 1 and cautions[0].startswith("Treat as tentative: ")
     assert all(f"Group {s} ({v:.2f})" in cautions[0] for s, v in weak.items())
     assert all(f"Group {s}" not in cautions[0] for s in stability.index if s not in weak.index)
+
+
+def test_a_value_model_that_misses_the_holdout_by_a_fifth_is_a_caution():
+    from seglab.features import ValueValidation
+    from seglab.report.html import value_cautions
+
+    def check(error, naive=0.236):
+        return ValueValidation(status="validated", holdout_days=91, chosen="mbg_nbd", naive={"aggregate_error": naive},
+                               models=[{"name": "mbg_nbd", "label": "MBG/NBD", "aggregate_error": error}])
+
+    (said,) = value_cautions(check(0.225))
+    assert said.startswith("Read value figures with care: checked on the last 91 days before the snapshot, the "
+                           "MBG/NBD model over-predicted the purchases by 22% (a naive forecast from past purchase "
+                           "rates was off by 24%).")
+    assert "under-predicted the purchases by 31%" in value_cautions(check(-0.31))[0]
+    assert value_cautions(check(0.12)) == [] and value_cautions(ValueValidation(status="skipped")) == []
+    assert value_cautions(None) == []

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -133,6 +134,25 @@ def segmentation_cautions(segmentation, dictionary=None, names: dict[int, str] |
                        f"{'a pattern rather than a stable group' if one else 'patterns rather than stable groups'} "
                        f"on Hennig's scale); {'its' if one else 'their'} boundaries may move next period.")
     return out
+
+
+def value_cautions(check) -> list[str]:
+    """A caution when the chosen value model misses the holdout period's purchases by 20 % or
+    more: its CLV and expected purchases are then rough amounts."""
+    if check is None or check.status != "validated":
+        return []
+    model = next((m for m in check.models if m["name"] == check.chosen), None)
+    error = None if model is None else model.get("aggregate_error")
+    if error is None or not np.isfinite(error) or abs(error) < 0.2:
+        return []
+    verb = "over-predicted" if error > 0 else "under-predicted"
+    naive = (check.naive or {}).get("aggregate_error")
+    against = (f" (a naive forecast from past purchase rates was off by "
+               f"{format_value(abs(naive), 'share', decimals=0)})" if naive is not None and np.isfinite(naive) else "")
+    return [f"Read value figures with care: checked on the last {check.holdout_days} days before the snapshot, "
+            f"the {model['label']} model {verb} the purchases by {format_value(abs(error), 'share', decimals=0)}"
+            f"{against}. Compare segments on CLV and expected purchases rather than reading them as amounts "
+            "(see the method appendix)."]
 
 
 def executive_summary(info: dict, cards: list, comparison: Comparison | None, period=None) -> list[str]:
@@ -440,7 +460,8 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         "channel_fallback": {c.segment: "audience file" if _exported(c, personas) else "none in the data"
                              for c in cards},
         "features_used": features_used, "value_check": value_check, "groups": groups,
-        "segmentation_notes": list(basis.notes), "cautions": segmentation_cautions(segmentation, dictionary, personas.names),
+        "segmentation_notes": list(basis.notes), "cautions": segmentation_cautions(segmentation, dictionary, personas.names)
+        + value_cautions(run.value_validation()),
         "dropped": {capitalize(feature_label(k, dictionary)): v for k, v in segmentation.columns.dropped.items()},
         "model": {"algorithm": params.get("algorithm", segmentation.model.algorithm),
                   "skew": params.get("skew"), "scaling": params.get("scaling"), "clip": params.get("clip"),
