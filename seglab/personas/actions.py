@@ -66,6 +66,9 @@ ACTIONS = {
 }
 """Action → what to do."""
 
+UNDATED_ACTIONS = {"Nurture": "recommendations and regular, relevant contact; cross-sell"}
+"""What to do instead when the data has no dated purchases (no buying rhythm to follow)."""
+
 KPIS: dict[str, list[tuple[str, str]]] = {
     "Win back": [("customers buying again next period", "transactions"),
                  ("revenue from the segment next period", "transactions"),
@@ -293,6 +296,7 @@ def recommend_actions(profiles: SegmentProfiles, *, facts: Mapping[int, SegmentF
     have = set(profiles.numeric["feature"]) | set(profiles.categorical["feature"])
     if period is not None and getattr(period, "available", False):
         have.add("transactions")
+    dated = bool(have & {"transactions", "recency_days", "orders_per_month"})
     contacts = set(contacts)
     if "email_open_rate" in have:
         contacts.add("email")
@@ -309,6 +313,7 @@ def recommend_actions(profiles: SegmentProfiles, *, facts: Mapping[int, SegmentF
         if ctx.above(s, "cart_abandon_rate", 1.2):
             chosen.append("Convert browsers")
         channels = _channels(profiles, s, f.status, contacts)
-        out[s] = [{"action": a, "why": _why(a, f, ctx, facts), "do": ACTIONS[a], "channels": channels,
+        out[s] = [{"action": a, "why": _why(a, f, ctx, facts), "do": ACTIONS[a] if dated else
+                   UNDATED_ACTIONS.get(a, ACTIONS[a]), "channels": channels,
                    "kpis": [k for k, need in KPIS[a] if need in have][:3]} for a in dict.fromkeys(chosen)]
     return out
