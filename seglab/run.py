@@ -95,12 +95,15 @@ _STAGE_COMMAND = "seglab {stage} --dataset … --period …"
 class RunFolder:
     """The files of one run, and typed readers and writers for them.
 
-    >>> run = RunFolder(Path("reports/sample/2025Q4"))
+    >>> run = RunFolder("reports/sample/2025Q4")
     >>> run.file("features").as_posix()
     'reports/sample/2025Q4/artifacts/features.parquet'
     """
 
     path: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))  # a str is fine too
 
     # ------------------------------------------------------------------ layout
     @property

@@ -203,3 +203,20 @@ def test_a_segment_that_returns_what_nobody_else_does_is_told_to_reduce_returns(
     actions = recommend_actions(_profiles(return_rate=[0.15, 0.15, 0.0, 0.0], discount_share=[0.0, 0.0, 0.0, 0.0]))
     assert [a["action"] for a in actions[0]] == ["Nurture", "Reduce returns"]
     assert [a["action"] for a in actions[1]] == ["Nurture"]  # no discount anywhere: no margin to protect
+
+
+def test_channels_name_the_most_used_one_and_any_the_segment_uses_distinctly_more():
+    # segment 0 buys in store mostly but on the web twice as often as the others; segment 1 in store
+    actions = recommend_actions(_profiles(store_purchases=[8.0, 8, 9, 9], web_purchases=[6.0, 6, 3, 3]))
+    assert actions[0][0]["channels"] == ["store", "web"]
+    assert actions[1][0]["channels"] == ["store"]
+
+
+def test_nurture_follows_a_buying_rhythm_only_when_purchases_are_dated():
+    undated = recommend_actions(_profiles(income=[50.0, 50, 52, 52]))
+    assert {a[0]["action"] for a in undated.values()} == {"Nurture"}
+    assert all("rhythm" not in a[0]["do"] for a in undated.values())
+    dated = recommend_actions(_profiles(recency_days=[20.0, 20, 22, 22]))
+    assert all(a[0]["do"] == "recommendations and reminders at their buying rhythm; cross-sell"
+               for a in dated.values() if a[0]["action"] == "Nurture")
+    assert any(a[0]["action"] == "Nurture" for a in dated.values())

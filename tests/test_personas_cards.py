@@ -119,3 +119,23 @@ def test_the_markdown_card_carries_no_raw_html(profiles):
     text = card.to_markdown()
     assert text.startswith("## &lt;b>VIPs&lt;/b> &amp; co (segment 0)") and "<b>" not in text
     assert "**Who they are**\n- young\n- live in the north" in text
+
+
+def test_two_segments_that_lead_with_the_same_trait_are_summarised_by_what_tells_them_apart():
+    # Mall-like: segments 0 and 1 both earn little (their strongest trait); they differ in spending
+    from seglab.personas import distinguishing_traits
+
+    n = 20
+    rng = np.random.default_rng(0)
+    income = np.repeat([20.0, 22.0, 80.0, 85.0], n) + rng.normal(0, 3, 4 * n)
+    score = np.repeat([35.0, 65.0, 50.0, 52.0], n) + rng.normal(0, 15, 4 * n)
+    table = pd.DataFrame({"customer_id": [f"c{i}" for i in range(4 * n)], "annual_income_k": income,
+                          "spending_score": score})
+    labels = pd.Series([i // n for i in range(4 * n)], index=table["customer_id"])
+    profiles = profile_segments(table, labels)
+    traits = distinguishing_traits(profiles)
+    firsts = {s: traits[traits["segment"] == s].iloc[0]["feature"] for s in (0, 1)}
+    assert firsts == {0: "annual_income_k", 1: "annual_income_k"}  # the same lead: the summaries would match
+    cards = {c.segment: c for c in persona_cards(profiles, traits, {s: f"s{s}" for s in range(4)}, {})}
+    assert "spending score" in cards[0].summary and "spending score" in cards[1].summary
+    assert cards[0].summary != cards[1].summary

@@ -119,3 +119,14 @@ def test_nothing_to_draw_still_returns_the_axes_given(stages, name):
 def test_segments_0_to_9_have_distinct_colours_and_unassigned_is_grey():
     assert len({splot.segment_color(s) for s in range(10)}) == 10
     assert splot.segment_color(-1) == "#bbbbbb"
+
+
+def test_stability_names_each_segment_and_keeps_segment_0_on_top(stages):
+    seg, personas = stages["seg"], stages["personas"]
+    ax = splot.plot_stability(seg.selection, names=personas.names)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    expected = [f"{s} · {personas.names[s]}" for s in seg.selection.segment_stability().index]
+    assert sorted(labels) == sorted(expected)
+    top = max(ax.get_yticks())
+    assert labels[list(ax.get_yticks()).index(top)].startswith("0 · ")
+    plt.close(ax.figure)

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ from bs4 import BeautifulSoup
 
 from seglab.cluster import SelectionRule, segment
 from seglab.collect import collect
+from seglab.plotting import plot_segment_changes
 from seglab.run import RunFolder
 from seglab.exceptions import ParameterError, PeriodError, SeglabError, UnknownDatasetError
 from seglab.features import build_features
@@ -134,6 +136,15 @@ def test_a_segment_new_this_quarter_is_marked_new_not_was_nan(runs, report):
     marked = [tr for tr in rows if "(new: not in 2025Q3)" in tr.td.get_text()]
     assert len(marked) == 1 and "nan" not in marked[0].get_text().lower()
     assert lint_report(html) == []
+    # the number of segments changed: said in the summary and in 'What changed'
+    n = len(again.changes)
+    said = (f"The segmentation has {n} segments in 2025Q4 against {n - 1} in 2025Q3 (new: {name}), so part of "
+            "the movement between segments is the new split")
+    assert again.segments_only_in("now") == [name] and again.segments_only_in("then") == []
+    assert BeautifulSoup(html, "html.parser").get_text().count(said) == 2
+    chart = plot_segment_changes(again)
+    assert any(t.get_text().strip() == "not a segment in 2025Q3" for t in chart.texts)
+    plt.close(chart.figure)
 
 
 def test_missing_previous_period_is_a_note_not_a_crash(runs, tmp_path):
@@ -468,3 +479,41 @@ def test_a_segmentation_on_one_variable_or_without_support_is_flagged_for_the_re
     assert len(cautions) == 2
     assert cautions[0].startswith("Read with care: the segments rest on one variable, net revenue")
     assert "no number of segments met the rule" in cautions[1]
+
+
+def test_segments_that_are_patterns_rather_than_stable_groups_are_named_as_tentative():
+    from seglab.cluster import SelectionRule, segment
+    from seglab.report.html import segmentation_cautions
+
+    rng = np.random.default_rng(1)
+    # one round cloud cut in three: the cuts turn with each resample, so the segments come back
+    # only in part (Hennig's "pattern" or worse)
+    X = rng.normal(0, 1, (500, 2))
+    table = pd.DataFrame({"customer_id": [f"c{i}" for i in range(500)], "a": X[:, 0], "b": X[:, 1]})
+    seg = segment(table, names=["a", "b"], k_values=range(3, 4), rule=SelectionRule(
+        n_bootstrap=10, min_jaccard=0.0, min_prediction_strength=0.0, min_stability=0.0, stable_jaccard=0.0))
+    stability = seg.selection.segment_stability()
+    weak = stability[stability < 0.75]
+    assert len(weak), stability
+    names = {s: f"Group {s}" for s in stability.index}
+    cautions = segmentation_cautions(seg, names=names)
+    assert len(cautions) == 1 and cautions[0].startswith("Treat as tentative: ")
+    assert all(f"Group {s} ({v:.2f})" in cautions[0] for s, v in weak.items())
+    assert all(f"Group {s}" not in cautions[0] for s in stability.index if s not in weak.index)
+
+
+def test_a_value_model_that_misses_the_holdout_by_a_fifth_is_a_caution():
+    from seglab.features import ValueValidation
+    from seglab.report.html import value_cautions
+
+    def check(error, naive=0.236):
+        return ValueValidation(status="validated", holdout_days=91, chosen="mbg_nbd", naive={"aggregate_error": naive},
+                               models=[{"name": "mbg_nbd", "label": "MBG/NBD", "aggregate_error": error}])
+
+    (said,) = value_cautions(check(0.225))
+    assert said.startswith("Read value figures with care: checked on the last 91 days before the snapshot, the "
+                           "MBG/NBD model over-predicted the purchases by 22% (a naive forecast from past purchase "
+                           "rates was off by 24%).")
+    assert "under-predicted the purchases by 31%" in value_cautions(check(-0.31))[0]
+    assert value_cautions(check(0.12)) == [] and value_cautions(ValueValidation(status="skipped")) == []
+    assert value_cautions(None) == []

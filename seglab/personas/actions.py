@@ -66,6 +66,9 @@ ACTIONS = {
 }
 """Action → what to do."""
 
+UNDATED_ACTIONS = {"Nurture": "recommendations and regular, relevant contact; cross-sell"}
+"""What to do instead when the data has no dated purchases (no buying rhythm to follow)."""
+
 KPIS: dict[str, list[tuple[str, str]]] = {
     "Win back": [("customers buying again next period", "transactions"),
                  ("revenue from the segment next period", "transactions"),
@@ -94,7 +97,18 @@ KPIS: dict[str, list[tuple[str, str]]] = {
 _CHANNEL_COLUMNS = {"web_purchases": "web", "store_purchases": "store", "catalog_purchases": "catalogue"}
 
 
-def _ordinal(n: int) -> str:
+def _ordinal(n: int, of: int) -> str:
+    """The rank ``n`` of ``of`` in words: "highest", "2nd highest", …, "lowest".
+
+    >>> [_ordinal(n, 5) for n in (1, 2, 3, 4, 5)]
+    ['highest', '2nd highest', '3rd highest', '2nd lowest', 'lowest']
+    >>> _ordinal(4, 9), _ordinal(1, 1)
+    ('4th highest', 'highest')
+    """
+    if n > 1 and n == of:
+        return "lowest"
+    if n > 2 and n == of - 1:
+        return "2nd lowest"
     return {1: "highest", 2: "2nd highest", 3: "3rd highest"}.get(n, f"{n}th highest")
 
 
@@ -144,7 +158,7 @@ def _why(action: str, f: SegmentFacts, ctx: _Context, facts: Mapping[int, Segmen
         past = ""
         if f.past_column is not None and f.past_value is not None:
             past = (f"; they spent {ctx.value_text(f.past_column, f.past_value)} each over {ctx.window}, the "
-                    f"{_ordinal(f.past_rank + 1)} of {n} segments")
+                    f"{_ordinal(f.past_rank + 1, n)} of {n} segments")
         fading = _trend_text(f, ctx, prefix="; ") if f.trend is not None and f.trend <= -0.25 else ""
         return f"{f.evidence}{past}{fading}"
     if action == "Prevent churn" and f.status == "at risk":
@@ -233,16 +247,18 @@ def _main_action(f: SegmentFacts) -> str:
 
 
 def _channels(profiles: SegmentProfiles, segment: int, status: str | None, contacts: set[str]) -> list[str]:
+    """The segment's most used sales channel, then any channel it uses distinctly more than the
+    other customers (half as much again, and half a standard deviation), then the contacts."""
     mine = profiles.numeric[profiles.numeric["segment"] == segment]
     channels = []
-    shares = mine[mine["feature"].str.startswith("channel_share_")]
-    if not shares.empty and shares["mean"].notna().any():
-        best = shares.sort_values(["mean", "feature"], ascending=[False, True]).iloc[0]
-        channels.append(best["feature"].removeprefix("channel_share_"))
-    counts = mine[mine["feature"].isin(list(_CHANNEL_COLUMNS))]
-    if not counts.empty and counts["mean"].notna().any():
-        best = counts.sort_values(["mean", "feature"], ascending=[False, True]).iloc[0]
-        channels.append(_CHANNEL_COLUMNS[best["feature"]])
+    for rows, name in ((mine[mine["feature"].str.startswith("channel_share_")],
+                        lambda f: f.removeprefix("channel_share_")),
+                       (mine[mine["feature"].isin(list(_CHANNEL_COLUMNS))], _CHANNEL_COLUMNS.get)):
+        if rows.empty or not rows["mean"].notna().any():
+            continue
+        channels.append(name(rows.sort_values(["mean", "feature"], ascending=[False, True]).iloc[0]["feature"]))
+        distinct = rows[(rows["mean"] >= 1.5 * rows["rest_mean"]) & (rows["contrast"] >= 0.5)]
+        channels += [name(f) for f in distinct.sort_values(["contrast", "feature"], ascending=[False, True])["feature"]]
     if "email" in contacts:
         channels.append("email")
     if status in ("lapsed", "at risk") and "email_sha256" in contacts:
@@ -280,6 +296,7 @@ def recommend_actions(profiles: SegmentProfiles, *, facts: Mapping[int, SegmentF
     have = set(profiles.numeric["feature"]) | set(profiles.categorical["feature"])
     if period is not None and getattr(period, "available", False):
         have.add("transactions")
+    dated = bool(have & {"transactions", "recency_days", "orders_per_month"})
     contacts = set(contacts)
     if "email_open_rate" in have:
         contacts.add("email")
@@ -296,6 +313,7 @@ def recommend_actions(profiles: SegmentProfiles, *, facts: Mapping[int, SegmentF
         if ctx.above(s, "cart_abandon_rate", 1.2):
             chosen.append("Convert browsers")
         channels = _channels(profiles, s, f.status, contacts)
-        out[s] = [{"action": a, "why": _why(a, f, ctx, facts), "do": ACTIONS[a], "channels": channels,
+        out[s] = [{"action": a, "why": _why(a, f, ctx, facts), "do": ACTIONS[a] if dated else
+                   UNDATED_ACTIONS.get(a, ACTIONS[a]), "channels": channels,
                    "kpis": [k for k, need in KPIS[a] if need in have][:3]} for a in dict.fromkeys(chosen)]
     return out

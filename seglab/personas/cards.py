@@ -97,13 +97,14 @@ def persona_cards(profiles: SegmentProfiles, traits: pd.DataFrame, names: dict[i
     meta = dictionary.meta if dictionary is not None else {}
     window = window_text(meta.get("lookback_days"), meta.get("as_of"))
     has_period = period is not None and getattr(period, "available", False)
+    leads = _leads(traits, profiles.segments)
     for s in profiles.segments:
         row = overview.loc[s]
         mine = traits[traits["segment"] == s]
         sections = {key: [t["text"] for _, t in mine.iterrows() if t["criterion"] in crit]
                     for key, crit in CARD_SECTIONS.items()}
         revenue_share = float(row["revenue_share"]) if "revenue_share" in row and pd.notna(row["revenue_share"]) else None
-        lead = mine.iloc[0]["text"] if not mine.empty else "no trait sets them apart"
+        lead = leads.get(s, "no trait sets them apart")
         parts = [f"{format_value(row['share'], 'share')} of customers"]
         if has_period and period.segment(s).get("revenue_share") is not None:
             parts.append(f"{format_value(period.segment(s)['revenue_share'], 'share')} of {period.period}'s revenue")
@@ -152,3 +153,26 @@ def persona_cards(profiles: SegmentProfiles, traits: pd.DataFrame, names: dict[i
             actions=segment_actions, kpis_to_watch=watch, rules=rule_texts, rules_quality=quality, flags=flags,
             status=getattr(fact, "status", None), tier=getattr(fact, "tier", None)))
     return cards
+
+
+def _leads(traits: pd.DataFrame, segments) -> dict:
+    """Each segment's leading trait for its summary: its strongest, unless another segment
+    leads with the same trait (the same feature, the same way: two low-income segments);
+    then its strongest trait that no other segment leads with (their spending differs)."""
+    def key(t) -> tuple:
+        return t["feature"], None if t["kind"] == "numeric" else t["value"], np.sign(t["effect"])
+
+    firsts = {s: traits[traits["segment"] == s].iloc[0] for s in segments if (traits["segment"] == s).any()}
+    if not {"feature", "kind", "value", "effect"} <= set(traits.columns):  # traits written by hand: as given
+        return {s: t["text"] for s, t in firsts.items()}
+    counts = pd.Series([key(t) for t in firsts.values()]).value_counts()
+    shared = set(counts[counts > 1].index)
+    leads = {}
+    for s, first in firsts.items():
+        lead = first
+        if key(first) in shared:
+            mine = traits[traits["segment"] == s]
+            others = [t for _, t in mine.iterrows() if key(t) not in shared]
+            lead = others[0] if others else first
+        leads[s] = lead["text"]
+    return leads

@@ -280,6 +280,11 @@ def format_value(value, kind: str = "", currency: str = "", *, decimals: int | N
     """A value as a reader should see it (see :class:`Words` for the kinds).
 
     ``decimals`` fixes the decimals (a table column uses one for every row).
+
+    >>> format_value(0.2345, "share"), format_value(0.012, "share"), format_value(-0.0003, "share")
+    ('23%', '1.2%', '−<0.1%')
+    >>> format_value(-0.0003, "share", decimals=1)  # rounds to zero: no sign
+    '0.0%'
     """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
@@ -295,7 +300,8 @@ def format_value(value, kind: str = "", currency: str = "", *, decimals: int | N
             if 0 < abs(value) < 0.0005:
                 return "<0.1%" if value > 0 else "−<0.1%"
             decimals = 1 if 0 < abs(value) < 0.095 else 0
-        return f"{value * 100:.{decimals}f}%"
+        shown = f"{value * 100:.{decimals}f}"
+        return f"{shown.lstrip('-') if float(shown) == 0 else shown}%"  # never "-0.0%"
     if kind in ("days", "years"):
         unit = kind[:-1]
         shown = f"{value:,.{0 if decimals is None else decimals}f}"

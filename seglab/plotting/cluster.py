@@ -161,7 +161,7 @@ def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | Non
     return tidy(ax)
 
 
-def plot_stability(selection, *, ax: plt.Axes | None = None) -> plt.Axes:
+def plot_stability(selection, *, names: dict[int, str] | None = None, ax: plt.Axes | None = None) -> plt.Axes:
     """Bootstrap Jaccard similarity of each chosen segment against Hennig's bands: below 0.5
     a segment dissolves, 0.6 – 0.75 it is a pattern, from 0.75 stable, from 0.85 highly stable.
     The dashed line is the rule's minimum.
@@ -170,6 +170,8 @@ def plot_stability(selection, *, ax: plt.Axes | None = None) -> plt.Axes:
     ----------
     selection : KSelection or None
         The evidence for k; None when k was given (a note says stability was not measured).
+    names : dict, optional
+        Segment names by number (the personas'), shown beside the numbers.
     ax : matplotlib.axes.Axes, optional
         The axes to draw on (default: a new figure).
 
@@ -181,18 +183,21 @@ def plot_stability(selection, *, ax: plt.Axes | None = None) -> plt.Axes:
     if selection is None:
         return unavailable(ax, "k was set by hand: stability was not measured")
     rows = selection.segment_stability()
-    ax = axes(ax, (7, 3))
-    for low, high, colour, label in _BANDS:
-        ax.axhspan(low, high, color=colour, zorder=0, lw=0)
-        ax.text(1.01, (low + min(high, 1.0)) / 2, label, transform=ax.get_yaxis_transform(), va="center",
-                fontsize=8, color="#555555")
+    ax = axes(ax, (6.2, 0.45 * len(rows) + 1.4))  # with its labels, prints at its size on A4
+    for i, (low, high, colour, label) in enumerate(_BANDS):
+        ax.axvspan(low, high, color=colour, zorder=0, lw=0)
+        ax.text((low + min(high, 1.0)) / 2, 1.01 + 0.09 * (i % 2), label, transform=ax.get_xaxis_transform(),
+                ha="center", va="bottom", fontsize=8, color="#555555")  # staggered: narrow bands
     colors = ["#2f7d32" if v >= 0.75 else "#c77c02" if v >= 0.6 else "#c44e52" for v in rows]
-    ax.bar([f"segment {int(s)}" for s in rows.index], rows.to_numpy(), color=colors, zorder=2, width=0.6)
-    for x, v in enumerate(rows.to_numpy()):
-        ax.text(x, v + 0.02, f"{v:.2f}", ha="center", fontsize=8, zorder=3)
+    labels = [f"{int(s)} · {(names or {}).get(int(s), f'segment {int(s)}')}" for s in rows.index]
+    positions = np.arange(len(rows))[::-1]  # segment 0 on top
+    ax.barh(positions, rows.to_numpy(), color=colors, zorder=2, height=0.6)
+    ax.set_yticks(positions, labels)
+    for y, v in zip(positions, rows.to_numpy()):
+        ax.text(min(v, 0.93) + 0.01, y, f"{v:.2f}", va="center", fontsize=8, zorder=3)
     if "min_jaccard" in selection.settings:
-        ax.axhline(selection.settings["min_jaccard"], color="black", ls="--", lw=1, zorder=3)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("mean Jaccard (bootstrap)")
-    ax.set_title("How stable is each segment? (bootstrap Jaccard, Hennig's bands)")
+        ax.axvline(selection.settings["min_jaccard"], color="black", ls="--", lw=1, zorder=3)
+    ax.set_xlim(0, 1.05)
+    ax.set_xlabel("mean Jaccard over bootstrap resamples (1 = always found again)")
+    ax.set_title("How stable is each segment? (Hennig's bands)", pad=30)
     return tidy(ax)

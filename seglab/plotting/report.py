@@ -77,15 +77,17 @@ def plot_segment_changes(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     names = changes["name"].fillna(changes["segment"].astype(str)).tolist()
     y = np.arange(len(changes))
     ax = axes(ax, (PAGE_WIDTH, 0.55 * len(changes) + 1.3))
-    then = pd.to_numeric(changes.get("customers_then"), errors="coerce").fillna(0)
-    now = pd.to_numeric(changes["customers_now"], errors="coerce").fillna(0)
-    ax.barh(y - 0.2, then, height=0.4, color="#c7c7c7", label=comparison.previous_period)
-    ax.barh(y + 0.2, now, height=0.4, color="#4c72b0", label=comparison.current_period)
-    for yy, value in zip(y - 0.2, then):
-        ax.text(value, yy, f" {int(value):,}", va="center", fontsize=_FONT)
-    for yy, value in zip(y + 0.2, now):
-        ax.text(value, yy, f" {int(value):,}", va="center", fontsize=_FONT)
-    ax.set_xlim(0, max(float(then.max()), float(now.max()), 1) * 1.15)
+    then = pd.to_numeric(changes.get("customers_then"), errors="coerce")
+    now = pd.to_numeric(changes["customers_now"], errors="coerce")
+    ax.barh(y - 0.2, then.fillna(0), height=0.4, color="#c7c7c7", label=comparison.previous_period)
+    ax.barh(y + 0.2, now.fillna(0), height=0.4, color="#4c72b0", label=comparison.current_period)
+    for yy, value, period in [*zip(y - 0.2, then, [comparison.previous_period] * len(y)),
+                              *zip(y + 0.2, now, [comparison.current_period] * len(y))]:
+        # a segment that did not exist in a period has no size then, not a size of 0
+        shown = f" {int(value):,}" if pd.notna(value) else f" not a segment in {period}"
+        ax.text(0 if pd.isna(value) else value, yy, shown, va="center", fontsize=_FONT,
+                color="#333333" if pd.notna(value) else "#888888")
+    ax.set_xlim(0, max(float(then.max(skipna=True) or 0), float(now.max(skipna=True) or 0), 1) * 1.15)
     ax.set_yticks(y)
     ax.set_yticklabels([_wrap(n, 26) for n in names], fontsize=_FONT)
     ax.invert_yaxis()

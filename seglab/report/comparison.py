@@ -89,6 +89,27 @@ class Comparison:
             return 0
         return int(self.drift[self.drift["shift_sd"].abs() >= self.drift_threshold]["name"].nunique())
 
+    def segments_only_in(self, when: str) -> list[str]:
+        """Names of the segments found only ``"now"`` (new this period) or only ``"then"``:
+        the number of segments changed, so part of the movement is the new split."""
+        column = {"now": "customers_then", "then": "customers_now"}[when]
+        if self.changes.empty or column not in self.changes:
+            return []
+        return [str(n) for n in self.changes.loc[self.changes[column].isna(), "name"]]
+
+    def split_changed(self) -> str:
+        """A sentence when the number of segments changed since last period, else ``""``."""
+        new, gone = self.segments_only_in("now"), self.segments_only_in("then")
+        if not new and not gone:
+            return ""
+        n_now = int(self.changes["customers_now"].notna().sum())
+        n_then = int(self.changes["customers_then"].notna().sum())
+        parts = [f"new: {', '.join(new)}"] if new else []
+        parts += [f"not found again: {', '.join(gone)}"] if gone else []
+        return (f"The segmentation has {n_now} segments in {self.current_period} against {n_then} in "
+                f"{self.previous_period} ({'; '.join(parts)}), so part of the movement between segments is "
+                "the new split rather than customers changing.")
+
     def write(self, path: str | Path) -> Path:
         """Write the comparison as JSON to ``path``."""
         return write_json(self.to_dict(), path)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -103,9 +104,14 @@ def _span(period: str) -> str:
     return f"{_long_date(p.start)} – {_long_date(p.end)}"
 
 
-def segmentation_cautions(segmentation, dictionary=None) -> list[str]:
-    """What a reader must know before acting on the segments: they rest on one variable, or
-    no number of segments met the rule (the data supports no segmentation well)."""
+STABLE_JACCARD = 0.75
+"""Hennig's *stable*: a segment found again in most bootstrap resamples."""
+
+
+def segmentation_cautions(segmentation, dictionary=None, names: dict[int, str] | None = None) -> list[str]:
+    """What a reader must know before acting on the segments: they rest on one variable, no
+    number of segments met the rule (the data supports no segmentation well), or some
+    segments are patterns rather than stable groups (bootstrap Jaccard below 0.75)."""
     out = []
     used = segmentation.columns.all
     if len(used) == 1:
@@ -118,7 +124,37 @@ def segmentation_cautions(segmentation, dictionary=None) -> list[str]:
         out.append(f"Read with care: no number of segments met the rule; the {selection.k} segments shown are the "
                    f"most reproducible found (prediction strength {chosen['prediction_strength']:.2f}, weakest "
                    f"segment's stability {chosen['min_jaccard']:.2f}), and they may not come back next period.")
+    elif selection is not None:
+        stability = selection.segment_stability()
+        weak = stability[stability < STABLE_JACCARD]
+        if len(weak):
+            listed = [f"{(names or {}).get(int(s), f'segment {int(s)}')} ({v:.2f})" for s, v in weak.items()]
+            one = len(listed) == 1
+            which = listed[0] if one else ", ".join(listed[:-1]) + " and " + listed[-1]
+            out.append(f"Treat as tentative: {which} {'comes' if one else 'come'} back in only part of the "
+                       f"bootstrap resamples (Jaccard below {STABLE_JACCARD}, "
+                       f"{'a pattern rather than a stable group' if one else 'patterns rather than stable groups'} "
+                       f"on Hennig's scale); {'its' if one else 'their'} boundaries may move next period.")
     return out
+
+
+def value_cautions(check) -> list[str]:
+    """A caution when the chosen value model misses the holdout period's purchases by 20 % or
+    more: its CLV and expected purchases are then rough amounts."""
+    if check is None or check.status != "validated":
+        return []
+    model = next((m for m in check.models if m["name"] == check.chosen), None)
+    error = None if model is None else model.get("aggregate_error")
+    if error is None or not np.isfinite(error) or abs(error) < 0.2:
+        return []
+    verb = "over-predicted" if error > 0 else "under-predicted"
+    naive = (check.naive or {}).get("aggregate_error")
+    against = (f" (a naive forecast from past purchase rates was off by "
+               f"{format_value(abs(naive), 'share', decimals=0)})" if naive is not None and np.isfinite(naive) else "")
+    return [f"Read value figures with care: checked on the last {check.holdout_days} days before the snapshot, "
+            f"the {model['label']} model {verb} the purchases by {format_value(abs(error), 'share', decimals=0)}"
+            f"{against}. Compare segments on CLV and expected purchases rather than reading them as amounts "
+            "(see the method appendix)."]
 
 
 def executive_summary(info: dict, cards: list, comparison: Comparison | None, period=None) -> list[str]:
@@ -161,6 +197,8 @@ def executive_summary(info: dict, cards: list, comparison: Comparison | None, pe
     t = comparison.totals
     out.append(f"Since {comparison.previous_period}, {_pct(t.get('stayed_in_segment'))} of returning customers "
                f"stayed in their segment.")
+    if comparison.split_changed():
+        out.append(comparison.split_changed())
     moves = []
     for direction, verb in (("down", "moved to"), ("up", "moved up to")):
         for m in comparison.biggest_moves(direction).itertuples(index=False):
@@ -348,7 +386,7 @@ def report_figures(run: RunFolder, comparison: Comparison | None = None, *, pers
         "heatmap": fig(splot.plot_profile_heatmap(personas)),
         "traits": fig(splot.plot_all_traits(personas)),
         "k_evidence": fig(splot.plot_k_evidence(segmentation.selection)),
-        "stability": fig(splot.plot_stability(segmentation.selection)),
+        "stability": fig(splot.plot_stability(segmentation.selection, names=names)),
     }
     if {"x", "y"} <= set(segmentation.segments.columns):
         figures["map"] = fig(splot.plot_segment_map(segmentation.segments, names=names))
@@ -441,7 +479,8 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         "channel_fallback": {c.segment: "audience file" if _exported(c, personas) else "none in the data"
                              for c in cards},
         "features_used": features_used, "value_check": value_check, "groups": groups,
-        "segmentation_notes": list(basis.notes), "cautions": segmentation_cautions(segmentation, dictionary),
+        "segmentation_notes": list(basis.notes), "cautions": segmentation_cautions(segmentation, dictionary, personas.names)
+        + value_cautions(run.value_validation()),
         "dropped": {capitalize(feature_label(k, dictionary)): v for k, v in segmentation.columns.dropped.items()},
         "model": {"algorithm": params.get("algorithm", segmentation.model.algorithm),
                   "skew": params.get("skew"), "scaling": params.get("scaling"), "clip": params.get("clip"),
