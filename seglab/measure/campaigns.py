@@ -184,7 +184,10 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
                            bucket=joined.customer_id.hexdigest("md5").substr(0, 2))
     sums = {"customers": joined.count(), "conversions": joined.converted.sum()}
     if has_revenue:
-        sums |= {"revenue": joined.revenue.sum(), "revenue_squares": (joined.revenue * joined.revenue).sum()}
+        # exact decimal sums, one rounding at the end: a float sum's order (threads) would change
+        # the last digits from run to run, and the artifacts must not
+        sums |= {"revenue": joined.revenue.sum().cast("float64"),
+                 "revenue_squares": (joined.revenue * joined.revenue).sum().cast("float64")}
     buckets = execute(con, joined.group_by(["campaign_id", "segment", "group", "bucket"]).aggregate(**sums))
     both = buckets["group"] == _BOTH  # one pass over the campaign rows: conflicts are counted here
     notes = []
@@ -215,6 +218,9 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
                            settings=settings)
 
 
+_MONEY = "decimal(18, 4)"
+"""Revenue is summed exactly, in ten-thousandths of the currency."""
+
 _BOTH = "both"
 """The group of a customer found in both groups of one campaign (left out of it, counted)."""
 
@@ -228,7 +234,7 @@ def _per_customer(table: ibis.Table, has_revenue: bool) -> ibis.Table:
     metrics = {"group": (clean.group.min() != clean.group.max()).ifelse(_BOTH, clean.group.max()),
                "converted": clean.converted.cast("int8").max()}
     if has_revenue:
-        metrics["revenue"] = clean.revenue.fill_null(0).sum()
+        metrics["revenue"] = clean.revenue.fill_null(0).cast(_MONEY).sum()  # in 1/10,000 of the currency
     return clean.group_by(["campaign_id", "customer_id"]).aggregate(**metrics)
 
 
