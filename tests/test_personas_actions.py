@@ -77,11 +77,13 @@ def test_a_lapsed_segment_that_spent_little_is_reactivated_cheaply(shop):
     assert name_segments(profile_segments(cheap, labels))[1] != "Lapsed former big spenders"
 
 
-def _period(current: list[float], previous: list[float]) -> PeriodFigures:
-    rows = [{"window": w, "segment": s, "revenue": r, "orders": 10, "active": 5, "new": 0, "revenue_share": 0.25}
+def _period(current: list[float], previous: list[float], new: list[int] = (0, 0, 0, 0)) -> PeriodFigures:
+    rows = [{"window": w, "segment": s, "revenue": r, "orders": 10, "active": 5,
+             "new": new[s] if w == "current" else 0, "revenue_share": 0.25}
             for w, revenues in (("current", current), ("previous", previous)) for s, r in enumerate(revenues)]
-    totals = pd.DataFrame([{"window": w, "revenue": float(sum(r)), "orders": 40, "active": 20, "new": 0,
-                            "revenue_share": 1.0} for w, r in (("current", current), ("previous", previous))])
+    totals = pd.DataFrame([{"window": w, "revenue": float(sum(r)), "orders": 40, "active": 20,
+                            "new": sum(new) if w == "current" else 0, "revenue_share": 1.0}
+                           for w, r in (("current", current), ("previous", previous))])
     windows = {"current": {"label": "2025Q4", "start": "2025-10-01", "end": "2025-12-31", "new_counted": True},
                "previous": {"label": "2025Q3", "start": "2025-07-01", "end": "2025-09-30", "new_counted": True},
                "year_ago": None}
@@ -220,3 +222,14 @@ def test_nurture_follows_a_buying_rhythm_only_when_purchases_are_dated():
     assert all(a[0]["do"] == "recommendations and reminders at their buying rhythm; cross-sell"
                for a in dated.values() if a[0]["action"] == "Nurture")
     assert any(a[0]["action"] == "Nurture" for a in dated.values())
+
+
+def test_a_segment_holding_most_of_the_periods_new_customers_is_also_told_to_onboard_them(shop):
+    table, labels = shop
+    profiles = profile_segments(table, labels)
+    period = _period([900, 0, 300, 600], [1000, 50, 280, 200], new=[5, 0, 60, 35])
+    actions = recommend_actions(profiles, period=period)
+    onboard = [a for a in actions[2] if a["action"] == "Onboard"]
+    assert actions[2][0]["action"] == "Serve at low cost" and len(onboard) == 1
+    assert onboard[0]["why"] == "60 of 2025Q4's 100 new customers (60%) are in this segment"
+    assert all(a["action"] != "Onboard" for s in (0, 1, 3) for a in actions[s])  # 35% is below the bar

@@ -229,6 +229,22 @@ def _trend_text(f: SegmentFacts, ctx: _Context, prefix: str = "") -> str:
             f"({ctx.value_text('net_revenue', then['revenue'])})")
 
 
+NEWCOMER_SHARE = 0.4
+"""A segment holding this share of the period's new customers (and at least 20 of them) is
+also told to onboard them, whatever its main action."""
+
+
+def _newcomers(segment: int, period) -> str:
+    """Why to onboard a segment's newcomers ("234 of 2011Q3's 396 new customers (59%)"), or ""."""
+    if period is None or not getattr(period, "available", False):
+        return ""
+    mine, total = period.segment(segment).get("new"), period.total().get("new")
+    if not mine or not total or mine < 20 or mine / total < NEWCOMER_SHARE:
+        return ""
+    return (f"{mine:,} of {period.period}'s {total:,} new customers ({format_value(mine / total, 'share')}) "
+            "are in this segment")
+
+
 def _main_action(f: SegmentFacts) -> str:
     if f.status == "lapsed":
         return "Win back" if f.past_upper or f.past_rank is None else "Reactivate at low cost"
@@ -312,8 +328,12 @@ def recommend_actions(profiles: SegmentProfiles, *, facts: Mapping[int, SegmentF
             chosen.append("Protect margin")
         if ctx.above(s, "cart_abandon_rate", 1.2):
             chosen.append("Convert browsers")
+        newcomers = _newcomers(s, period)
+        if newcomers and "Onboard" not in chosen:
+            chosen.append("Onboard")
         channels = _channels(profiles, s, f.status, contacts)
-        out[s] = [{"action": a, "why": _why(a, f, ctx, facts), "do": ACTIONS[a] if dated else
+        out[s] = [{"action": a, "why": newcomers if a == "Onboard" and f.status != "new" else _why(a, f, ctx, facts),
+                   "do": ACTIONS[a] if dated else
                    UNDATED_ACTIONS.get(a, ACTIONS[a]), "channels": channels,
                    "kpis": [k for k, need in KPIS[a] if need in have][:3]} for a in dict.fromkeys(chosen)]
     return out
