@@ -26,8 +26,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 __all__ = [
+    "load_yaml",
     "atomic_path",
     "atomic_dir",
     "remove_stale_partials",
@@ -352,3 +354,35 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the
+    last silently: a spec with two ``behaviour:`` lists would lose the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice (first on line {seen[key] + 1}); "
+                    "merge the two into one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str):
+    r"""Parse YAML safely (no tags that run code), refusing duplicate keys.
+
+    >>> load_yaml("a: 1\nb: [x, y]")
+    {'a': 1, 'b': ['x', 'y']}
+    >>> load_yaml("a: 1\na: 2")
+    Traceback (most recent call last):
+    ...
+    yaml.constructor.ConstructorError: the key 'a' is given twice (first on line 1); merge the two into one
+      in "<unicode string>", line 2, column 1:
+        a: 2
+        ^
+    """
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass

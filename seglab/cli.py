@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from seglab._io import load_yaml
+
 from seglab import _commands, exceptions
 from seglab.exceptions import ParameterError, RunInProgressError, SeglabError, SeglabWarning, StageError
 
@@ -55,7 +57,7 @@ def _read_config(path: Path | None) -> dict:
     if not path.is_file():
         raise ParameterError(f"--config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ParameterError(f"--config {path} is not valid YAML: {err}") from None
     if not isinstance(data, dict):

@@ -6,6 +6,7 @@ import pytest
 
 from seglab.cluster import RESTATED, Preprocessor, select_columns
 from seglab.cluster.preprocess import skew_plan
+from seglab.cluster.columns import OUTCOME
 from seglab.exceptions import DataQualityWarning, InputError, ParameterError
 from seglab.features import FeatureDictionary
 
@@ -199,3 +200,20 @@ def test_yes_no_flags_are_encoded_like_categories():
     prep = Preprocessor().fit(X)
     assert prep.flags_ == ["urban"]
     assert list(prep.transform(X).columns) == ["score", "urban_0", "urban_1"]
+
+
+def test_campaign_responses_are_outcomes_left_out_of_the_default_basis_unless_named(table, dictionary):
+    rng = np.random.default_rng(3)
+    answered = table.assign(accepted=rng.integers(0, 2, len(table)), responded=rng.integers(0, 2, len(table)))
+    dictionary.add("accepted", "behaviour", "accepted the offer")
+    dictionary.add("responded", "behaviour", "responded to the last campaign")
+    dictionary.meta["responses"] = ["accepted", "responded"]
+    with pytest.warns(DataQualityWarning) as caught:
+        cols = select_columns(answered, dictionary)
+    assert not {"accepted", "responded"} & set(cols.all)
+    assert cols.dropped["accepted"] == cols.dropped["responded"] == OUTCOME
+    assert all("accepted" not in str(w.message) for w in caught)  # a choice, not a data problem
+    with pytest.warns(DataQualityWarning):
+        assert "accepted" not in select_columns(answered, dictionary, criteria=["behaviour", "value"]).all
+    assert select_columns(answered, dictionary, names=["score", "accepted"]).all == ["score", "accepted"]
+    assert "responded" in select_columns(answered, dictionary, segment_on=["score", "responded"]).all

@@ -88,3 +88,10 @@ def test_credentials_are_masked_in_descriptions():
 def test_invalid_yaml_is_a_spec_error(tmp_path):
     with pytest.raises(SpecError, match="not valid YAML"):
         load_spec(write_spec(tmp_path, "name: [unclosed\n"))
+
+
+def test_a_key_given_twice_is_refused_not_silently_overwritten(tmp_path):
+    text = ("name: twice\ncustomers:\n  sources: [{path: c.csv}]\n  criteria:\n"
+            "    behaviour: [orders]\n    journey: [signup]\n    behaviour: [visits]\n")
+    with pytest.raises(SpecError, match=r"the key 'behaviour' is given twice \(first on line 5\)"):
+        load_spec(write_spec(tmp_path, text))

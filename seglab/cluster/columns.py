@@ -200,9 +200,18 @@ def _collapse(features: pd.DataFrame, numeric: list[str], categorical: list[str]
     return numeric, categorical
 
 
+OUTCOME = "answers a campaign: an outcome to compare segments by, not to segment on"
+"""Why the spec's campaign-response columns (``responses:``) are not in the default basis:
+segmenting on them would build the outcome into the segments (they are reported as
+response rates per segment instead). Naming them (``names``, ``segment_on``) uses them."""
+
+
 def _basis_candidates(dictionary, criteria: Sequence[str] | None) -> list[str]:
-    """The default basis's candidate columns (restricted to ``criteria`` when given)."""
-    infos = [f for f in dictionary.features if f.name not in RESTATED and not f.name.endswith("_band")]
+    """The default basis's candidate columns (restricted to ``criteria`` when given); the
+    spec's campaign responses are outcomes, not candidates."""
+    outcomes = set(dictionary.meta.get("responses") or ())
+    infos = [f for f in dictionary.features
+             if f.name not in RESTATED and f.name not in outcomes and not f.name.endswith("_band")]
     if criteria is not None:
         wanted = set(criteria)
         return [f.name for f in infos if f.criterion in wanted]
@@ -299,6 +308,11 @@ def select_columns(features: pd.DataFrame, dictionary=None, *, criteria: Sequenc
     criterion = dictionary.criteria() if dictionary is not None else {}
     groups = {c: segmentation_group(criterion.get(c, c)) for c in chosen}
     numeric, categorical, dropped = [], [], {}
+    if dictionary is not None and (criteria is not None or names is None):
+        wanted = None if criteria is None else set(criteria)
+        dropped.update({c: OUTCOME for c in dictionary.meta.get("responses") or ()
+                        if c in features.columns and c not in chosen and c not in skip
+                        and (wanted is None or criterion.get(c) in wanted)})
     for col in chosen:
         why = _unusable(features[col], max_levels, basis=basis and col not in explicit)
         if why:
@@ -312,7 +326,7 @@ def select_columns(features: pd.DataFrame, dictionary=None, *, criteria: Sequenc
         rank = {c: (c not in explicit, order.get(groups[c], len(order)), i) for i, c in enumerate(chosen)}
         numeric, categorical = _collapse(features, sorted(numeric, key=rank.get),
                                          sorted(categorical, key=rank.get), dropped, set(explicit))
-    unusable = {c: why for c, why in dropped.items() if not why.startswith("restates ")}
+    unusable = {c: why for c, why in dropped.items() if not why.startswith("restates ") and why != OUTCOME}
     if unusable:  # a data problem; redundant columns are a choice, recorded in ``dropped``
         warnings.warn("not used for segmentation: " + "; ".join(f"{c} {why}" for c, why in unusable.items()),
                       DataQualityWarning, stacklevel=2)

@@ -186,6 +186,10 @@ class CanonicalFiles:
     def segment_on(self) -> list[str]:
         return list(self.schema.get("segment_on") or [])
 
+    @property
+    def responses(self) -> list[str]:
+        return list(self.schema.get("responses") or [])
+
     def customers(self) -> pd.DataFrame:
         """The customer table, read into memory."""
         return pd.read_parquet(self.paths["customers"])

@@ -40,6 +40,8 @@ from typing import Any
 
 import yaml
 
+from seglab._io import load_yaml
+
 from seglab._validation import did_you_mean, show_list
 from seglab.collect.expressions import parse_expression
 from seglab.exceptions import SpecError, UnknownDatasetError
@@ -455,7 +457,7 @@ def load_spec(dataset: str | Path | DatasetSpec) -> DatasetSpec:
                 f"{show_list(list(builtins))}, or give the path of a dataset spec (.yaml)"
             )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise SpecError(f"{path} is not valid YAML: {err}") from None
     if not isinstance(raw, dict):

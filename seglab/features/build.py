@@ -144,11 +144,12 @@ class FeatureSet:
 
 
 def _inputs(data, con):
-    """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency, period, segment_on."""
+    """Customers (pandas), transactions and events (Ibis), criteria, as_of, currency, period, and what
+    the spec says of the segmentation: segment_on, and the campaign-response columns."""
     if isinstance(data, CanonicalData):
         return (data.customers, as_table(con, data.transactions, name="transactions"),
                 as_table(con, data.events, name="events"), data.criteria, data.as_of, data.currency,
-                data.period, list(data.segment_on))
+                data.period, (list(data.segment_on), list(data.responses)))
     if not isinstance(data, CanonicalFiles):
         raise InputError(f"build_features needs the canonical tables: a CanonicalData (from collect) or the "
                          f"run folder's files (run.canonical_files()); got {type(data).__name__}")
@@ -157,7 +158,7 @@ def _inputs(data, con):
         return as_table(con, data.paths[name], name=name) if name in data.paths else None
 
     return (data.customers(), _table("transactions"), _table("events"), data.criteria, data.as_of,
-            data.currency, data.period, data.segment_on)
+            data.currency, data.period, (data.segment_on, data.responses))
 
 
 DEFAULT_HOLDOUT_DAYS = 91
@@ -254,14 +255,16 @@ def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Time
         check_range(holdout_days, name="holdout_days", low=1, integer=True)
     owned = con is None  # a connection we open, we close as soon as the engine work is done
     con = connect("duckdb", memory_limit=engine_memory) if owned else connect(con)
-    customers, transactions, events, criteria, data_as_of, currency, period, segment_on = _inputs(data, con)
+    customers, transactions, events, criteria, data_as_of, currency, period, (segment_on, responses) = \
+        _inputs(data, con)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else data_as_of
     if as_of is None and (transactions is not None or events is not None):
         raise InputError("as_of is needed: the data has dates but no snapshot day; pass as_of=…")
     dictionary = FeatureDictionary(meta={
         "as_of": None if as_of is None else as_of.date().isoformat(),
         "lookback_days": lookback_days or None, "summary_lookback_days": summary_lookback_days or None,
-        "time_unit": time_unit, "currency": currency, "segment_on": segment_on or None})
+        "time_unit": time_unit, "currency": currency, "segment_on": segment_on or None,
+        "responses": responses or None})
     holdout = period_days(period) if holdout_days is None else int(holdout_days)
     fmt = {"unit": time_unit, "currency": currency or "currency", "horizon": horizon_days, "model": "",
            "months": clv_months, "rate": discount_rate, "lapsed": lapsed_days,

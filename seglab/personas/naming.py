@@ -35,6 +35,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from seglab._io import load_yaml
+
 from seglab.exceptions import InputError, ParameterError
 from seglab.personas.facts import PAST_VALUE_COLUMNS, VALUE_COLUMNS, SegmentFacts, segment_facts
 from seglab.personas.profiles import SegmentProfiles
@@ -198,7 +200,10 @@ def read_names(path: str | Path | None) -> dict[int, str]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"names file not found: {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise InputError(f"names file {path} is not valid YAML: {err}") from None
     if not isinstance(data, dict):
         raise InputError(f"{path} must map segment numbers to names, e.g. '0: High-value loyalists'")
     try:
