@@ -188,7 +188,10 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
         # the last digits from run to run, and the artifacts must not
         sums |= {"revenue": joined.revenue.sum().cast("float64"),
                  "revenue_squares": (joined.revenue * joined.revenue).sum().cast("float64")}
-    buckets = execute(con, joined.group_by(["campaign_id", "segment", "group", "bucket"]).aggregate(**sums))
+    keys = ["campaign_id", "segment", "group", "bucket"]
+    # the engine returns groups in any order: sorted, every later float sum adds in one order
+    buckets = execute(con, joined.group_by(keys).aggregate(**sums)).sort_values(keys, kind="stable",
+                                                                                ignore_index=True)
     both = buckets["group"] == _BOTH  # one pass over the campaign rows: conflicts are counted here
     notes = []
     n_conflicted = int(buckets.loc[both, "customers"].sum())
