@@ -458,6 +458,10 @@ def test_method_appendix_says_what_the_segments_rest_on_and_how_k_was_chosen(rep
     table = method.find("h3", string="What the segments rest on").find_next("table")
     rows = {tr.find_all("td")[0].get_text(): tr.find_all("td")[2].get_text() for tr in table.find_all("tr")[1:]}
     assert rows == {g: (f"1/{len(c)}" if len(c) > 1 else "1") for g, c in seg.columns.by_group().items()}
+    # the features table names each feature's group as the weights table does ("value", not "rfm")
+    features = method.find("h3", string="Features used for segmentation").find_next("table")
+    criteria = {tr.find_all("td")[1].get_text(): tr.find_all("td")[2].get_text() for tr in features.find_all("tr")[1:]}
+    assert criteria == seg.columns.groups and set(criteria.values()) <= set(rows)
     header = [th.get_text() for th in method.find("h3", string="Algorithm and the choice of k")
               .find_next("table").find_all("th")]
     assert "Prediction strength" in header and "Weakest segment's Jaccard" in header

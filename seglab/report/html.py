@@ -440,7 +440,8 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
     value_check = _value_validation(run)
     basis = segmentation.columns
     features_used = [{"name": f, "label": capitalize(feature_label(f, dictionary)),
-                      "criterion": dictionary[f].criterion if dictionary is not None and f in dictionary else "",
+                      "criterion": basis.groups.get(f, "") or (dictionary[f].criterion if dictionary is not None
+                                                                           and f in dictionary else ""),
                       "description": dictionary[f].description if dictionary is not None and f in dictionary else ""}
                      for f in basis.all]
     groups = [{"group": group, "features": ", ".join(feature_label(f, dictionary) for f in names),
