@@ -207,11 +207,8 @@ response rates per segment instead). Naming them (``names``, ``segment_on``) use
 
 
 def _basis_candidates(dictionary, criteria: Sequence[str] | None) -> list[str]:
-    """The default basis's candidate columns (restricted to ``criteria`` when given); the
-    spec's campaign responses are outcomes, not candidates."""
-    outcomes = set(dictionary.meta.get("responses") or ())
-    infos = [f for f in dictionary.features
-             if f.name not in RESTATED and f.name not in outcomes and not f.name.endswith("_band")]
+    """The default basis's candidate columns (restricted to ``criteria`` when given)."""
+    infos = [f for f in dictionary.features if f.name not in RESTATED and not f.name.endswith("_band")]
     if criteria is not None:
         wanted = set(criteria)
         return [f.name for f in infos if f.criterion in wanted]
@@ -305,14 +302,14 @@ def select_columns(features: pd.DataFrame, dictionary=None, *, criteria: Sequenc
         chosen = explicit
     skip = set(exclude) | _NEVER
     chosen = [c for c in dict.fromkeys(chosen) if c not in skip and c in features.columns]
+    dropped = {}
+    if dictionary is not None and (criteria is not None or names is None):  # the basis chose them
+        outcomes = set(dictionary.meta.get("responses") or ()) - set(explicit)
+        dropped = {c: OUTCOME for c in chosen if c in outcomes}
+        chosen = [c for c in chosen if c not in outcomes]
     criterion = dictionary.criteria() if dictionary is not None else {}
     groups = {c: segmentation_group(criterion.get(c, c)) for c in chosen}
-    numeric, categorical, dropped = [], [], {}
-    if dictionary is not None and (criteria is not None or names is None):
-        wanted = None if criteria is None else set(criteria)
-        dropped.update({c: OUTCOME for c in dictionary.meta.get("responses") or ()
-                        if c in features.columns and c not in chosen and c not in skip
-                        and (wanted is None or criterion.get(c) in wanted)})
+    numeric, categorical = [], []
     for col in chosen:
         why = _unusable(features[col], max_levels, basis=basis and col not in explicit)
         if why:

@@ -81,13 +81,13 @@ def plot_segment_changes(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     now = pd.to_numeric(changes["customers_now"], errors="coerce")
     ax.barh(y - 0.2, then.fillna(0), height=0.4, color="#c7c7c7", label=comparison.previous_period)
     ax.barh(y + 0.2, now.fillna(0), height=0.4, color="#4c72b0", label=comparison.current_period)
-    for yy, value, period in [*zip(y - 0.2, then, [comparison.previous_period] * len(y)),
-                              *zip(y + 0.2, now, [comparison.current_period] * len(y))]:
-        # a segment that did not exist in a period has no size then, not a size of 0
-        shown = f" {int(value):,}" if pd.notna(value) else f" not a segment in {period}"
-        ax.text(0 if pd.isna(value) else value, yy, shown, va="center", fontsize=_FONT,
-                color="#333333" if pd.notna(value) else "#888888")
-    ax.set_xlim(0, max(float(then.max(skipna=True) or 0), float(now.max(skipna=True) or 0), 1) * 1.15)
+    for offset, sizes, period in ((-0.2, then, comparison.previous_period), (0.2, now, comparison.current_period)):
+        for yy, value in zip(y + offset, sizes):
+            # a segment that did not exist in a period has no size then, not a size of 0
+            known = pd.notna(value)
+            ax.text(value if known else 0, yy, f" {int(value):,}" if known else f" not a segment in {period}",
+                    va="center", fontsize=_FONT, color="#333333" if known else "#888888")
+    ax.set_xlim(0, max(float(then.fillna(0).max()), float(now.fillna(0).max()), 1) * 1.15)
     ax.set_yticks(y)
     ax.set_yticklabels([_wrap(n, 26) for n in names], fontsize=_FONT)
     ax.invert_yaxis()
