@@ -1,0 +1,451 @@
+"""Read, map and type the line-scale tables (transactions, events) in the engine.
+
+The engine path of :func:`seglab.collect.collect` (``engine="duckdb"``, ``"spark"`` or an
+Ibis connection): every file DuckDB reads itself (CSV, compressed or not, Parquet, JSON
+lines) is read by the engine, its columns mapped and derived (the spec's expressions,
+translated by :func:`seglab.collect.expressions.to_ibis`) and given their canonical
+types as Ibis expressions; nothing passes through pandas.
+
+Reader options of a CSV source map onto DuckDB's: ``sep``/``delimiter`` (one character),
+``encoding`` (UTF-8, UTF-16, Latin-1), ``header`` (0 or a row number: the rows above it
+are skipped), ``skiprows`` (a number), ``quotechar``, ``decimal``, ``na_values`` (added
+to pandas' own missing-value markers, which apply too) and ``compression`` (gzip, zstd).
+An option DuckDB cannot honour (``thousands``, ``comment``, ``encoding_errors``, a list of
+``skiprows``, ``header: null``, another encoding or compression, a longer delimiter), and
+any source no engine reads (Excel, DuckDB database files, SQL databases), is read by
+pandas: allowed up to :data:`PANDAS_MAX_MB` megabytes on disk (SQL: :data:`PANDAS_MAX_ROWS`
+rows), refused beyond with an error naming the option and the engine and pointing to
+Parquet or plain CSV.
+
+Dates without a format must be ISO 8601 (``2011-12-09 12:50:00``, optionally with an
+offset); other layouts need their format in the spec (``dates:``), where pandas would
+guess it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+import warnings
+from pathlib import Path
+
+import ibis
+import datetime
+import pandas as pd
+
+from seglab._validation import require_columns, show_list
+from seglab.collect.expressions import parse_expression, to_ibis
+from seglab.collect.mapping import _needed_columns
+from seglab.collect.quality import CHECKS, CheckResult
+from seglab.collect.schema import (EVENT_COLUMNS, EVENT_REQUIRED, TRANSACTION_COLUMNS,
+                                   TRANSACTION_REQUIRED)
+from seglab.collect.sources import _check_columns, check_single_column, iter_source, read_source, source_files
+from seglab.collect.spec import DatasetSpec, SourceSpec, TableSpec
+from seglab.exceptions import DataQualityWarning, DataTypeError, SeglabError, SourceError, SpecError
+from seglab.features.engine import quiet
+
+__all__ = ["ENGINE_TABLES", "PANDAS_MAX_MB", "PANDAS_MAX_ROWS", "EngineOptionError", "SourceTooLargeError",
+           "pandas_options", "read_table_engine", "parse_dates", "persist", "run_query"]
+
+logger = logging.getLogger(__name__)
+
+ENGINE_TABLES = {"transactions": (TRANSACTION_COLUMNS, TRANSACTION_REQUIRED),
+                 "events": (EVENT_COLUMNS, EVENT_REQUIRED)}
+"""The line-scale tables the engine path reads, with their column types and required columns."""
+PANDAS_MAX_MB = float(os.environ.get("SEGLAB_PANDAS_MAX_MB", "256"))
+"""Largest file (MB on disk) of a line-scale table the engine path lets pandas read
+(``SEGLAB_PANDAS_MAX_MB``)."""
+PANDAS_MAX_ROWS = int(os.environ.get("SEGLAB_PANDAS_MAX_ROWS", "2000000"))
+"""Most rows of a SQL source of a line-scale table the engine path lets pandas read
+(``SEGLAB_PANDAS_MAX_ROWS``)."""
+ROW = "_row"  # the source order of a line: which source, which row (never written)
+
+
+class EngineOptionError(SpecError):
+    """A source option the engine cannot honour, on a source too large for pandas."""
+
+
+class SourceTooLargeError(SourceError):
+    """A source no engine reads, too large to read into memory."""
+
+
+_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf_8": "utf-8", "utf-16": "utf-16", "utf16": "utf-16",
+              "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "l1": "latin-1"}
+_DUCKDB_COMPRESSION = {"gzip": "gzip", "zstd": "zstd", None: None, "infer": None}
+_DUCKDB_SUFFIXES = {".gz", ".zst"}
+
+
+def _csv_options(source: SourceSpec) -> tuple[dict, list[str]]:
+    """DuckDB ``read_csv`` settings for the source's options, and the options it cannot honour."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    out = {"all_varchar": True, "header": True, "auto_detect": True}
+    skip, refused = 0, []
+    nulls = set(STR_NA_VALUES) | {""}
+    for key, value in source.options.items():
+        if key in ("sep", "delimiter"):
+            if isinstance(value, str) and len(value) == 1:
+                out["delim"] = value
+            else:
+                refused.append(key)
+        elif key == "encoding":
+            name = _ENCODINGS.get(str(value).lower().replace(" ", ""))
+            if name is None:
+                refused.append(key)
+            else:
+                out["encoding"] = name
+        elif key == "header":
+            if value == "infer" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+                skip += 0 if value == "infer" else value
+            else:
+                refused.append(key)
+        elif key == "skiprows":
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                skip += value
+            else:
+                refused.append(key)
+        elif key == "quotechar" and isinstance(value, str) and len(value) == 1:
+            out["quote"] = value
+        elif key == "decimal" and value in (".", ","):
+            out["decimal"] = value  # applied when the text becomes numbers (read as text)
+        elif key == "na_values" and isinstance(value, str | list):
+            nulls |= {value} if isinstance(value, str) else {str(v) for v in value}
+        elif key == "compression" and (value in _DUCKDB_COMPRESSION or (
+                isinstance(value, dict) and value.get("method") in _DUCKDB_COMPRESSION and len(value) == 1)):
+            method = value.get("method") if isinstance(value, dict) else value
+            if _DUCKDB_COMPRESSION[method]:
+                out["compression"] = _DUCKDB_COMPRESSION[method]
+        else:
+            refused.append(key)
+    if skip:
+        out["skip"] = skip
+    out["nullstr"] = sorted(nulls)
+    return out, refused
+
+
+def pandas_options(source: SourceSpec, spec: DatasetSpec) -> list[str]:
+    """Why the engine cannot read ``source`` itself: the options (or the format) only pandas
+    honours; empty when the engine reads it."""
+    if source.kind not in ("csv", "parquet", "jsonl"):
+        return [f"format {source.kind}"]
+    if source.kind == "csv":
+        refused = _csv_options(source)[1]
+        for path in source_files(source, spec):
+            suffix = path.suffix.lower()
+            if suffix in (".bz2", ".xz", ".zip") and "compression" not in refused:
+                refused.append(f"compression {suffix[1:]}")
+        return refused
+    return [f"option {k}" for k in source.options]
+
+
+def persist(con: ibis.BaseBackend, expr: ibis.Table, hint: str) -> ibis.Table:
+    """Compute ``expr`` once into a table the connection keeps (DuckDB: a temporary table,
+    spilled to disk beyond its memory limit; other engines: a cached table)."""
+    with quiet():
+        if con.name == "duckdb":
+            return con.create_table(f"seglab_{hint}_{uuid.uuid4().hex[:10]}", expr, temp=True)
+        return expr.cache()
+
+
+def _with_rows(table: ibis.Table, offset: int) -> ibis.Table:
+    """The table with its rows' order (plus ``offset``) as ``_row``."""
+    return table.mutate(**{ROW: ibis.row_number() + offset})
+
+
+def run_query(expr: ibis.Expr, what: str):
+    """Execute an engine expression to a (small) pandas result; engine errors become
+    :class:`SourceError` naming ``what``."""
+    try:
+        with quiet():
+            return expr.to_pyarrow().to_pandas() if isinstance(expr, ibis.Table) else expr.execute()
+    except SeglabError:
+        raise
+    except Exception as err:  # the engine's own error types (duckdb.Error, Spark's …)
+        raise SourceError(f"{what}: the engine could not read it: {_first_line(err)}") from None
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def _nan_as_null(table: ibis.Table) -> ibis.Table:
+    """NaN in float columns is missing, as in pandas."""
+    fixes = {c: ibis.ifelse(table[c].isnan(), ibis.null("float64"), table[c])
+             for c, t in table.schema().items() if t.is_floating()}
+    return table.mutate(**fixes) if fixes else table
+
+
+def _read_files(con: ibis.BaseBackend, source: SourceSpec, paths: list[Path]) -> ibis.Table:
+    names = [str(p) for p in paths]
+    with quiet():
+        if source.kind == "parquet":
+            return con.read_parquet(names, union_by_name=True) if con.name == "duckdb" \
+                else con.read_parquet(names)
+        if source.kind == "jsonl":
+            return con.read_json(names, format="newline_delimited")
+        options = _csv_options(source)[0] if con.name == "duckdb" else {"header": True}
+        options.pop("decimal", None)
+        return con.read_csv(names, **options)
+
+
+def _diagnose(source: SourceSpec, spec: DatasetSpec, columns: list[str] | None, err: Exception):
+    """The precise error for a file the engine could not read: the pandas reader's
+    (naming the file and the line), else the engine's own message."""
+    if source.kind in ("csv", "jsonl"):
+        for _ in iter_source(source, spec, columns=None):
+            pass
+    return SourceError(f"source {source.describe()}: the engine could not read it: {_first_line(err)}; "
+                       "check the format and the reader options in the spec")
+
+
+def _pandas_frame(source: SourceSpec, spec: DatasetSpec, columns: list[str] | None, refused: list[str],
+                  engine: str) -> pd.DataFrame:
+    """Read a source with pandas, after checking it is small enough to."""
+    what = ", ".join(refused)
+    fix = ("export it as Parquet (or plain CSV without those options), which the engine reads "
+           "itself")
+    if source.kind == "sql":
+        import sqlalchemy as sa
+
+        query = source.query or f'SELECT * FROM "{source.table}"'
+        try:
+            with sa.create_engine(spec.resolve(source.url or "")).connect() as db:
+                rows = db.execute(sa.text(f"SELECT COUNT(*) FROM ({query}) AS seglab_rows")).scalar()
+        except Exception:  # reading it below gives the precise error
+            rows = 0
+        if rows > PANDAS_MAX_ROWS:
+            raise SourceTooLargeError(
+                f"source {source.describe()} holds {rows:,} rows, more than the {PANDAS_MAX_ROWS:,} "
+                f"(SEGLAB_PANDAS_MAX_ROWS) a database source may hold: it is read into memory, the "
+                f"{engine} engine does not read databases. Export the table to Parquet and name the "
+                "file in the spec")
+    else:
+        size = sum(p.stat().st_size for p in source_files(source, spec)) / 1e6
+        if size > PANDAS_MAX_MB:
+            error = EngineOptionError if source.kind in ("csv", "parquet", "jsonl") else SourceTooLargeError
+            raise error(
+                f"source {source.describe()} ({size:,.0f} MB) needs {what}, which the {engine} engine "
+                f"cannot honour, and is larger than the {PANDAS_MAX_MB:,.0f} MB (SEGLAB_PANDAS_MAX_MB) "
+                f"pandas may read into memory; {fix}")
+    logger.info("reading %s with pandas (%s)", source.describe(), what)
+    return read_source(source, spec, columns=columns)
+
+
+def _mapped(table: ibis.Table, source: SourceSpec) -> ibis.Table:
+    """Canonical names and derived columns, as :func:`seglab.collect.mapping.map_source`."""
+    if source.columns:
+        out = {canon: table[raw] for canon, raw in source.columns.items()}
+    else:
+        out = {c: table[c] for c in table.columns}
+    if source.derive:
+        namespace = {**{c: table[c] for c in table.columns}, **out}
+        for name, text in source.derive.items():
+            value = to_ibis(parse_expression(text), namespace)
+            out[name] = namespace[name] = value
+    return table.select(**out)
+
+
+# --------------------------------------------------------------------------- types
+
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
+
+
+@ibis.udf.scalar.builtin(name="try_strptime")
+def _try_strptime(text: str, fmt: str) -> datetime.datetime:
+    """DuckDB's ``try_strptime``: missing where the text does not match the format."""
+
+
+def parse_dates(text: ibis.Value, fmt: str | None, *, utc: bool = False) -> ibis.Value:
+    """Text → timestamp with the spec's format (Python ``strptime`` codes), or ISO 8601;
+    missing where a value does not parse. ``utc``: the values carry offsets, convert to UTC."""
+    if not text.type().is_string():
+        return text.cast("timestamp")
+    text = text.strip()
+    if fmt is not None:
+        return _try_strptime(text, fmt).cast("timestamp")
+    if utc:
+        return text.try_cast("timestamp('UTC')").cast("timestamp")
+    return text.try_cast("timestamp")
+
+
+def _ids(value: ibis.Value) -> ibis.Value:
+    """:func:`seglab.collect.schema.coerce_ids` in the engine."""
+    text = value.cast("string").strip().re_replace(r"^(-?\d+)\.0+$", r"\1")
+    return text.nullif("")
+
+
+def _numbers(value: ibis.Value, decimal: str | None) -> ibis.Value:
+    if value.type().is_numeric() or value.type().is_boolean():
+        return value.cast("float64")
+    text = value.cast("string").strip()
+    if decimal == ",":
+        text = text.replace(",", ".")
+    return text.nullif("").try_cast("float64")
+
+
+def _examples(table: ibis.Table, bad: ibis.Value, column: str, what: str, n: int = 3) -> str:
+    found = run_query(table.filter(bad).select(column).distinct().limit(n), what)
+    return ", ".join(repr(v) for v in found[column].tolist())
+
+
+def _coerced(table: ibis.Table, name: str, source: SourceSpec) -> ibis.Table:
+    """Canonical types (:func:`seglab.collect.schema.coerce_table` in the engine): values that
+    are not dates or numbers are an error naming them, as there."""
+    kinds, required = ENGINE_TABLES[name]
+    require_columns(pd.DataFrame(columns=table.columns), required, table=name)
+    decimal = source.options.get("decimal") if source.kind == "csv" else None
+    out, bad, dates = {}, {}, {}
+    for col, dtype in table.schema().items():
+        kind = kinds.get(col)
+        value = table[col]
+        if kind == "id":
+            out[col] = _ids(value)
+        elif kind == "number":
+            out[col] = _numbers(value, decimal)
+            if not (dtype.is_numeric() or dtype.is_boolean()):
+                text = value.cast("string").strip()
+                bad[col] = text.notnull() & (text != "") & out[col].isnull()
+        elif kind == "datetime":
+            if dtype.is_string():
+                dates[col] = value.strip()
+            else:  # a time-zone aware timestamp becomes UTC: the engine's session is in UTC
+                out[col] = value.cast("timestamp")
+        elif kind == "text":
+            out[col] = value.cast("string")
+        else:
+            out[col] = value
+    utc = _offsets(table, name, source, dates) if dates else set()
+    for col, text in dates.items():
+        out[col] = parse_dates(text, source.dates.get(col), utc=col in utc)
+        bad[col] = text.notnull() & (text != "") & out[col].isnull()
+    if bad:
+        counts = run_query(table.aggregate(**{f"bad_{c}": m.sum() for c, m in bad.items()},
+                                           n=table.count()), source.describe()).iloc[0]
+        for col in bad:
+            n = int(counts[f"bad_{col}"] or 0)
+            if not n:
+                continue
+            examples = _examples(table, bad[col], col, source.describe())
+            if kinds[col] == "number":
+                hint = ("they use a decimal comma: add options: {decimal: ',', thousands: '.'} to the source"
+                        if "," in examples else "clean the source or derive the column with an expression")
+                what = "numbers"
+            else:
+                fmt = source.dates.get(col)
+                hint = (f"the format {fmt!r} does not match them" if fmt else
+                        f"set its format in the spec, e.g. dates: {{{col}: \"%d/%m/%Y %H:%M\"}} (the "
+                        "engine reads ISO dates by itself, other layouts with their format)")
+                what = "dates"
+            raise DataTypeError(f"{name}.{col}: {n:,} of {int(counts['n']):,} values are not {what} "
+                                f"(e.g. {examples}); {hint}")
+    return table.select(**out)
+
+
+def _offsets(table: ibis.Table, name: str, source: SourceSpec, dates: dict) -> set[str]:
+    """The date columns whose values carry time-zone offsets (to be converted to UTC);
+    different offsets in one column (or some values with one, some without) give the
+    warning, or the refusal, of :func:`seglab.collect.schema.coerce_dates`."""
+    stats, offsets = {}, {}
+    for col, text in dates.items():
+        offsets[col] = offset = text.re_extract(_OFFSET, 1).nullif("")
+        stats[f"kinds_{col}"] = offset.nunique()
+        stats[f"plain_{col}"] = (text.notnull() & (text != "") & offset.isnull()).sum()
+    found = run_query(table.aggregate(**stats), source.describe()).iloc[0]
+    utc = set()
+    for col, offset in offsets.items():
+        kinds, plain = int(found[f"kinds_{col}"] or 0), int(found[f"plain_{col}"] or 0)
+        if not kinds or source.dates.get(col):
+            continue
+        if kinds > 1 or plain:
+            seen = run_query(table.select(o=offset).filter(offset.notnull()).distinct().limit(5),
+                             source.describe())["o"].tolist()
+            message = (f"{name}.{col}: the dates carry different time-zone offsets ("
+                       + ", ".join(seen[:4]) + (", …" if len(seen) > 4 else "")
+                       + (f"; {plain:,} without one" if plain else "") + ")")
+            if source.mixed_time_zones == "refuse":
+                raise DataTypeError(f"{message} and the spec says mixed_time_zones: refuse. Export the "
+                                    "dates with one offset, or remove that option to have them "
+                                    "converted to UTC")
+            warnings.warn(f"{message}; converted them to UTC"
+                          + (" (values without an offset taken as UTC)" if plain else "")
+                          + ". Add mixed_time_zones: refuse to the source in the spec to stop instead",
+                          DataQualityWarning, stacklevel=6)
+        utc.add(col)
+    return utc
+
+
+# --------------------------------------------------------------------------- tables
+
+def _source_table(con: ibis.BaseBackend, spec: DatasetSpec, source: SourceSpec, name: str,
+                  offset: int) -> tuple[ibis.Table, int]:
+    """One source, mapped and typed, persisted with its row order; and its row count."""
+    columns = _needed_columns(source)
+    refused = pandas_options(source, spec)
+    if refused:
+        frame = _pandas_frame(source, spec, columns, refused, con.name)
+        raw = ibis.memtable(frame)
+    else:
+        raw = _read_files(con, source, source_files(source, spec))
+        _check_columns(raw.columns, source, columns)
+        if source.kind == "csv":
+            check_single_column(source_files(source, spec)[0], raw.columns, source.options)
+    mapped = _mapped(_nan_as_null(raw), source)
+    try:
+        stored = persist(con, mapped, f"{name}_raw")
+    except Exception as err:
+        if refused:
+            raise
+        raise _diagnose(source, spec, columns, err) from None
+    typed = _nan_as_null(_coerced(stored, name, source))
+    rows = int(run_query(stored.count(), source.describe()))
+    return persist(con, _with_rows(typed, offset), name), rows
+
+
+def _aligned(tables: list[ibis.Table]) -> list[ibis.Table]:
+    """The tables with the same columns in the same order (missing ones as nulls; a column
+    typed differently across sources as text)."""
+    names = list(dict.fromkeys(c for t in tables for c in t.columns))
+    types = {}
+    for t in tables:
+        for c, dtype in t.schema().items():
+            types[c] = dtype if types.get(c, dtype) == dtype else ibis.dtype("string")
+    return [t.select(**{c: (t[c] if c in t.columns else ibis.null(types[c])).cast(types[c])
+                        for c in names}) for t in tables]
+
+
+def read_table_engine(con: ibis.BaseBackend, spec: DatasetSpec, table: TableSpec, name: str, *,
+                      policy: str) -> tuple[ibis.Table, list[CheckResult], int]:
+    """Read, map, type and combine every source of a line-scale table in the engine
+    (:func:`seglab.collect.mapping.read_table` for ``transactions`` and ``events``).
+
+    Returns the combined table (with ``_row``, the lines' source order, persisted in the
+    engine), the ``overlap`` result (as there) and the number of rows read before the
+    overlap is dropped.
+    """
+    parts, overlap, seen, total = [], 0, None, 0
+    for source in table.sources:
+        part, rows = _source_table(con, spec, source, name, offset=total)
+        total += rows
+        key = table.overlap_key
+        if key and key in part.columns:
+            if seen is not None:
+                repeated = part[key].isin(seen[key])
+                overlap += int(run_query(part.filter(repeated).count(), source.describe()))
+                if policy == "drop":
+                    part = part.filter(~repeated)
+            keys = part.select(key).filter(part[key].notnull()).distinct()
+            seen = keys if seen is None else persist(con, seen.union(keys, distinct=True), "keys")
+        parts.append(part)
+    combined = parts[0] if len(parts) == 1 else ibis.union(*_aligned(parts))
+    results = []
+    if table.overlap_key and len(table.sources) > 1:
+        results.append(CheckResult("overlap", name, policy, overlap, "lines",
+                                   CHECKS["overlap"].description, {"key": table.overlap_key}))
+    rows_in = total
+    stored = persist(con, combined, name)
+    if not stored.columns:
+        raise SourceError(f"{name}: the sources {show_list([s.describe() for s in table.sources])} have "
+                          "no columns")
+    return stored, results, rows_in
+
