@@ -27,11 +27,13 @@ _FALSE = ibis.literal(False)
 
 
 def _apply(con, table: ibis.Table, name: str, masks: dict, policies: dict, details: dict | None = None,
-           ) -> tuple[ibis.Table, list[CheckResult]]:
-    """:func:`seglab.collect.quality._apply` in the engine: one query counts every mask."""
+           *, store: bool = False) -> tuple[ibis.Table, list[CheckResult]]:
+    """:func:`seglab.collect.quality._apply` in the engine: one query counts every mask.
+    ``store``: compute the masks once into an engine table (when they are costly, e.g. windows)."""
     details = details or {}
     masks = {k: m.fill_null(False) for k, m in masks.items()}
-    marked = persist(con, table.mutate(**{f"_m_{k}": m for k, m in masks.items()}), f"{name}_gate")
+    marked = table.mutate(**{f"_m_{k}": m for k, m in masks.items()})
+    marked = persist(con, marked, f"{name}_gate") if store else marked
     counts = run_query(marked.aggregate(**{k: marked[f"_m_{k}"].cast("int64").sum() for k in masks}),
                        name).iloc[0]
     results, drop, flags = [], _FALSE, {}
@@ -48,10 +50,11 @@ def _apply(con, table: ibis.Table, name: str, masks: dict, policies: dict, detai
 
 
 def _duplicates(table: ibis.Table) -> ibis.Value:
-    """A row equal (in every column) to an earlier row, as ``DataFrame.duplicated()``."""
+    """A row equal (in every column) to an earlier row, as ``DataFrame.duplicated()``: not the
+    first row of its group (a hash aggregate; grouping treats missing values as equal)."""
     columns = [c for c in table.columns if c != ROW]
-    first = table[ROW].min().over(ibis.window(group_by=[table[c] for c in columns]))
-    return table[ROW] != first
+    firsts = table.group_by(columns).aggregate(_first=table[ROW].min())
+    return ~table[ROW].isin(firsts["_first"])
 
 
 def _non_finite(con, table: ibis.Table, columns, name: str) -> tuple[ibis.Value, dict]:
@@ -72,27 +75,33 @@ def _blank_non_finite(table: ibis.Table, columns) -> ibis.Table:
     return table.mutate(**fixes) if fixes else table
 
 
-def far_out_engine(table: ibis.Table, value: ibis.Value, fence: float, name: str) -> ibis.Value:
-    """:func:`seglab.collect.quality.far_out` in the engine: Tukey's far-out fences (on the
-    log scale for skewed non-negative values), from quartiles the engine computes."""
-    x = value.cast("float64")
-    stats = run_query(table.aggregate(n=x.count(), low=x.min(), mean=x.mean()), name).iloc[0]
-    if int(stats["n"]) < 4:
+def far_out_engine(table: ibis.Table, values: dict[str, ibis.Value], fence: float, name: str) -> ibis.Value:
+    """:func:`seglab.collect.quality.far_out` in the engine for each of ``values`` (OR-ed):
+    Tukey's far-out fences (on the log scale for skewed non-negative values), from
+    quartiles the engine computes; three queries whatever the number of values."""
+    xs = {k: v.cast("float64") for k, v in values.items()}
+    stats = run_query(table.aggregate(**{f"{s}_{k}": f(x) for k, x in xs.items() for s, f in (
+        ("n", lambda x: x.count()), ("low", lambda x: x.min()), ("mean", lambda x: x.mean()))}), name).iloc[0]
+    xs = {k: x for k, x in xs.items() if int(stats[f"n_{k}"]) >= 4}
+    signed = {k: x - float(stats[f"mean_{k}"]) for k, x in xs.items() if stats[f"low_{k}"] >= 0}
+    if signed:
+        m = run_query(table.aggregate(**{f"{s}_{k}": f(d) for k, d in signed.items() for s, f in (
+            ("m2", lambda d: (d * d).sum()), ("m3", lambda d: (d * d * d).sum()))}), name).iloc[0]
+        for k in signed:
+            n, m2, m3 = float(stats[f"n_{k}"]), float(m[f"m2_{k}"] or 0), float(m[f"m3_{k}"] or 0)
+            # pandas' Series.skew: the adjusted Fisher-Pearson coefficient
+            if m2 > 0 and (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2 ** 1.5) > 1:
+                xs[k] = (xs[k] + 1).ln()
+    if not xs:
         return _FALSE
-    if stats["low"] >= 0:
-        d = x - float(stats["mean"])
-        m = run_query(table.aggregate(m2=(d * d).sum(), m3=(d * d * d).sum()), name).iloc[0]
-        n, m2, m3 = float(stats["n"]), float(m["m2"] or 0), float(m["m3"] or 0)
-        # pandas' Series.skew: the adjusted Fisher-Pearson coefficient
-        skew = 0.0 if m2 == 0 else (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2 ** 1.5)
-        if skew > 1:
-            x = (x + 1).ln()
-    q = run_query(table.aggregate(q1=x.quantile(0.25), q3=x.quantile(0.75)), name).iloc[0]
-    q1, q3 = float(q["q1"]), float(q["q3"])
-    iqr = q3 - q1
-    if iqr <= 0:
-        return _FALSE
-    return ((x < q1 - fence * iqr) | (x > q3 + fence * iqr)).fill_null(False)
+    q = run_query(table.aggregate(**{f"{s}_{k}": x.quantile(p) for k, x in xs.items()
+                                     for s, p in (("q1", 0.25), ("q3", 0.75))}), name).iloc[0]
+    mask = _FALSE
+    for k, x in xs.items():
+        q1, q3 = float(q[f"q1_{k}"]), float(q[f"q3_{k}"])
+        if q3 - q1 > 0:
+            mask = mask | ((x < q1 - fence * (q3 - q1)) | (x > q3 + fence * (q3 - q1))).fill_null(False)
+    return mask
 
 
 def _regex(pattern: str, name: str):
@@ -149,8 +158,9 @@ def check_transactions_engine(con, table: ibis.Table, *, snapshot: pd.Timestamp 
             full = f"^(?:{_regex(product_pattern, 'product_pattern')})$"
             non_product = non_product | ~codes.re_search(full).fill_null(True)
         masks["non_product"] = non_product
-        top = run_query(t.filter(non_product & codes.notnull())
-                        .group_by(code=codes).aggregate(n=t.count(), first=t[ROW].min()), "transactions")
+        found = t.select(code=codes, found=non_product, first=t[ROW]).filter(lambda f: f.found & f.code.notnull())
+        top = run_query(found.group_by("code").aggregate(n=found.count(), first=found["first"].min()),
+                        "transactions")
         top = top.sort_values(["n", "first"], ascending=[False, True], kind="stable")
         details["non_product"] = {"distinct_codes": int(len(top)),
                                   "top_codes": {str(k): int(v) for k, v in zip(top["code"].head(10),
@@ -164,12 +174,11 @@ def check_transactions_engine(con, table: ibis.Table, *, snapshot: pd.Timestamp 
     order = ["duplicates", "missing_customer_id", "missing_date", "missing_amount", "non_finite",
              "after_snapshot", "cancellations", "inconsistent_cancellations", "negative_not_cancelled",
              "non_product", "zero_price", "negative_price"]
-    out, results = _apply(con, t, "transactions", {k: masks[k] for k in order}, policies, details)
-    out = persist(con, _blank_non_finite(out, NUMERIC_TRANSACTION_COLUMNS), "transactions_kept")
+    out, results = _apply(con, t, "transactions", {k: masks[k] for k in order}, policies, details, store=True)
+    out = _blank_non_finite(out, NUMERIC_TRANSACTION_COLUMNS)
 
-    extreme = far_out_engine(out, out["amount"].abs(), outlier_fence, "transactions")
-    if "quantity" in out.columns:
-        extreme = extreme | far_out_engine(out, out["quantity"].abs(), outlier_fence, "transactions")
+    values = {c: out[c].abs() for c in ("amount", "quantity") if c in out.columns}
+    extreme = far_out_engine(out, values, outlier_fence, "transactions")
     out, more = _apply(con, out, "transactions", {"extreme_values": extreme}, policies)
     return out, results + more
 
@@ -190,7 +199,7 @@ def check_events_engine(con, table: ibis.Table, *, snapshot: pd.Timestamp | None
     types = run_query(t.filter(unknown & t["event_type"].notnull()).select(v=t["event_type"].cast("string"))
                       .distinct(), "events")["v"]
     details = {"unknown_event_type": {"types": sorted(map(str, types))[:20]}}
-    return _apply(con, t, "events", masks, policies, details)
+    return _apply(con, t, "events", masks, policies, details, store=True)
 
 
 def resolve_customer_attributes_engine(table: ibis.Table, attributes: list[str], *,

@@ -391,14 +391,14 @@ def _source_table(con: ibis.BaseBackend, spec: DatasetSpec, source: SourceSpec, 
         if source.kind == "csv":
             check_single_column(source_files(source, spec)[0], raw.columns, source.options)
     mapped = _mapped(_nan_as_null(raw), source)
-    try:
-        stored = persist(con, mapped, f"{name}_raw")
-    except Exception as err:
+    try:  # counting parses every line: a file the engine cannot read fails here
+        with quiet():
+            rows = int(mapped.count().execute())
+    except Exception as err:  # the engine's own error types
         if refused:
             raise
         raise _diagnose(source, spec, columns, err) from None
-    typed = _nan_as_null(_coerced(stored, name, source))
-    rows = int(run_query(stored.count(), source.describe()))
+    typed = _nan_as_null(_coerced(mapped, name, source))
     return persist(con, _with_rows(typed, offset), name), rows
 
 
@@ -419,8 +419,8 @@ def read_table_engine(con: ibis.BaseBackend, spec: DatasetSpec, table: TableSpec
     """Read, map, type and combine every source of a line-scale table in the engine
     (:func:`seglab.collect.mapping.read_table` for ``transactions`` and ``events``).
 
-    Returns the combined table (with ``_row``, the lines' source order, persisted in the
-    engine), the ``overlap`` result (as there) and the number of rows read before the
+    Returns the combined table (with ``_row``, the lines' source order; each source is
+    persisted in the engine), the ``overlap`` result (as there) and the number of rows read before the
     overlap is dropped.
     """
     parts, overlap, seen, total = [], 0, None, 0
@@ -442,10 +442,5 @@ def read_table_engine(con: ibis.BaseBackend, spec: DatasetSpec, table: TableSpec
     if table.overlap_key and len(table.sources) > 1:
         results.append(CheckResult("overlap", name, policy, overlap, "lines",
                                    CHECKS["overlap"].description, {"key": table.overlap_key}))
-    rows_in = total
-    stored = persist(con, combined, name)
-    if not stored.columns:
-        raise SourceError(f"{name}: the sources {show_list([s.describe() for s in table.sources])} have "
-                          "no columns")
-    return stored, results, rows_in
+    return combined, results, total
 

@@ -324,7 +324,6 @@ def _collect(dataset, period, *, policies, salt, project_dir, run, progress, eng
         sources += [s.describe() for s in spec.events.sources]
         events, found = check_events_engine(con, raw, snapshot=chosen.cutoff, policies=rules)
         checks += found
-        events = persist(con, events, "events")
         tables["events"] = {"rows_in": rows_in, "rows_out": int(run_query(events.count(), "events"))}
     elif spec.events is not None:
         raw, _, described = read_table(spec, spec.events, "events", progress=progress)
@@ -442,7 +441,6 @@ def _transactions_in_engine(con, spec: DatasetSpec, period, rules: dict, tables:
         if conflict.policy == "drop" and len(conflicted):
             gone = ibis.memtable(pd.DataFrame({"_id": conflicted.to_numpy()}))
             transactions = transactions.filter(~transactions["customer_id"].isin(gone["_id"]))
-    transactions = persist(con, transactions, "transactions")
     counts = run_query(transactions.aggregate(n=transactions.count(),
                                               customers=transactions["customer_id"].nunique()),
                        "transactions").iloc[0]
