@@ -80,7 +80,7 @@ def _csv_options(source: SourceSpec) -> tuple[dict, list[str]]:
     """DuckDB ``read_csv`` settings for the source's options, and the options it cannot honour."""
     from pandas._libs.parsers import STR_NA_VALUES
 
-    out = {"all_varchar": True, "header": True, "auto_detect": True}
+    out = {"header": True, "auto_detect": True, "delim": ","}  # pandas' default: no guessing
     skip, refused = 0, []
     nulls = set(STR_NA_VALUES) | {""}
     for key, value in source.options.items():
@@ -108,7 +108,7 @@ def _csv_options(source: SourceSpec) -> tuple[dict, list[str]]:
         elif key == "quotechar" and isinstance(value, str) and len(value) == 1:
             out["quote"] = value
         elif key == "decimal" and value in (".", ","):
-            out["decimal"] = value  # applied when the text becomes numbers (read as text)
+            out["decimal_separator"] = value
         elif key == "na_values" and isinstance(value, str | list):
             nulls |= {value} if isinstance(value, str) else {str(v) for v in value}
         elif key == "compression" and (value in _DUCKDB_COMPRESSION or (
@@ -176,7 +176,15 @@ def _nan_as_null(table: ibis.Table) -> ibis.Table:
     return table.mutate(**fixes) if fixes else table
 
 
-def _read_files(con: ibis.BaseBackend, source: SourceSpec, paths: list[Path]) -> ibis.Table:
+def _text_columns(source: SourceSpec, name: str) -> dict[str, str]:
+    """The raw CSV columns read as text whatever they look like: identifiers (``0001``
+    stays ``0001``), dates (parsed with the spec's formats) and text."""
+    kinds = ENGINE_TABLES[name][0]
+    mapped = source.columns or {c: c for c in kinds}
+    return {raw: "VARCHAR" for canon, raw in mapped.items() if kinds.get(canon) in ("id", "datetime", "text")}
+
+
+def _read_files(con: ibis.BaseBackend, source: SourceSpec, paths: list[Path], name: str) -> ibis.Table:
     names = [str(p) for p in paths]
     with quiet():
         if source.kind == "parquet":
@@ -184,9 +192,12 @@ def _read_files(con: ibis.BaseBackend, source: SourceSpec, paths: list[Path]) ->
                 else con.read_parquet(names)
         if source.kind == "jsonl":
             return con.read_json(names, format="newline_delimited")
-        options = _csv_options(source)[0] if con.name == "duckdb" else {"header": True}
-        options.pop("decimal", None)
-        return con.read_csv(names, **options)
+        if con.name != "duckdb":
+            return con.read_csv(names, header=True)
+        options = _csv_options(source)[0]
+        header = con.read_csv(names, **{**options, "sample_size": 1}).columns
+        types = {c: t for c, t in _text_columns(source, name).items() if c in header}
+        return con.read_csv(names, **options, **({"types": types} if types else {}))
 
 
 def _diagnose(source: SourceSpec, spec: DatasetSpec, columns: list[str] | None, err: Exception):
@@ -386,10 +397,13 @@ def _source_table(con: ibis.BaseBackend, spec: DatasetSpec, source: SourceSpec, 
         frame = _pandas_frame(source, spec, columns, refused, con.name)
         raw = ibis.memtable(frame)
     else:
-        raw = _read_files(con, source, source_files(source, spec))
-        _check_columns(raw.columns, source, columns)
+        try:
+            raw = _read_files(con, source, source_files(source, spec), name)
+        except Exception as err:  # the engine's own error types
+            raise _diagnose(source, spec, columns, err) from None
         if source.kind == "csv":
             check_single_column(source_files(source, spec)[0], raw.columns, source.options)
+        _check_columns(raw.columns, source, columns)
     mapped = _mapped(_nan_as_null(raw), source)
     try:  # counting parses every line: a file the engine cannot read fails here
         with quiet():
