@@ -218,3 +218,16 @@ def test_expressions_give_the_same_values_in_the_engine(text):
     got = table.select(v=to_ibis(expression, {c: table[c] for c in table.columns})).to_pandas()["v"]
     pd.testing.assert_series_equal(got.astype(expected.dtype) if expected.dtype != object else got,
                                    expected.rename("v"), check_dtype=False, check_names=False)
+
+
+def test_features_computed_on_engine_tables_equal_the_in_memory_ones():
+    import seglab
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        engine = collect("sample", "2025Q3", engine="duckdb")
+        memory = collect("sample", "2025Q3")
+    pd.testing.assert_frame_equal(engine.summary(), memory.summary(), check_dtype=False)
+    left = seglab.features.build_features(engine).features  # in the connection that holds the tables
+    right = seglab.features.build_features(memory).features
+    pd.testing.assert_frame_equal(left.sort_index(), right.sort_index())

@@ -178,7 +178,7 @@ def write_table(table, path: str | Path) -> Path:
     if not isinstance(table, ibis.Table):
         return write_parquet(table.reset_index(drop=True), path)
     with atomic_path(path) as tmp, _quiet():
-        table._find_backend().to_parquet(table, str(tmp), compression="zstd")
+        table.get_backend().to_parquet(table, str(tmp), compression="zstd")
     return Path(path)
 
 

@@ -34,7 +34,7 @@ import ibis
 import datetime
 import pandas as pd
 
-from seglab._validation import require_columns, show_list
+from seglab._validation import require_columns
 from seglab.collect.expressions import parse_expression, to_ibis
 from seglab.collect.mapping import _needed_columns
 from seglab.collect.quality import CHECKS, CheckResult
