@@ -22,6 +22,7 @@ import yaml
 from _harness import peak_rss_mb, report, timeit
 from seglab.collect import collect, spec_from_dict
 from seglab.collect.spec import builtin_specs
+from seglab.features import connect
 from seglab.run import RunFolder
 
 TARGET_S = 10.0
@@ -33,8 +34,9 @@ def single_file_spec():
     return spec_from_dict(raw)
 
 
-def collect_and_write(dataset, engine: str | None, out: str) -> None:
-    RunFolder(out).make().write_canonical(collect(dataset, "all", engine=engine))
+def collect_and_write(dataset, engine: str, out: str) -> None:
+    con = connect(engine) if engine != "pandas" else None
+    RunFolder(out).make().write_canonical(collect(dataset, "all", con=con))
 
 
 def main() -> None:
@@ -48,8 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         for label, dataset in (("2010-2011 file (541,909 lines)", spec),
                                ("both files (1,067,370 lines)", "online_retail")):
-            result = timeit(lambda d=dataset: collect_and_write(d, None if engine == "pandas" else engine,
-                                                                out), repeat=5)
+            result = timeit(lambda d=dataset: collect_and_write(d, engine, out), repeat=5)
             rows.append({"case": label, "engine": engine, **result,
                          "target_s": TARGET_S if "2010-2011" in label else None,
                          "ratio_to_target": result["median_s"] / TARGET_S if "2010-2011" in label else None})

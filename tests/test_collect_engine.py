@@ -1,4 +1,4 @@
-"""Collect in the engine (``collect(..., engine="duckdb")``): the same canonical tables, schema
+"""Collect in the engine (``collect(..., con=connect("duckdb"))``): the same canonical tables, schema
 and quality report as the in-memory path, with the line-scale tables never in pandas."""
 
 import gzip
@@ -14,6 +14,7 @@ from seglab.collect import engine_read
 from seglab.collect.engine_read import EngineOptionError, SourceTooLargeError
 from seglab.collect.expressions import to_ibis
 from seglab.exceptions import DataQualityWarning, DataTypeError, SchemaError, SourceError
+from seglab.features import connect
 from seglab.run import RunFolder
 from tests.conftest import write_spec
 
@@ -32,7 +33,7 @@ def assert_same_collect(dataset, period, tmp_path, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         memory = collect(dataset, period, **kwargs)
-        engine = collect(dataset, period, engine="duckdb", **kwargs)
+        engine = collect(dataset, period, con=connect("duckdb"), **kwargs)
     for name in ("transactions", "events"):
         if getattr(memory, name) is not None:
             assert isinstance(getattr(engine, name), ibis.Table), name  # never pulled into pandas
@@ -148,7 +149,7 @@ def test_an_option_the_engine_cannot_honour_on_a_large_source_is_an_error(tmp_pa
     spec = write_spec(tmp_path, ORDERS.format(path="orders.csv", options="{thousands: ','}"))
     monkeypatch.setattr(engine_read, "PANDAS_MAX_MB", 0.0001)
     with pytest.raises(EngineOptionError, match=r"needs thousands, which the duckdb engine cannot honour.*Parquet"):
-        collect(spec, "2021-03-31", engine="duckdb")
+        collect(spec, "2021-03-31", con=connect("duckdb"))
 
 
 def test_a_database_source_too_large_for_pandas_is_an_error(tmp_path, monkeypatch):
@@ -159,10 +160,10 @@ def test_a_database_source_too_large_for_pandas_is_an_error(tmp_path, monkeypatc
         frame.to_sql("orders", con, index=False)
     spec = write_spec(tmp_path, ORDERS.replace("    - path: {path}\n      options: {options}",
                                                f"    - url: sqlite:///{db}\n      table: orders"))
-    assert collect(spec, "2021-03-31", engine="duckdb").quality.count("duplicates") == 1  # small: read
+    assert collect(spec, "2021-03-31", con=connect("duckdb")).quality.count("duplicates") == 1  # small: read
     monkeypatch.setattr(engine_read, "PANDAS_MAX_ROWS", 3)
     with pytest.raises(SourceTooLargeError, match=r"holds 8 rows.*Export the table to Parquet"):
-        collect(spec, "2021-03-31", engine="duckdb")
+        collect(spec, "2021-03-31", con=connect("duckdb"))
 
 
 def test_a_broken_csv_row_is_named_with_its_line(tmp_path):
@@ -171,7 +172,7 @@ def test_a_broken_csv_row_is_named_with_its_line(tmp_path):
     (tmp_path / "orders.csv").write_text("\n".join(text) + "\n")
     spec = write_spec(tmp_path, ORDERS.format(path="orders.csv", options="{}"))
     with pytest.raises(SourceError, match=r"line 4"):
-        collect(spec, "2021-03-31", engine="duckdb")
+        collect(spec, "2021-03-31", con=connect("duckdb"))
 
 
 def test_values_that_are_not_dates_are_named(tmp_path):
@@ -180,7 +181,7 @@ def test_values_that_are_not_dates_are_named(tmp_path):
     frame.to_csv(tmp_path / "orders.csv", index=False)
     spec = write_spec(tmp_path, ORDERS.format(path="orders.csv", options="{}"))
     with pytest.raises(DataTypeError, match=r"transactions.order_date: 8 of 8 values are not dates.*'05/01/2021'"):
-        collect(spec, "2021-03-31", engine="duckdb")
+        collect(spec, "2021-03-31", con=connect("duckdb"))
 
 
 def test_mixed_time_zone_offsets_give_the_same_note(tmp_path):
@@ -196,7 +197,7 @@ def test_a_mapped_column_missing_from_the_file_is_named(tmp_path):
     _orders_frame().drop(columns="Qty").to_csv(tmp_path / "orders.csv", index=False)
     spec = write_spec(tmp_path, ORDERS.format(path="orders.csv", options="{}"))
     with pytest.raises(SchemaError, match="has no column 'Qty'"):
-        collect(spec, "2021-03-31", engine="duckdb")
+        collect(spec, "2021-03-31", con=connect("duckdb"))
 
 
 @pytest.mark.parametrize("text", [
@@ -225,7 +226,7 @@ def test_features_computed_on_engine_tables_equal_the_in_memory_ones():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        engine = collect("sample", "2025Q3", engine="duckdb")
+        engine = collect("sample", "2025Q3", con=connect("duckdb"))
         memory = collect("sample", "2025Q3")
     pd.testing.assert_frame_equal(engine.summary(), memory.summary(), check_dtype=False)
     left = seglab.features.build_features(engine).features  # in the connection that holds the tables

@@ -54,8 +54,8 @@ class CanonicalData:
     transactions, events, campaigns, feedback
         Canonical transaction lines, events, campaign rows (who got which campaign, in
         which group, with what outcome) and feedback answers, or None when the dataset
-        has none. Collected in an engine (``collect(..., engine="duckdb")``),
-        transactions and events are engine tables (:class:`ibis.Table`) that live in the
+        has none. Collected in an engine (``collect(..., con=...)``), transactions and
+        events are engine tables (:class:`ibis.Table`) that live in the
         engine's connection; :func:`write_table` writes either kind.
     criteria
         Criterion tag of each customer attribute column (``demographic``, ``pii`` …).
@@ -160,7 +160,7 @@ class CanonicalData:
 
 
 def _quiet():
-    from seglab.features.engine import quiet  # features reads the canonical tables: import late
+    from seglab.collect.engine_read import quiet  # it reads the canonical tables' schema: import late
 
     return quiet()
 

@@ -1,7 +1,7 @@
 """Read, map and type the line-scale tables (transactions, events) in the engine.
 
-The engine path of :func:`seglab.collect.collect` (``engine="duckdb"``, ``"spark"`` or an
-Ibis connection): every file DuckDB reads itself (CSV, compressed or not, Parquet, JSON
+The engine path of :func:`seglab.collect.collect` (``con=``: an Ibis connection, e.g.
+``seglab.features.connect("duckdb")``): every file DuckDB reads itself (CSV, compressed or not, Parquet, JSON
 lines) is read by the engine, its columns mapped and derived (the spec's expressions,
 translated by :func:`seglab.collect.expressions.to_ibis`) and given their canonical
 types as Ibis expressions; nothing passes through pandas.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import contextmanager
 import uuid
 import warnings
 from pathlib import Path
@@ -43,12 +44,21 @@ from seglab.collect.schema import (EVENT_COLUMNS, EVENT_REQUIRED, TRANSACTION_CO
 from seglab.collect.sources import _check_columns, check_single_column, iter_source, read_source, source_files
 from seglab.collect.spec import DatasetSpec, SourceSpec, TableSpec
 from seglab.exceptions import DataQualityWarning, DataTypeError, SeglabError, SourceError, SpecError
-from seglab.features.engine import quiet
 
 __all__ = ["ENGINE_TABLES", "PANDAS_MAX_MB", "PANDAS_MAX_ROWS", "EngineOptionError", "SourceTooLargeError",
-           "pandas_options", "read_table_engine", "parse_dates", "persist", "run_query"]
+           "pandas_options", "read_table_engine", "parse_dates", "persist", "run_query", "quiet"]
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def quiet():
+    """Silence deprecation notices raised inside ibis 12 on every query (not the user's concern)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
+        warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated")
+        yield
+
 
 ENGINE_TABLES = {"transactions": (TRANSACTION_COLUMNS, TRANSACTION_REQUIRED),
                  "events": (EVENT_COLUMNS, EVENT_REQUIRED)}

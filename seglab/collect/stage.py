@@ -23,7 +23,6 @@ from seglab.collect.schema import CAMPAIGN_COLUMNS, EVENT_COLUMNS, FEEDBACK_COLU
 from seglab.collect.spec import CRITERIA, DatasetSpec, TableSpec, load_spec
 from seglab.config import Period, complete_periods, parse_period
 from seglab.exceptions import DataQualityWarning, EmptyDataError, PeriodError, SchemaError
-from seglab.features.engine import connect
 
 __all__ = ["collect", "choose_period", "dataset_date_range", "available_periods", "resolve_period"]
 
@@ -126,7 +125,7 @@ def _prepare_customer_columns(frame: pd.DataFrame, criteria: dict[str, str],
 def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period | None = None, *,
             policies: dict[str, str] | None = None, salt: str | None = None,
             project_dir: str | Path | None = None, run=None,
-            progress: bool = False, engine: str | ibis.BaseBackend | None = None) -> CanonicalData:
+            progress: bool = False, con: ibis.BaseBackend | None = None) -> CanonicalData:
     """Load a dataset, map it onto the canonical schema, run the quality gate, pseudonymize.
 
     Parameters
@@ -150,10 +149,10 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
         the error is raised, so the counts can be read there. None writes nothing.
     progress
         Show a progress bar while reading sources.
-    engine
-        Where the line-scale tables (transactions, events) are read, checked and
-        pseudonymized: ``"duckdb"`` (in-process, with a memory cap and spilling), another
-        name :func:`seglab.features.engine.connect` knows, or an Ibis connection. They
+    con
+        The engine (an Ibis connection) where the line-scale tables (transactions, events)
+        are read, checked and pseudonymized: ``seglab.features.connect("duckdb")``
+        (in-process, with a memory cap and spilling) or another engine's connection. They
         then never pass through pandas: the canonical tables hold engine tables, which
         :meth:`seglab.run.RunFolder.write_canonical` has the engine write as Parquet; the
         customer-scale tables (customers, campaigns, feedback) stay in pandas. Files the
@@ -187,7 +186,7 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
         warnings.simplefilter("always", DataQualityWarning)
         try:
             data = _collect(dataset, period, policies=policies, salt=salt, project_dir=project_dir,
-                            run=run, progress=progress, engine=engine, caught=caught)
+                            run=run, progress=progress, con=con, caught=caught)
         finally:
             shown = list(caught)
     for w in shown:  # show them as they came, now that they are also notes in the report
@@ -250,12 +249,11 @@ def _nothing_left(spec: DatasetSpec, chosen: Period, table: str, rows: int, empt
     return error
 
 
-def _collect(dataset, period, *, policies, salt, project_dir, run, progress, engine,
+def _collect(dataset, period, *, policies, salt, project_dir, run, progress, con,
              caught: list) -> CanonicalData:
     spec = load_spec(dataset)
     rules = resolve_policies({**spec.quality.policies, **(policies or {})})
     salt = get_salt(salt, project_dir=project_dir)
-    con = None if engine is None else connect(engine)
     checks, tables, sources = [], {}, []
 
     transactions, tx_customers = None, None
