@@ -210,7 +210,7 @@ def _read_files(con: ibis.BaseBackend, source: SourceSpec, paths: list[Path], na
         return con.read_csv(names, **options, **({"types": types} if types else {}))
 
 
-def _diagnose(source: SourceSpec, spec: DatasetSpec, columns: list[str] | None, err: Exception):
+def _diagnose(source: SourceSpec, spec: DatasetSpec, err: Exception) -> SourceError:
     """The precise error for a file the engine could not read: the pandas reader's
     (naming the file and the line), else the engine's own message."""
     if source.kind in ("csv", "jsonl"):
@@ -277,17 +277,16 @@ def _try_strptime(text: str, fmt: str) -> datetime.datetime:
     """DuckDB's ``try_strptime``: missing where the text does not match the format."""
 
 
-def parse_dates(text: ibis.Value, fmt: str | None, *, utc: bool = False) -> ibis.Value:
+def parse_dates(text: ibis.Value, fmt: str | None) -> ibis.Value:
     """Text → timestamp with the spec's format (Python ``strptime`` codes), or ISO 8601;
-    missing where a value does not parse. ``utc``: the values carry offsets, convert to UTC."""
+    values with a time-zone offset converted to UTC (the engine's session is in UTC, so
+    values without one are taken as they are); missing where a value does not parse."""
     if not text.type().is_string():
         return text.cast("timestamp")
     text = text.strip()
     if fmt is not None:
         return _try_strptime(text, fmt).cast("timestamp")
-    if utc:
-        return text.try_cast("timestamp('UTC')").cast("timestamp")
-    return text.try_cast("timestamp")
+    return text.try_cast("timestamp('UTC')").cast("timestamp")
 
 
 def _ids(value: ibis.Value) -> ibis.Value:
@@ -310,13 +309,18 @@ def _examples(table: ibis.Table, bad: ibis.Value, column: str, what: str, n: int
     return ", ".join(repr(v) for v in found[column].tolist())
 
 
+_BAD, _OFF = "_bad_", "_off_"  # marks kept beside the typed values until they are checked
+
+
 def _coerced(table: ibis.Table, name: str, source: SourceSpec) -> ibis.Table:
-    """Canonical types (:func:`seglab.collect.schema.coerce_table` in the engine): values that
-    are not dates or numbers are an error naming them, as there."""
+    """Canonical types (:func:`seglab.collect.schema.coerce_table` in the engine), with a
+    ``_bad_<column>`` mark where a value is not a number or a date and an ``_off_<column>``
+    column holding each date's time-zone offset, for :func:`_check_coerced`: the file is
+    parsed once."""
     kinds, required = ENGINE_TABLES[name]
     require_columns(pd.DataFrame(columns=table.columns), required, table=name)
     decimal = source.options.get("decimal") if source.kind == "csv" else None
-    out, bad, dates = {}, {}, {}
+    out, marks = {}, {}
     for col, dtype in table.schema().items():
         kind = kinds.get(col)
         value = table[col]
@@ -326,60 +330,60 @@ def _coerced(table: ibis.Table, name: str, source: SourceSpec) -> ibis.Table:
             out[col] = _numbers(value, decimal)
             if not (dtype.is_numeric() or dtype.is_boolean()):
                 text = value.cast("string").strip()
-                bad[col] = text.notnull() & (text != "") & out[col].isnull()
-        elif kind == "datetime":
-            if dtype.is_string():
-                dates[col] = value.strip()
-            else:  # a time-zone aware timestamp becomes UTC: the engine's session is in UTC
-                out[col] = value.cast("timestamp")
+                marks[_BAD + col] = text.notnull() & (text != "") & out[col].isnull()
+        elif kind == "datetime" and dtype.is_string():
+            text = value.strip()
+            out[col] = parse_dates(text, source.dates.get(col))
+            marks[_BAD + col] = text.notnull() & (text != "") & out[col].isnull()
+            if not source.dates.get(col):
+                marks[_OFF + col] = text.re_extract(_OFFSET, 1).nullif("")
+        elif kind == "datetime":  # a time-zone aware timestamp becomes UTC: the session is in UTC
+            out[col] = value.cast("timestamp")
         elif kind == "text":
             out[col] = value.cast("string")
         else:
             out[col] = value
-    utc = _offsets(table, name, source, dates) if dates else set()
-    for col, text in dates.items():
-        out[col] = parse_dates(text, source.dates.get(col), utc=col in utc)
-        bad[col] = text.notnull() & (text != "") & out[col].isnull()
-    if bad:
-        counts = run_query(table.aggregate(**{f"bad_{c}": m.sum() for c, m in bad.items()},
-                                           n=table.count()), source.describe()).iloc[0]
-        for col in bad:
-            n = int(counts[f"bad_{col}"] or 0)
-            if not n:
-                continue
-            examples = _examples(table, bad[col], col, source.describe())
-            if kinds[col] == "number":
-                hint = ("they use a decimal comma: add options: {decimal: ',', thousands: '.'} to the source"
-                        if "," in examples else "clean the source or derive the column with an expression")
-                what = "numbers"
-            else:
-                fmt = source.dates.get(col)
-                hint = (f"the format {fmt!r} does not match them" if fmt else
-                        f"set its format in the spec, e.g. dates: {{{col}: \"%d/%m/%Y %H:%M\"}} (the "
-                        "engine reads ISO dates by itself, other layouts with their format)")
-                what = "dates"
-            raise DataTypeError(f"{name}.{col}: {n:,} of {int(counts['n']):,} values are not {what} "
-                                f"(e.g. {examples}); {hint}")
-    return table.select(**out)
+    return table.select(**out, **marks)
 
 
-def _offsets(table: ibis.Table, name: str, source: SourceSpec, dates: dict) -> set[str]:
-    """The date columns whose values carry time-zone offsets (to be converted to UTC);
-    different offsets in one column (or some values with one, some without) give the
-    warning, or the refusal, of :func:`seglab.collect.schema.coerce_dates`."""
-    stats, offsets = {}, {}
-    for col, text in dates.items():
-        offsets[col] = offset = text.re_extract(_OFFSET, 1).nullif("")
-        stats[f"kinds_{col}"] = offset.nunique()
-        stats[f"plain_{col}"] = (text.notnull() & (text != "") & offset.isnull()).sum()
-    found = run_query(table.aggregate(**stats), source.describe()).iloc[0]
-    utc = set()
-    for col, offset in offsets.items():
-        kinds, plain = int(found[f"kinds_{col}"] or 0), int(found[f"plain_{col}"] or 0)
-        if not kinds or source.dates.get(col):
+def _check_coerced(stored: ibis.Table, mapped: ibis.Table, name: str, source: SourceSpec) -> ibis.Table:
+    """Values that are not numbers or dates are an error naming them, and dates with
+    different time-zone offsets (or some with one, some without) a warning or, under
+    ``mixed_time_zones: refuse``, an error, as in :func:`seglab.collect.schema.coerce_table`;
+    returns the table without its marks. ``mapped``: the values as read, for examples."""
+    kinds = ENGINE_TABLES[name][0]
+    bad = [c[len(_BAD):] for c in stored.columns if c.startswith(_BAD)]
+    offsets = [c[len(_OFF):] for c in stored.columns if c.startswith(_OFF)]
+    if not bad and not offsets:
+        return stored
+    stats = {f"bad_{c}": stored[_BAD + c].cast("int64").sum() for c in bad}
+    for c in offsets:
+        stats[f"kinds_{c}"] = stored[_OFF + c].nunique()
+        stats[f"plain_{c}"] = (stored[_OFF + c].isnull() & stored[c].notnull()).cast("int64").sum()
+    found = run_query(stored.aggregate(n=stored.count(), **stats), source.describe()).iloc[0]
+    for col in bad:
+        n = int(found[f"bad_{col}"] or 0)
+        if not n:
             continue
-        if kinds > 1 or plain:
-            seen = run_query(table.select(o=offset).filter(offset.notnull()).distinct().limit(5),
+        examples = _examples(mapped, col, kinds[col], source)
+        if kinds[col] == "number":
+            hint = ("they use a decimal comma: add options: {decimal: ',', thousands: '.'} to the source"
+                    if "," in examples else "clean the source or derive the column with an expression")
+            what = "numbers"
+        else:
+            fmt = source.dates.get(col)
+            hint = (f"the format {fmt!r} does not match them" if fmt else
+                    f"set its format in the spec, e.g. dates: {{{col}: \"%d/%m/%Y %H:%M\"}} (the "
+                    "engine reads ISO dates by itself, other layouts with their format)")
+            what = "dates"
+        raise DataTypeError(f"{name}.{col}: {n:,} of {int(found['n']):,} values are not {what} "
+                            f"(e.g. {examples}); {hint}")
+    for col in offsets:
+        n_kinds, plain = int(found[f"kinds_{col}"] or 0), int(found[f"plain_{col}"] or 0)
+        if n_kinds > 1 or (n_kinds and plain):
+            found_offsets = stored.filter(stored[_OFF + col].notnull())
+            seen = run_query(found_offsets.group_by(o=found_offsets[_OFF + col])  # in order of appearance
+                             .aggregate(first=found_offsets[ROW].min()).order_by("first").limit(5),
                              source.describe())["o"].tolist()
             message = (f"{name}.{col}: the dates carry different time-zone offsets ("
                        + ", ".join(seen[:4]) + (", …" if len(seen) > 4 else "")
@@ -392,8 +396,17 @@ def _offsets(table: ibis.Table, name: str, source: SourceSpec, dates: dict) -> s
                           + (" (values without an offset taken as UTC)" if plain else "")
                           + ". Add mixed_time_zones: refuse to the source in the spec to stop instead",
                           DataQualityWarning, stacklevel=6)
-        utc.add(col)
-    return utc
+    return stored.drop(*[c for c in stored.columns if c.startswith((_BAD, _OFF))])
+
+
+def _examples(mapped: ibis.Table, column: str, kind: str, source: SourceSpec, n: int = 3) -> str:
+    """A few values of ``column`` that are not numbers (or dates), as read."""
+    text = mapped[column].cast("string").strip()
+    parsed = _numbers(mapped[column], source.options.get("decimal") if source.kind == "csv" else None) \
+        if kind == "number" else parse_dates(text, source.dates.get(column))
+    found = run_query(mapped.filter(text.notnull() & (text != "") & parsed.isnull()).select(v=text)
+                      .distinct().limit(n), source.describe())
+    return ", ".join(repr(v) for v in found["v"].tolist())
 
 
 # --------------------------------------------------------------------------- tables
@@ -410,20 +423,20 @@ def _source_table(con: ibis.BaseBackend, spec: DatasetSpec, source: SourceSpec, 
         try:
             raw = _read_files(con, source, source_files(source, spec), name)
         except Exception as err:  # the engine's own error types
-            raise _diagnose(source, spec, columns, err) from None
+            raise _diagnose(source, spec, err) from None
         if source.kind == "csv":
             check_single_column(source_files(source, spec)[0], raw.columns, source.options)
         _check_columns(raw.columns, source, columns)
     mapped = _mapped(_nan_as_null(raw), source)
-    try:  # counting parses every line: a file the engine cannot read fails here
-        with quiet():
-            rows = int(mapped.count().execute())
+    typed = _nan_as_null(_coerced(mapped, name, source))
+    try:  # the file is parsed here, once: a line the engine cannot read fails here
+        stored = persist(con, _with_rows(typed, offset), name)
     except Exception as err:  # the engine's own error types
         if refused:
             raise
-        raise _diagnose(source, spec, columns, err) from None
-    typed = _nan_as_null(_coerced(mapped, name, source))
-    return persist(con, _with_rows(typed, offset), name), rows
+        raise _diagnose(source, spec, err) from None
+    rows = int(run_query(stored.count(), source.describe()))
+    return _check_coerced(stored, mapped, name, source), rows
 
 
 def _aligned(tables: list[ibis.Table]) -> list[ibis.Table]:
