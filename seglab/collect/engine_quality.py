@@ -4,8 +4,8 @@ The checks, counts, details and policies of :mod:`seglab.collect.quality`
 (:func:`~seglab.collect.quality.check_transactions`, :func:`~seglab.collect.quality.check_events`,
 :func:`~seglab.collect.quality.resolve_customer_attributes`) computed by the engine: every
 count is an aggregate query, rows never come into Python. Pseudonyms are those of
-:func:`seglab.collect.privacy.pseudonymize`: the distinct ids (one per customer) are
-hashed in Python and joined back in the engine.
+:func:`seglab.collect.privacy.pseudonymize`: the customers' ids (one per customer) are
+hashed in Python and joined in the engine.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import ibis
 import pandas as pd
 
 from seglab.collect.engine_read import ROW, persist, run_query
-from seglab.collect.privacy import pseudonymize
 from seglab.collect.quality import (CHECKS, NUMERIC_TRANSACTION_COLUMNS, UNITS, CheckResult,
                                     resolve_policies)
 from seglab.collect.schema import EVENT_TYPES
@@ -236,12 +235,11 @@ def resolve_customer_attributes_engine(table: ibis.Table, attributes: list[str],
     return customers, conflicted, result
 
 
-def pseudonymize_engine(table: ibis.Table, salt: str) -> ibis.Table:
-    """``customer_id`` replaced by the pseudonym :func:`seglab.collect.privacy.pseudonymize`
-    gives: the distinct ids are hashed in Python and joined back in the engine."""
-    ids = run_query(table.select("customer_id").filter(table["customer_id"].notnull()).distinct(),
-                    "customer ids")["customer_id"]
-    lookup = ibis.memtable(pd.DataFrame({"_id": ids.astype("str").to_numpy(),
-                                         "_pseudonym": pseudonymize(ids, salt).to_numpy()}))
+def pseudonymize_engine(table: ibis.Table, pseudonyms: pd.DataFrame) -> ibis.Table:
+    """``customer_id`` replaced by its pseudonym, from ``pseudonyms`` (``customer_id``,
+    ``pseudonym``: one row per customer, made by :func:`seglab.collect.privacy.pseudonymize`),
+    joined in the engine."""
+    lookup = ibis.memtable(pd.DataFrame({"_id": pseudonyms["customer_id"].to_numpy(),
+                                         "_pseudonym": pseudonyms["pseudonym"].to_numpy()}))
     joined = table.left_join(lookup, table["customer_id"] == lookup["_id"])
     return joined.mutate(customer_id=joined["_pseudonym"]).drop("_id", "_pseudonym")

@@ -291,7 +291,9 @@ def parse_dates(text: ibis.Value, fmt: str | None) -> ibis.Value:
 
 def _ids(value: ibis.Value) -> ibis.Value:
     """:func:`seglab.collect.schema.coerce_ids` in the engine."""
-    text = value.cast("string").strip().re_replace(r"^(-?\d+)\.0+$", r"\1")
+    text = value.cast("string").strip()
+    # the regular expression only where it can match: most ids hold no dot
+    text = ibis.ifelse(text.contains("."), text.re_replace(r"^(-?\d+)\.0+$", r"\1"), text)
     return text.nullif("")
 
 
@@ -335,8 +337,10 @@ def _coerced(table: ibis.Table, name: str, source: SourceSpec) -> ibis.Table:
             text = value.strip()
             out[col] = parse_dates(text, source.dates.get(col))
             marks[_BAD + col] = text.notnull() & (text != "") & out[col].isnull()
-            if not source.dates.get(col):
-                marks[_OFF + col] = text.re_extract(_OFFSET, 1).nullif("")
+            if not source.dates.get(col):  # the regular expression only where an offset can be
+                tail = text.right(6)
+                maybe = text.endswith("Z") | tail.contains("+") | tail.contains("-")
+                marks[_OFF + col] = ibis.ifelse(maybe, text.re_extract(_OFFSET, 1).nullif(""), ibis.null("string"))
         elif kind == "datetime":  # a time-zone aware timestamp becomes UTC: the session is in UTC
             out[col] = value.cast("timestamp")
         elif kind == "text":

@@ -379,15 +379,21 @@ def _collect(dataset, period, *, policies, salt, project_dir, run, progress, con
                             run)
     tables.setdefault("customers", {})["customers"] = len(customers)
 
+    # the ids of the engine's tables are all in the customer table: hashed once, joined in the engine
+    hashed = pseudonymize(customers["customer_id"], salt)
+    pseudonyms = (pd.DataFrame({"customer_id": customers["customer_id"], "pseudonym": hashed}).dropna()
+                  .drop_duplicates("customer_id"))
+
     def _pseudo(frame, order: tuple[str, ...]):
         if frame is None:
             return None
         columns = [c for c in order if c in frame.columns]
         columns += [c for c in frame.columns if c not in columns and c != ROW]
         if isinstance(frame, ibis.Table):  # in the engine, in the order the lines were read
-            return persist(con, pseudonymize_engine(frame, salt).order_by(ROW).select(*columns), "canonical")
-        return (frame[columns].assign(customer_id=pseudonymize(frame["customer_id"], salt))
-                .reset_index(drop=True))
+            return persist(con, pseudonymize_engine(frame, pseudonyms).order_by(ROW).select(*columns),
+                           "canonical")
+        ids = hashed if frame is customers else pseudonymize(frame["customer_id"], salt)
+        return frame[columns].assign(customer_id=ids).reset_index(drop=True)
 
     responses = list(spec.customers.responses) if spec.customers is not None else []
     _check_responses(customers, responses)
