@@ -1,8 +1,8 @@
 """Read, map and type the line-scale tables (transactions, events) in the engine.
 
 The engine path of :func:`seglab.collect.collect` (``con=``: an Ibis connection, e.g.
-``seglab.features.connect("duckdb")``): every file DuckDB reads itself (CSV, compressed or not, Parquet, JSON
-lines) is read by the engine, its columns mapped and derived (the spec's expressions,
+``seglab.features.connect("duckdb")``): every file DuckDB reads itself (CSV, compressed
+or not, Parquet, JSON lines) is read by the engine, its columns mapped and derived (the spec's expressions,
 translated by :func:`seglab.collect.expressions.to_ibis`) and given their canonical
 types as Ibis expressions; nothing passes through pandas.
 
@@ -24,15 +24,15 @@ guess it.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
-from contextlib import contextmanager
 import uuid
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
-import datetime
 import pandas as pd
 
 from seglab._validation import require_columns
