@@ -223,13 +223,13 @@ class RunFolder:
     def write_canonical(self, data) -> dict[str, Path]:
         """Write the canonical tables, ``schema.json`` and the quality report (each atomically);
         a table the data lacks is removed, so no stale table is read back."""
-        from seglab.collect.canonical import TABLES
+        from seglab.collect.canonical import TABLES, write_table
 
         written = {}
         for name in TABLES:
             frame = getattr(data, name)
             if frame is not None:
-                written[name] = write_parquet(frame.reset_index(drop=True), self.file(name))
+                written[name] = write_table(frame, self.file(name))
             elif self.has(name):
                 self.file(name).unlink()
         written["schema"] = write_json(data.schema(), self.file("schema"))

@@ -69,3 +69,13 @@ def test_the_fingerprint_identifies_the_salt_without_revealing_it():
     # not the pseudonym of any id (not even of the fixed text it is computed from)
     assert a not in pseudonymize(pd.Series(["one", "seglab salt fingerprint v1"]), "one").tolist()
     assert "one" not in a
+
+
+@pytest.mark.parametrize("salt", ["s", "ü-salt", "x" * 64, "long" * 40])
+def test_pseudonyms_are_the_hmac_sha256_of_the_ids(salt):
+    import hashlib
+    import hmac
+
+    ids = pd.Series(["12346", "C536379", "ß", ""])
+    expected = [hmac.new(salt.encode(), v.encode(), hashlib.sha256).hexdigest()[:16] for v in ids]
+    assert pseudonymize(ids, salt).tolist() == expected

@@ -8,6 +8,7 @@ See :func:`collect` for the whole stage; the pieces are public for custom pipeli
 """
 
 from seglab.collect.canonical import CanonicalData, CanonicalFiles
+from seglab.collect.engine_read import EngineOptionError, SourceTooLargeError
 from seglab.collect.expressions import evaluate, parse_expression
 from seglab.collect.stage import available_periods, choose_period, collect, dataset_date_range, resolve_period
 from seglab.collect.privacy import get_salt, hash_email, pseudonymize
@@ -38,4 +39,6 @@ __all__ = [
     "CanonicalFiles",
     "dataset_date_range",
     "available_periods",
+    "EngineOptionError",
+    "SourceTooLargeError",
 ]

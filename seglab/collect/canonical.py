@@ -16,17 +16,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis
 import pandas as pd
+
+from seglab._io import atomic_path, write_parquet
 
 from seglab.collect.quality import QualityReport
 
-__all__ = ["CanonicalData", "CanonicalFiles", "column_type", "TABLES"]
+__all__ = ["CanonicalData", "CanonicalFiles", "column_type", "write_table", "TABLES"]
 
 TABLES = ("customers", "transactions", "events", "campaigns", "feedback")
 
 
-def column_type(series: pd.Series) -> str:
-    """``number``, ``boolean``, ``datetime`` or ``text``."""
+def column_type(series) -> str:
+    """``number``, ``boolean``, ``datetime`` or ``text`` (of a pandas or an engine column)."""
+    if isinstance(series, ibis.Value):
+        dtype = series.type()
+        return ("boolean" if dtype.is_boolean() else "number" if dtype.is_numeric()
+                else "datetime" if dtype.is_timestamp() or dtype.is_date() else "text")
     if pd.api.types.is_bool_dtype(series):
         return "boolean"
     if pd.api.types.is_numeric_dtype(series):
@@ -47,7 +54,9 @@ class CanonicalData:
     transactions, events, campaigns, feedback
         Canonical transaction lines, events, campaign rows (who got which campaign, in
         which group, with what outcome) and feedback answers, or None when the dataset
-        has none.
+        has none. Collected in an engine (``collect(..., con=...)``), transactions and
+        events are engine tables (:class:`ibis.Table`) that live in the
+        engine's connection; :func:`write_table` writes either kind.
     criteria
         Criterion tag of each customer attribute column (``demographic``, ``pii`` …).
     as_of
@@ -84,7 +93,7 @@ class CanonicalData:
                 tables[name] = None
                 continue
             tables[name] = {
-                "rows": len(frame),
+                "rows": _rows(frame),
                 "columns": {c: {"type": "id" if c == "customer_id" else column_type(frame[c]),
                                 "criterion": self.criteria.get(c) if name == "customers" else None}
                             for c in frame.columns},
@@ -111,6 +120,14 @@ class CanonicalData:
                                ("campaigns", "sent_at"), ("feedback", "date")):
             frame = getattr(self, name)
             if frame is None:
+                continue
+            if isinstance(frame, ibis.Table):  # counted by the engine
+                found = frame.aggregate(rows=frame.count(), customers=frame["customer_id"].nunique(),
+                                        first=frame[date_col].min(), last=frame[date_col].max())
+                with _quiet():
+                    row = found.to_pyarrow().to_pandas().iloc[0].to_dict()
+                rows.append({"table": name, "rows": int(row["rows"]), "customers": int(row["customers"]),
+                             "columns": len(frame.columns), "first": row["first"], "last": row["last"]})
                 continue
             dates = frame[date_col] if date_col else None
             rows.append({"table": name, "rows": len(frame),
@@ -140,6 +157,29 @@ class CanonicalData:
                    currency=schema.get("currency", ""), sources=schema.get("sources", []),
                    salt_fingerprint=schema.get("salt_fingerprint"),
                    segment_on=list(schema.get("segment_on") or []))
+
+
+def _quiet():
+    from seglab.collect.engine_read import quiet  # it reads the canonical tables' schema: import late
+
+    return quiet()
+
+
+def _rows(frame) -> int:
+    if isinstance(frame, ibis.Table):
+        with _quiet():
+            return int(frame.count().execute())
+    return len(frame)
+
+
+def write_table(table, path: str | Path) -> Path:
+    """Write a canonical table to Parquet atomically (a temporary name, then renamed):
+    a pandas frame by pyarrow, an engine table by the engine (never through Python)."""
+    if not isinstance(table, ibis.Table):
+        return write_parquet(table.reset_index(drop=True), path)
+    with atomic_path(path) as tmp, _quiet():
+        table.get_backend().to_parquet(table, str(tmp), compression="zstd")
+    return Path(path)
 
 
 def _as_of(schema: dict) -> pd.Timestamp | None:

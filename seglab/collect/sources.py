@@ -278,17 +278,22 @@ def _bad_json_line(path: Path, opts: dict, err: Exception) -> SourceError:
     return SourceError(f"{path} is not JSON lines (one object per line): {err}")
 
 
-def _read_csv(path: Path, source: SourceSpec) -> pd.DataFrame:
-    frame = _first(_text_frames(path, source, "csv", None))
-    opts = source.options
-    if frame.shape[1] == 1 and "sep" not in opts and "delimiter" not in opts:
-        header = str(frame.columns[0])
+def check_single_column(path: Path, columns: list, options: dict) -> None:
+    """A CSV file read as one column whose name holds a tab, semicolon or pipe: name the
+    separator to set."""
+    if len(columns) == 1 and "sep" not in options and "delimiter" not in options:
+        header = str(columns[0])
         for sep, name in (("\t", "tab"), (";", "semicolon"), ("|", "pipe")):
             if sep in header:
                 raise SourceError(
                     f"{path} was read as a single column {header[:60]!r}; it looks {name}-"
                     f"separated: add options: {{sep: {sep!r}}} to the source in the spec"
                 )
+
+
+def _read_csv(path: Path, source: SourceSpec) -> pd.DataFrame:
+    frame = _first(_text_frames(path, source, "csv", None))
+    check_single_column(path, list(frame.columns), source.options)
     return frame
 
 

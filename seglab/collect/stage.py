@@ -6,13 +6,17 @@ import logging
 import warnings
 from pathlib import Path
 
+import ibis
 import pandas as pd
 
 from seglab._validation import show_list
 from seglab.collect.canonical import CanonicalData
 from seglab.collect.mapping import date_range, read_table
 from seglab.collect.privacy import get_salt, hash_email, looks_personal, pseudonymize, salt_fingerprint
-from seglab.collect.quality import (QualityReport, check_campaigns, check_customers, check_events,
+from seglab.collect.engine_quality import (check_events_engine, check_transactions_engine,
+                                           pseudonymize_engine, resolve_customer_attributes_engine)
+from seglab.collect.engine_read import ROW, persist, read_table_engine, run_query
+from seglab.collect.quality import (CHECKS, QualityReport, check_campaigns, check_customers, check_events,
                                     check_feedback, check_transactions, resolve_customer_attributes,
                                     resolve_policies)
 from seglab.collect.schema import CAMPAIGN_COLUMNS, EVENT_COLUMNS, FEEDBACK_COLUMNS, TRANSACTION_COLUMNS
@@ -121,7 +125,7 @@ def _prepare_customer_columns(frame: pd.DataFrame, criteria: dict[str, str],
 def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period | None = None, *,
             policies: dict[str, str] | None = None, salt: str | None = None,
             project_dir: str | Path | None = None, run=None,
-            progress: bool = False) -> CanonicalData:
+            progress: bool = False, con: ibis.BaseBackend | None = None) -> CanonicalData:
     """Load a dataset, map it onto the canonical schema, run the quality gate, pseudonymize.
 
     Parameters
@@ -145,6 +149,15 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
         the error is raised, so the counts can be read there. None writes nothing.
     progress
         Show a progress bar while reading sources.
+    con
+        The engine (an Ibis connection) where the line-scale tables (transactions, events)
+        are read, checked and pseudonymized: ``seglab.features.connect("duckdb")``
+        (in-process, with a memory cap and spilling) or another engine's connection. They
+        then never pass through pandas: the canonical tables hold engine tables, which
+        :meth:`seglab.run.RunFolder.write_canonical` has the engine write as Parquet; the
+        customer-scale tables (customers, campaigns, feedback) stay in pandas. Files the
+        engine cannot read (see :mod:`seglab.collect.engine_read`) are read by pandas up
+        to a size. None (the default) reads everything into pandas, for small data.
 
     Returns
     -------
@@ -173,7 +186,7 @@ def collect(dataset: str | Path | DatasetSpec = "sample", period: str | Period |
         warnings.simplefilter("always", DataQualityWarning)
         try:
             data = _collect(dataset, period, policies=policies, salt=salt, project_dir=project_dir,
-                            run=run, progress=progress, caught=caught)
+                            run=run, progress=progress, con=con, caught=caught)
         finally:
             shown = list(caught)
     for w in shown:  # show them as they came, now that they are also notes in the report
@@ -205,16 +218,19 @@ def _source_of(table: TableSpec, column: str) -> str:
     return " / ".join(ways)
 
 
-def _nothing_left(spec: DatasetSpec, chosen: Period, table: str, raw: pd.DataFrame | None,
+_REQUIRED_TX = ("amount", "customer_id", "order_date")
+
+
+def _nothing_left(spec: DatasetSpec, chosen: Period, table: str, rows: int, empty: list[str],
                   report: QualityReport, run) -> EmptyDataError:
-    """The error for a quality gate that left nothing: why, and where the counts are."""
+    """The error for a quality gate that left nothing: why (``empty``: the required columns
+    empty in all ``rows`` read), and where the counts are."""
     reasons = []
-    if raw is not None and spec.transactions is not None and len(raw):
-        for col in ("amount", "customer_id", "order_date"):
-            if col in raw and raw[col].isna().all():
-                reasons.append(f"column {col} ({_source_of(spec.transactions, col)}) is empty in "
-                               f"{len(raw):,} rows; check the mapping in the spec (the right column? "
-                               "numbers in this export?)")
+    if spec.transactions is not None and rows:
+        for col in empty:
+            reasons.append(f"column {col} ({_source_of(spec.transactions, col)}) is empty in "
+                           f"{rows:,} rows; check the mapping in the spec (the right column? "
+                           "numbers in this export?)")
     dropped = sorted((c for c in report.checks if c.policy == "drop" and c.count and c.table == table),
                      key=lambda c: -c.count)
     if dropped:
@@ -233,7 +249,7 @@ def _nothing_left(spec: DatasetSpec, chosen: Period, table: str, raw: pd.DataFra
     return error
 
 
-def _collect(dataset, period, *, policies, salt, project_dir, run, progress,
+def _collect(dataset, period, *, policies, salt, project_dir, run, progress, con,
              caught: list) -> CanonicalData:
     spec = load_spec(dataset)
     rules = resolve_policies({**spec.quality.policies, **(policies or {})})
@@ -241,7 +257,11 @@ def _collect(dataset, period, *, policies, salt, project_dir, run, progress,
     checks, tables, sources = [], {}, []
 
     transactions, tx_customers = None, None
-    if spec.transactions is not None:
+    if spec.transactions is not None and con is not None:
+        transactions, tx_customers, chosen = _transactions_in_engine(con, spec, period, rules, tables, checks,
+                                                                     caught, run)
+        sources += [s.describe() for s in spec.transactions.sources]
+    elif spec.transactions is not None:
         raw, overlap, described = read_table(spec, spec.transactions, "transactions", progress=progress)
         sources += described
         checks += overlap
@@ -271,13 +291,17 @@ def _collect(dataset, period, *, policies, salt, project_dir, run, progress,
         tables["transactions"] = {"rows_in": rows_in, "rows_out": len(transactions),
                                   "customers": int(transactions["customer_id"].nunique())}
         if transactions.empty:
-            raise _nothing_left(spec, chosen, "transactions", raw,
+            empty = [c for c in _REQUIRED_TX if c in raw and raw[c].isna().all()]
+            raise _nothing_left(spec, chosen, "transactions", len(raw), empty,
                                 _report(spec, chosen, tables, checks, caught), run)
     else:
         chosen = choose_period(period, None, dataset=spec.name)
-    as_of = chosen.end if chosen.end is not None else (
-        transactions["order_date"].max().normalize() if transactions is not None
-        else (pd.Timestamp(spec.as_of) if spec.as_of else None))
+    if chosen.end is not None or transactions is None:
+        as_of = chosen.end if chosen.end is not None else (pd.Timestamp(spec.as_of) if spec.as_of else None)
+    elif con is not None:
+        as_of = pd.Timestamp(run_query(transactions["order_date"].max(), "transactions")).normalize()
+    else:
+        as_of = transactions["order_date"].max().normalize()
 
     customers, criteria = None, {}
     if spec.customers is not None:
@@ -293,7 +317,13 @@ def _collect(dataset, period, *, policies, salt, project_dir, run, progress,
         tables["customers"] = {"rows_in": len(raw), "rows_out": len(customers)}
 
     events = None
-    if spec.events is not None:
+    if spec.events is not None and con is not None:
+        raw, _, rows_in = read_table_engine(con, spec, spec.events, "events", policy="keep")
+        sources += [s.describe() for s in spec.events.sources]
+        events, found = check_events_engine(con, raw, snapshot=chosen.cutoff, policies=rules)
+        checks += found
+        tables["events"] = {"rows_in": rows_in, "rows_out": int(run_query(events.count(), "events"))}
+    elif spec.events is not None:
         raw, _, described = read_table(spec, spec.events, "events", progress=progress)
         sources += described
         events, found = check_events(raw, snapshot=chosen.cutoff, policies=rules)
@@ -306,7 +336,14 @@ def _collect(dataset, period, *, policies, salt, project_dir, run, progress,
         sources += described
         campaigns, found = check_campaigns(raw, snapshot=chosen.cutoff, policies=rules)
         checks += found
-        campaigns = _campaign_outcomes(spec, campaigns, transactions, chosen)
+        if con is not None and transactions is not None and spec.campaigns.response_window_days:
+            # the purchases of the campaigns' customers only: customer-scale, not the whole log
+            ids = ibis.memtable(pd.DataFrame({"_id": campaigns["customer_id"].dropna().unique()}))
+            bought = run_query(transactions.filter(transactions["customer_id"].isin(ids["_id"]))
+                               .select("customer_id", "order_date", "amount"), "transactions")
+            campaigns = _campaign_outcomes(spec, campaigns, bought, chosen)
+        else:
+            campaigns = _campaign_outcomes(spec, campaigns, transactions, chosen)
         tables["campaigns"] = {"rows_in": len(raw), "rows_out": len(campaigns),
                                "campaigns": int(campaigns["campaign_id"].nunique())}
 
@@ -329,7 +366,7 @@ def _collect(dataset, period, *, policies, salt, project_dir, run, progress,
             customers = customers.merge(tx_customers[extra], on="customer_id", how="outer", sort=False)
         criteria = {**{c: t for c, t in tx_criteria.items() if c in customers.columns}, **criteria}
     # every customer who bought or left a trace in the events belongs to the universe
-    ids = [f["customer_id"] for f in (customers, transactions, events) if f is not None]
+    ids = [_customer_ids(f) for f in (customers, transactions, events) if f is not None]
     universe = pd.unique(pd.concat(ids, ignore_index=True).dropna())
     if customers is None:
         customers = pd.DataFrame({"customer_id": universe})
@@ -338,17 +375,25 @@ def _collect(dataset, period, *, policies, salt, project_dir, run, progress,
         if len(missing):
             customers = pd.concat([customers, pd.DataFrame({"customer_id": missing})], ignore_index=True)
     if customers.empty:
-        raise _nothing_left(spec, chosen, "customers", None, _report(spec, chosen, tables, checks, caught),
+        raise _nothing_left(spec, chosen, "customers", 0, [], _report(spec, chosen, tables, checks, caught),
                             run)
     tables.setdefault("customers", {})["customers"] = len(customers)
 
-    def _pseudo(frame: pd.DataFrame | None, order: tuple[str, ...]) -> pd.DataFrame | None:
+    # the ids of the engine's tables are all in the customer table: hashed once, joined in the engine
+    hashed = pseudonymize(customers["customer_id"], salt)
+    pseudonyms = (pd.DataFrame({"customer_id": customers["customer_id"], "pseudonym": hashed}).dropna()
+                  .drop_duplicates("customer_id"))
+
+    def _pseudo(frame, order: tuple[str, ...]):
         if frame is None:
             return None
         columns = [c for c in order if c in frame.columns]
-        columns += [c for c in frame.columns if c not in columns]
-        return (frame[columns].assign(customer_id=pseudonymize(frame["customer_id"], salt))
-                .reset_index(drop=True))
+        columns += [c for c in frame.columns if c not in columns and c != ROW]
+        if isinstance(frame, ibis.Table):  # in the engine, in the order the lines were read
+            return persist(con, pseudonymize_engine(frame, pseudonyms).order_by(ROW).select(*columns),
+                           "canonical")
+        ids = hashed if frame is customers else pseudonymize(frame["customer_id"], salt)
+        return frame[columns].assign(customer_id=ids).reset_index(drop=True)
 
     responses = list(spec.customers.responses) if spec.customers is not None else []
     _check_responses(customers, responses)
@@ -365,6 +410,62 @@ def _collect(dataset, period, *, policies, salt, project_dir, run, progress,
         criteria={c: t for c, t in criteria.items() if t in CRITERIA or t in ("pii", "email")},
         quality=report, currency=spec.currency, sources=sources,
         salt_fingerprint=salt_fingerprint(salt), segment_on=list(spec.segment_on))
+
+
+def _transactions_in_engine(con, spec: DatasetSpec, period, rules: dict, tables: dict, checks: list,
+                            caught: list, run):
+    """Read, check and resolve the transactions in the engine (the pandas branch of
+    :func:`_collect`, as engine expressions); returns them (an engine table), the customer
+    attributes read off their lines (pandas, one row per customer) and the period."""
+    policy = spec.quality.policies.get("overlap", CHECKS["overlap"].default)
+    raw, overlap, rows_in = read_table_engine(con, spec, spec.transactions, "transactions", policy=policy)
+    checks += overlap
+    span = run_query(raw.aggregate(n=raw.count(), first=raw["order_date"].min(),
+                                   last=raw["order_date"].max()), "transactions").iloc[0]
+    if int(span["n"]) == 0:
+        raise EmptyDataError(f"dataset {spec.name!r}: the transaction sources hold no rows "
+                             f"({show_list([s.describe() for s in spec.transactions.sources])})")
+    dates = pd.Series([span["first"], span["last"]], dtype="datetime64[us]")
+    chosen = choose_period(period, dates, kind=spec.period_kind, dataset=spec.name)
+    transactions, found = check_transactions_engine(
+        con, raw, snapshot=chosen.cutoff, policies=rules,
+        cancellation_pattern=spec.quality.cancellation_pattern,
+        product_pattern=spec.quality.product_pattern,
+        non_product_codes=spec.quality.non_product_codes,
+        outlier_fence=spec.quality.outlier_fence)
+    checks += found
+    tx_customers = None
+    attributes = [c for c in spec.transactions.customer_attributes if c in transactions.columns]
+    if attributes:
+        seen = raw if chosen.cutoff is None else raw.filter(raw["order_date"] < chosen.cutoff.to_pydatetime())
+        tx_customers, conflicted, conflict = resolve_customer_attributes_engine(seen, attributes,
+                                                                                policies=rules)
+        checks.append(conflict)
+        transactions = transactions.drop(*attributes)
+        if conflict.policy == "drop" and len(conflicted):
+            gone = ibis.memtable(pd.DataFrame({"_id": conflicted.to_numpy()}))
+            transactions = transactions.filter(~transactions["customer_id"].isin(gone["_id"]))
+    counts = run_query(transactions.aggregate(n=transactions.count(),
+                                              customers=transactions["customer_id"].nunique()),
+                       "transactions").iloc[0]
+    if tx_customers is not None:
+        kept = _customer_ids(transactions)
+        tx_customers = tx_customers.loc[tx_customers["customer_id"].isin(kept)]
+    tables["transactions"] = {"rows_in": rows_in, "rows_out": int(counts["n"]),
+                              "customers": int(counts["customers"])}
+    if not int(counts["n"]):
+        nulls = run_query(raw.aggregate(**{c: raw[c].count() for c in _REQUIRED_TX}), "transactions").iloc[0]
+        raise _nothing_left(spec, chosen, "transactions", int(span["n"]),
+                            [c for c in _REQUIRED_TX if not int(nulls[c])],
+                            _report(spec, chosen, tables, checks, caught), run)
+    return transactions, tx_customers, chosen
+
+
+def _customer_ids(frame) -> pd.Series:
+    """The customer ids of a table (an engine table's distinct ids: customer-scale)."""
+    if isinstance(frame, ibis.Table):
+        return run_query(frame.select("customer_id").distinct(), "customer ids")["customer_id"]
+    return frame["customer_id"]
 
 
 def _campaign_outcomes(spec: DatasetSpec, campaigns: pd.DataFrame, transactions: pd.DataFrame | None,

@@ -253,6 +253,9 @@ def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Time
         check_range(summary_lookback_days, name="summary_lookback_days", low=1, integer=True)
     if holdout_days is not None:
         check_range(holdout_days, name="holdout_days", low=1, integer=True)
+    lines = getattr(data, "transactions", None)
+    if con is None and isinstance(lines, ibis.Table):  # collected in an engine: compute there
+        con = lines.get_backend()
     owned = con is None  # a connection we open, we close as soon as the engine work is done
     con = connect("duckdb", memory_limit=engine_memory) if owned else connect(con)
     customers, transactions, events, criteria, data_as_of, currency, period, (segment_on, responses) = \

@@ -17,7 +17,6 @@ import logging
 import os
 import tempfile
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
+from seglab.collect.engine_read import quiet  # collect's engine work shares it
 from seglab.exceptions import InputError
 
 __all__ = ["connect", "as_table", "execute", "join_customers", "materialize", "MEMORY_LIMIT"]
@@ -34,14 +34,6 @@ MEMORY_LIMIT = os.environ.get("SEGLAB_MEMORY_LIMIT", "1GB")
 spills to a temporary folder, so large logs run in bounded memory on a laptop."""
 
 logger = logging.getLogger(__name__)
-
-@contextmanager
-def quiet():
-    """Silence deprecation notices raised inside ibis 12 on every query (not the user's concern)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
-        warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated")
-        yield
 
 
 def connect(backend: str | object = "duckdb", **kwargs) -> ibis.BaseBackend:
