@@ -7,6 +7,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
 from seglab.cluster import ALGORITHMS, UNASSIGNED, Preprocessor, Segmenter, load_segmenter
+from seglab.cluster.segmenter import FULL_COVARIANCE_MAX_COLUMNS, sample_rows
 from seglab.exceptions import InputError, ParameterError
 
 
@@ -79,6 +80,43 @@ def test_ward_and_hdbscan_fit_on_a_sample_beyond_max_fit_rows():
         assigned = model.labels_ != UNASSIGNED
         assert len(model.labels_) == 3000 and assigned.mean() > 0.85
         assert adjusted_rand_score(truth[assigned], model.labels_[assigned]) > 0.9
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "gmm", "kprototypes"])
+def test_every_algorithm_fits_on_a_sample_and_assigns_everyone_with_the_model(algorithm):
+    X, truth = blobs(n=3000)
+    X["plan"] = np.where(truth == 0, "basic", "plus")
+    prep = Preprocessor(scaling="standard", categorical=["plan"])
+    model = Segmenter(3, algorithm, max_fit_rows=400, preprocessor=prep).fit(X)
+    assert len(model.labels_) == 3000 and model.sizes_.sum() == 3000
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+    assert np.array_equal(model.predict(X), model.labels_)  # the fitted model assigned everyone
+    shuffled = X.sample(frac=1.0, random_state=5)  # the same sample whatever the row order
+    again = Segmenter(3, algorithm, max_fit_rows=400, preprocessor=prep).fit(shuffled)
+    assert np.array_equal(again.labels_, model.labels_[shuffled.index.to_numpy()])
+
+
+def test_the_sample_is_seeded_and_stratified():
+    strata = np.repeat([0, 1, 2], [900, 90, 10])
+    rows = sample_rows(1000, 100, strata=strata, random_state=3)
+    assert np.bincount(strata[rows]).tolist() == [90, 9, 1]  # each stratum in proportion, the smallest too
+    assert np.array_equal(rows, sample_rows(1000, 100, strata=strata, random_state=3))
+    assert not np.array_equal(rows, sample_rows(1000, 100, strata=strata, random_state=4))
+    assert np.array_equal(sample_rows(50, 100), np.arange(50))  # nothing to sample
+
+
+def test_max_fit_rows_below_k_is_a_clear_error():
+    X, _ = blobs(n=100)
+    with pytest.raises(ParameterError, match="max_fit_rows"):
+        Segmenter(3, max_fit_rows=2).fit(X)
+
+
+def test_the_mixture_covariance_is_diagonal_beyond_many_columns():
+    rng = np.random.default_rng(0)
+    for n_columns, expected in ((FULL_COVARIANCE_MAX_COLUMNS, "full"), (FULL_COVARIANCE_MAX_COLUMNS + 1, "diag")):
+        X = pd.DataFrame(rng.normal(size=(300, n_columns)), columns=[f"c{i}" for i in range(n_columns)])
+        model = Segmenter(2, "gmm", preprocessor=STANDARD).fit(X)
+        assert model.model_.covariance_type == expected
 
 
 def test_hdbscan_noise_is_an_explicit_unassigned_group():
