@@ -11,6 +11,7 @@ from seglab.collect import collect
 from seglab.exceptions import InputError, ParameterError
 from seglab.features import build_features
 from seglab.features.engine import as_table, connect, execute
+from tests.test_features_spark import spark  # noqa: F401 (the local[2] session fixture)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def columns(fs) -> list[str]:
     return list(segment(fs, k=2, preprocessor=Preprocessor(), algorithms=("kmeans",)).columns.all)
 
 
-@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "kprototypes", "ward", "hdbscan"])
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "gmm", "kprototypes", "ward", "hdbscan"])
 def test_engine_assigns_like_predict_for_every_algorithm(con, sample, algorithm):
     table = sample.features
     cols = columns(sample)
@@ -42,7 +43,7 @@ def test_engine_assigns_like_predict_for_every_algorithm(con, sample, algorithm)
                                                                      order_values=table["net_revenue"].fillna(0))
     got = engine_labels(con, model, table)
     np.testing.assert_array_equal(got, model.predict(table[cols]))
-    if algorithm in ("kmeans", "minibatch", "kprototypes"):
+    if algorithm not in ("ward", "hdbscan"):  # fitted on 1,000 customers, every customer assigned by the model
         np.testing.assert_array_equal(got, model.labels_)
     if algorithm == "hdbscan":  # fitted on a sample: customers beyond every segment's radius stay unassigned
         assert (got == -1).any() and (got >= 0).any()
@@ -137,3 +138,26 @@ def test_bad_input_is_refused_clearly(con, sample):
         assign_segments(object(), table)
     with pytest.raises(ParameterError, match="Ibis table"):
         assign_segments(seg.model, sample.features)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+@pytest.mark.parametrize("algorithm", ["kmeans", "gmm", "kprototypes", "hdbscan"])
+def test_spark_assigns_as_duckdb(con, sample, spark, tmp_path, algorithm):  # noqa: F811
+    import ibis
+    from sklearn.metrics import adjusted_rand_score
+
+    path = tmp_path / "features.parquet"
+    sample.features.to_parquet(path)
+    seg = segment(sample, k=4, algorithms=(algorithm,))
+    on_spark = ibis.pyspark.connect(spark)
+    spark_labels = execute(on_spark, assign_segments(seg.model, as_table(on_spark, path, name="features")))
+    duck_labels = execute(con, assign_segments(seg.model, as_table(con, path, name="features")))
+    both = duck_labels.merge(spark_labels, on="customer_id", suffixes=("_duckdb", "_spark"), validate="1:1")
+    assert len(both) == len(sample.features)
+    assert adjusted_rand_score(both["segment_duckdb"], both["segment_spark"]) >= 0.99
+    assert (both["segment_duckdb"] == both["segment_spark"]).all()  # in fact identical, numbers and all
+    written = write_segments(assign_segments(seg.model, as_table(on_spark, path, name="features")),
+                             tmp_path / "segments.parquet", con=on_spark)
+    assert pd.read_parquet(written)["segment"].tolist() == both.sort_values("customer_id")["segment_duckdb"].tolist()

@@ -48,6 +48,7 @@ __all__ = ["assign_segments", "write_segments"]
 
 _MISSING_LEVEL = "missing"  # the Preprocessor's fill value for a missing category
 _KPROTO_MISSING = "<missing>"  # k-prototypes' level for a missing category
+_ON_THE_RADIUS = 1 + 1e-9  # squared distances summed in another order differ in the last digits
 
 
 def _float(table: ir.Table, col: str) -> ir.FloatingValue:
@@ -261,7 +262,9 @@ def assign_segments(model: Segmenter, table: ir.Table, *, id_column: str = "cust
     Notes
     -----
     The result equals ``model.predict`` on the same customers except on exact ties
-    (two segments equally near up to rounding), see the module docstring.
+    (two segments equally near up to rounding), see the module docstring. HDBSCAN's radius
+    is compared with a relative tolerance of 1e-9: the radius is a quantile of the sampled
+    customers' distances, so a customer lies exactly on it, and stays assigned.
     """
     if not isinstance(model, Segmenter):
         raise ParameterError(f"model must be a fitted seglab Segmenter; got {type(model).__name__}")
@@ -300,7 +303,9 @@ def assign_segments(model: Segmenter, table: ir.Table, *, id_column: str = "cust
         within = _first(scores, best, [i for i in range(len(scores))])
         reached = ibis.literal(False)
         for i, radius in enumerate(model._radii):
-            near = (within == i) & (best <= float(radius) ** 2) if np.isfinite(radius) else (within == i)
+            # the radius is a quantile of the sample's distances: a customer lies on it exactly, and is in
+            near = ((within == i) & (best <= float(radius) ** 2 * _ON_THE_RADIUS) if np.isfinite(radius)
+                    else (within == i))
             reached = reached | near
         label = ibis.ifelse(reached, label, UNASSIGNED)
     return step.select(step[id_column].name("customer_id"), segment=label.cast("int64"))
