@@ -11,6 +11,7 @@ from seglab.collect import collect
 from seglab.exceptions import InputError, ParameterError
 from seglab.features import build_features
 from seglab.features.engine import as_table, connect, execute
+from seglab.run import RunFolder
 from tests.test_features_spark import spark  # noqa: F401 (the local[2] session fixture)
 
 
@@ -161,3 +162,29 @@ def test_spark_assigns_as_duckdb(con, sample, spark, tmp_path, algorithm):  # no
     written = write_segments(assign_segments(seg.model, as_table(on_spark, path, name="features")),
                              tmp_path / "segments.parquet", con=on_spark)
     assert pd.read_parquet(written)["segment"].tolist() == both.sort_values("customer_id")["segment_duckdb"].tolist()
+
+
+def test_the_run_folder_writes_segments_with_the_engine(sample, tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.write_features(sample)
+    seg = segment(sample, k=4).add_map(sample.features, method="pca")
+    run.write_segmentation(seg)
+    first = run.file("segments").read_bytes()
+    assert pq.ParquetFile(run.file("segments")).metadata.created_by.lower().startswith("duckdb")
+    pd.testing.assert_frame_equal(run.segments(), seg.segments.sort_values("customer_id").reset_index(drop=True),
+                                  check_dtype=False)
+    run.write_segmentation(seg)
+    assert run.file("segments").read_bytes() == first  # the same bytes every time
+    assert [p.name for p in run.artifacts.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_run_folder_refuses_segments_of_other_features(sample, tmp_path):
+    import dataclasses
+
+    run = RunFolder(tmp_path / "run")
+    ids = sample.features["customer_id"]
+    run.write_features(dataclasses.replace(sample, features=sample.features.assign(customer_id=np.roll(ids, 1))))
+    seg = segment(sample, k=4)  # made from other features: each customer's row is another's
+    with pytest.raises(InputError, match="does not belong to this feature table"):
+        run.write_segmentation(seg)
+    assert not run.has("segments")

@@ -24,9 +24,9 @@ rounding in the last digits may pick the other of two equally near segments (k-m
 predicts in single precision; the engine computes in double).
 
 >>> import seglab
->>> con = seglab.features.connect()                                                # doctest: +SKIP
->>> expr = seglab.cluster.assign_segments(model, con.read_parquet("features.parquet"))  # doctest: +SKIP
->>> seglab.cluster.write_segments(expr, "segments.parquet", con=con)                # doctest: +SKIP
+>>> con = seglab.features.connect()                                             # doctest: +SKIP
+>>> expr = seglab.cluster.assign_segments(model, con.read_parquet(features_path))  # doctest: +SKIP
+>>> seglab.cluster.write_segments(expr, segments_path, con=con)                  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from seglab._io import atomic_path
 from seglab.cluster.segmenter import UNASSIGNED, Segmenter
 from seglab.exceptions import InputError, ParameterError
 
-__all__ = ["assign_segments", "write_segments"]
+__all__ = ["assign_segments", "write_segments", "write_assigned"]
 
 _MISSING_LEVEL = "missing"  # the Preprocessor's fill value for a missing category
 _KPROTO_MISSING = "<missing>"  # k-prototypes' level for a missing category
@@ -349,3 +349,62 @@ def write_segments(expr: ir.Table, path: str | Path, *, con: ibis.BaseBackend | 
                     for batch in batches:
                         writer.write_batch(batch)
     return Path(path)
+
+
+def write_assigned(model: Segmenter, features: str | Path | ir.Table, path: str | Path, *,
+                   segments=None, con: ibis.BaseBackend | None = None) -> Path:
+    """Assign every customer of a feature table in the engine and write ``segments`` there.
+
+    The cluster stage's writer: ``model`` was fitted in Python (on a sample of the
+    customers); every customer of ``features`` is assigned by the engine and written to
+    ``path`` by it, so no table of all customers passes through Python.
+
+    Parameters
+    ----------
+    model : Segmenter
+        The fitted segmenter.
+    features : str, Path or ibis.Table
+        The feature table: a Parquet file (read by the engine) or an Ibis table.
+    path : str or Path
+        The Parquet file to write (see :func:`write_segments`).
+    segments : DataFrame, optional
+        Segments already known in Python (``customer_id``, ``segment`` and perhaps the
+        map's ``x`` and ``y``, for all customers or a sample): checked against the
+        engine's assignment (they must agree: same model, same features), and their
+        other columns written beside ``segment``.
+    con : ibis backend, optional
+        Where to run (default: a new in-process DuckDB, :func:`seglab.features.connect`).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        When ``segments`` disagree with the engine's assignment of the same customers
+        (the segmentation was not made from this feature table).
+    """
+    from seglab.features.engine import as_table, connect, execute, quiet
+
+    con = connect() if con is None else con
+    table = as_table(con, features, name="features")
+    expr = assign_segments(model, table)
+    extra = None
+    if segments is not None:
+        known = as_table(con, segments[["customer_id", "segment"]], name="segments")
+        joined = expr.join(known, "customer_id")
+        check = joined.aggregate(customers=joined.count(),
+                                 differ=(joined["segment"] != joined["segment_right"]).cast("int64").sum())
+        result = execute(con, check).iloc[0]
+        if int(result["customers"]) != len(segments) or int(result["differ"] or 0):
+            raise InputError(f"the segmentation does not belong to this feature table: of its {len(segments)} "
+                             f"customers, {int(result['customers'])} are in the table and "
+                             f"{int(result['differ'] or 0)} of those are assigned another segment by its model; "
+                             "segment the feature table you write the segments for")
+        more = [c for c in segments.columns if c not in ("customer_id", "segment")]
+        if more:
+            extra = as_table(con, segments[["customer_id", *more]], name="segment columns")
+    with quiet():
+        return write_segments(expr, path, con=con, extra=extra)
