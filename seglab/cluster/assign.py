@@ -337,7 +337,7 @@ def write_segments(expr: ir.Table, path: str | Path, *, con: ibis.BaseBackend | 
         joined = expr.left_join(extra, "customer_id")
         expr = joined.drop(*[c for c in joined.columns if c.startswith("customer_id_")])
     expr = expr.order_by("customer_id")
-    con = con if con is not None else expr._find_backend()
+    con = con if con is not None else ibis.get_backend(expr)
     with atomic_path(path) as tmp:
         if con.name == "duckdb":
             con.to_parquet(expr, str(tmp), compression="zstd")
