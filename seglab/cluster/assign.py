@@ -107,7 +107,8 @@ def _same_flag(value: ir.FloatingValue, level: str) -> ir.BooleanValue:
 def _category_branch(table: ir.Table, pipeline, col: str, flag: bool) -> list[ir.FloatingValue]:
     encoder = pipeline.steps[-1][1]
     levels = [str(level) for level in encoder.categories_[0]]
-    infrequent = encoder.infrequent_categories_[0]
+    # an encoder without max_categories (no rare levels to group) has no infrequent categories
+    infrequent = getattr(encoder, "infrequent_categories_", [None])[0]
     rare = set() if infrequent is None else {str(level) for level in infrequent}
     if flag:
         value = _float(table, col)
