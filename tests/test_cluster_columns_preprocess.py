@@ -217,3 +217,20 @@ def test_campaign_responses_are_outcomes_left_out_of_the_default_basis_unless_na
         assert "accepted" not in select_columns(answered, dictionary, criteria=["behaviour", "value"]).all
     assert select_columns(answered, dictionary, names=["score", "accepted"]).all == ["score", "accepted"]
     assert "responded" in select_columns(answered, dictionary, segment_on=["score", "responded"]).all
+
+
+def test_rare_categories_are_grouped_only_when_a_column_has_more_than_max_categories():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"spend": rng.gamma(2.0, 50.0, 400),
+                      "plan": rng.choice(["a", "b", "c"], 400),  # 3 categories: nothing to group
+                      "city": [f"c{i}" for i in rng.zipf(1.6, 400) % 20]})  # up to 20: the rare ones grouped
+    prep = Preprocessor(categorical=["plan", "city"], max_categories=5).set_output(transform="pandas").fit(X)
+    out = prep.transform(pd.concat([X, pd.DataFrame({"spend": [10.0], "plan": ["z"], "city": ["nowhere"]})],
+                                   ignore_index=True))
+    names = list(out.columns)
+    assert [n for n in names if n.startswith("plan")] == ["plan_a", "plan_b", "plan_c"]
+    city = [n for n in names if n.startswith("city")]
+    assert len(city) == 5 and "city_infrequent_sklearn" in city
+    new = out.iloc[-1]
+    assert (new[["plan_a", "plan_b", "plan_c"]] == 0).all()  # an unknown plan is all zeros
+    assert new["city_infrequent_sklearn"] > 0  # an unknown city joins the rare ones

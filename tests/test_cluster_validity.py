@@ -23,6 +23,7 @@ from seglab.collect.spec import builtin_specs
 from seglab.config import data_dir
 from seglab.datasets import write_sample
 from seglab.features import build_features
+from seglab.personas import build_personas
 from seglab.runner import notebook_parameters
 
 pytestmark = pytest.mark.slow
@@ -89,6 +90,10 @@ def test_customer_personality_is_segmented_on_its_attributes():
     # segments differ on several attributes, not on one
     spread = (means.max() - means.min()) / table[means.columns].std()
     assert (spread > 0.5).sum() >= 3
+    # the biggest buyers (most by catalogue and in store) are named for it, not "rarely seen"
+    names = build_personas(features, seg, explain=False).names
+    top = means["spend_wines"].idxmax()
+    assert "spender" in names[top].lower() and "rarely seen" not in names[top].lower(), names
 
 
 @pytest.fixture(scope="module")

@@ -253,10 +253,16 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         if self.indicators_:
             branches.append(("missing", MissingIndicator(features="all"), self.indicators_))
         for col in [*self.flags_, *categorical]:  # one encoder per column: its outputs are its own
+            # grouping infrequent categories needs the encoder to count every value in
+            # Python (2 s at 50,000 customers); only a column with more categories than
+            # max_categories has any to group, and without them the two encoders agree
+            # (an unknown category is all zeros)
+            many = self.max_categories is not None and prepared[col].nunique(dropna=False) > self.max_categories
+            encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=self.max_categories,
+                                    sparse_output=False) if many else OneHotEncoder(handle_unknown="ignore",
+                                                                                    sparse_output=False)
             branches.append((f"category:{col}", make_pipeline(
-                SimpleImputer(strategy="constant", fill_value="missing"),
-                OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=self.max_categories,
-                              sparse_output=False)), [col]))
+                SimpleImputer(strategy="constant", fill_value="missing"), encoder), [col]))
         columns = ColumnTransformer(branches, verbose_feature_names_out=False).set_output(transform="pandas")
         encoded = columns.fit_transform(prepared)
         weights = FunctionTransformer(_scale, kw_args={"factors": self._factors(columns)},

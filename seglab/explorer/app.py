@@ -49,13 +49,28 @@ from seglab.explorer.model import Choice, ExplorerModel, Preview
 from seglab.personas.audiences import MIN_AUDIENCE
 from seglab.personas.wording import plural
 
-__all__ = ["Explorer", "explore"]
+__all__ = ["Explorer", "explore", "next_choices"]
 
 logger = logging.getLogger(__name__)
 
 VIEWS = ("map", "evidence", "profiles", "personas", "segment")
 _TITLES = ("Map and sizes", "Evidence for k", "Profiles", "Personas", "Segment")
 _PREFETCHED = ("kmeans", "minibatch", "kprototypes")  # fast enough to compute ahead in the background
+_SIBLING = {"kmeans": "minibatch", "minibatch": "kmeans"}  # the other k-means: a likely next click
+
+
+def next_choices(choice: Choice, k_min: int, k_max: int) -> list[Choice]:
+    """The choices worth computing while the user looks at ``choice``: the slider's
+    neighbours k + 1 and k - 1, the other k-means at this k, then the farther stops.
+
+    >>> [(c.algorithm, c.k) for c in next_choices(Choice(k=4), 2, 6)]
+    [('kmeans', 5), ('kmeans', 3), ('minibatch', 4), ('kmeans', 6), ('kmeans', 2)]
+    """
+    stops = sorted(range(k_min, k_max + 1), key=lambda k: (abs(k - choice.k), -k))
+    choices = [replace(choice, k=k) for k in stops if k != choice.k]
+    if choice.algorithm in _SIBLING:
+        choices.insert(min(2, len(choices)), replace(choice, algorithm=_SIBLING[choice.algorithm]))
+    return choices
 _CONTROLS_PX = 290
 
 
@@ -315,8 +330,7 @@ class Explorer:
         self._draw(self.visible)
         if self.prefetch and preview.choice.algorithm in _PREFETCHED:
             # while the user looks: the slider's other stops, nearest first (k + 1, k - 1, k + 2, …)
-            stops = sorted(range(self.k.min, self.k.max + 1), key=lambda k: (abs(k - preview.choice.k), -k))
-            self.model.prefetch([replace(preview.choice, k=k) for k in stops if k != preview.choice.k])
+            self.model.prefetch(next_choices(preview.choice, self.k.min, self.k.max))
 
     def _summary(self) -> str:
         choice = self.preview.choice

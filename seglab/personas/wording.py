@@ -161,8 +161,9 @@ VOCABULARY: dict[str, Words] = {
     "store_purchases": Words("store purchases", "count", ("in-store", "store shoppers"), integer=True),
     "total_purchases": Words("purchases", "count", ("frequent", "frequent buyers"), ("infrequent", "occasional buyers"),
                              integer=True),
-    "web_visits_per_month": Words("web visits per month", "rate", ("engaged", "frequent visitors"),
-                                  ("rarely seen", "rare visitors"), integer=True),
+    # few web visits says where they are not, not that they are rarely seen (they may buy by catalogue)
+    "web_visits_per_month": Words("web visits per month", "rate", ("web-engaged", "frequent web visitors"),
+                                  ("rarely online", "rare web visitors"), integer=True),
     "complained": Words("complained", "share", ("dissatisfied", "complainers")),
     "responded_last_campaign": Words("responded to the last campaign", "share",
                                      ("campaign-responsive", "campaign responders"),
