@@ -318,9 +318,22 @@ class RunFolder:
         """Where the customer map is cached: (coordinates, key)."""
         return self.file("embedding"), self.file("embedding_key")
 
-    def write_segmentation(self, seg) -> dict[str, Path]:
-        """Write the segments, the model, ``segmentation.json`` and the evidence for k."""
-        written = {"segments": write_parquet(seg.segments, self.file("segments")),
+    def write_segmentation(self, seg, *, con=None) -> dict[str, Path]:
+        """Write the segments, the model, ``segmentation.json`` and the evidence for k.
+
+        When this run's ``features.parquet`` exists, ``segments.parquet`` is written by the
+        engine (``con``, default DuckDB): every customer of the feature file assigned by the
+        model (:func:`~seglab.cluster.write_assigned`), checked against ``seg.segments``
+        and with its map coordinates; otherwise from ``seg.segments``.
+        """
+        from seglab.cluster import write_assigned
+
+        if self.has("features"):
+            segments = write_assigned(seg.model, self.file("features"), self.file("segments"),
+                                      segments=seg.segments, con=con)
+        else:
+            segments = write_parquet(seg.segments, self.file("segments"))
+        written = {"segments": segments,
                    "model": seg.model.save(self.file("model")),
                    "segmentation": write_json(seg.meta(), self.file("segmentation"))}
         if seg.selection is not None:

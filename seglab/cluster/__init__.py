@@ -13,6 +13,7 @@ The allowed choices are :data:`ALGORITHMS`, :data:`SKEWS`, :data:`SCALINGS` and
 """
 
 from seglab.cluster.alignment import Alignment, align_segments
+from seglab.cluster.assign import assign_segments, write_assigned, write_segments
 from seglab.cluster.columns import GROUPS, RESTATED, SegmentationColumns, select_columns
 from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
 from seglab.cluster.kprototypes import KPrototypes
@@ -28,6 +29,9 @@ __all__ = [
     "Segmentation",
     "Segmenter",
     "load_segmenter",
+    "assign_segments",
+    "write_segments",
+    "write_assigned",
     "ALGORITHMS",
     "UNASSIGNED",
     "ORDER_COLUMNS",
