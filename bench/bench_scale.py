@@ -12,7 +12,8 @@ process. Measured per stage:
   while its kernel is alive. Shared pages count once per process, so this is an upper
   bound.
 
-A run that exceeds ``--timeout`` is stopped and reported with the stage it was in.
+A run that exceeds ``--timeout`` or ``--max-memory-gb`` is stopped and reported with the
+stage it was in.
 Results go to ``bench/results/scale_<engine>[_<tag>].json``; ``--table`` prints the
 saved results as the README's scaling table.
 
@@ -67,9 +68,8 @@ def _rss_mb(pid: int) -> float:
         return 0.0
 
 
-def tree_sample(root: int) -> tuple[float, list[int]]:
-    """RSS (MB) of ``root`` and all its descendants; the pids of the Jupyter kernels among them."""
-    procs = _processes()
+def _tree(root: int, procs: dict[int, tuple[int, str]]) -> list[int]:
+    """``root`` and all its descendants."""
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in procs.items():
         children.setdefault(ppid, []).append(pid)
@@ -78,19 +78,29 @@ def tree_sample(root: int) -> tuple[float, list[int]]:
         pid = todo.pop()
         tree.append(pid)
         todo.extend(children.get(pid, ()))
+    return tree
+
+
+def tree_sample(root: int) -> tuple[float, list[int]]:
+    """RSS (MB) of ``root`` and all its descendants; the pids of the Jupyter kernels among them."""
+    procs = _processes()
+    tree = _tree(root, procs)
     kernels = sorted(p for p in tree if "ipykernel" in procs.get(p, (0, ""))[1])
     return sum(_rss_mb(p) for p in tree), kernels
 
 
-def run_measured(args: list[str], *, timeout: float, interval: float = 0.2) -> dict:
-    """Run ``seglab run args`` and sample its process tree until it exits."""
+def run_measured(args: list[str], *, timeout: float, max_mb: float = float("inf"),
+                 interval: float = 0.2) -> dict:
+    """Run ``seglab run args`` and sample its process tree until it exits; stop it after
+    ``timeout`` seconds or when the tree holds more than ``max_mb`` (the machine is shared:
+    a run must not push other people's work out of memory)."""
     started = time.perf_counter()
     proc = subprocess.Popen([str(SEGLAB), "run", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     seen: list[int] = []  # kernels in order of appearance: the n-th runs the n-th stage
     peaks: dict[str, float] = {}
     overall = 0.0
-    timed_out = False
+    timed_out = over_memory = False
     while proc.poll() is None:
         total, kernels = tree_sample(proc.pid)
         overall = max(overall, total)
@@ -99,20 +109,25 @@ def run_measured(args: list[str], *, timeout: float, interval: float = 0.2) -> d
                 seen.append(pid)
             stage = STAGES[seen.index(pid)] if seen.index(pid) < len(STAGES) else "extra"
             peaks[stage] = max(peaks.get(stage, 0.0), total)
-        if time.perf_counter() - started > timeout:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGTERM)
+        timed_out = time.perf_counter() - started > timeout
+        over_memory = total > max_mb
+        if timed_out or over_memory:
+            for pid in _tree(proc.pid, _processes()):  # kernels may run in sessions of their own
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             break
         time.sleep(interval)
     stdout, stderr = proc.communicate()
     wall = time.perf_counter() - started
     return {"wall_s": wall, "peak_mb": overall, "stage_peak_mb": peaks, "returncode": proc.returncode,
-            "timed_out": timed_out, "stages_started": [STAGES[i] for i in range(min(len(seen), 5))],
-            "stderr": stderr[-2000:], "stdout": stdout[-500:]}
+            "timed_out": timed_out, "over_memory": over_memory,
+            "stages_started": list(STAGES[:len(seen)]), "stderr": stderr[-2000:], "stdout": stdout[-500:]}
 
 
 def measure(n_lines: int, *, engine: str, data: Path, timeout: float, repeat: int,
-            extra: list[str], engine_option: bool = True) -> dict:
+            extra: list[str], engine_option: bool = True, max_mb: float = float("inf")) -> dict:
     """Generate (or reuse) the log of ``n_lines`` lines and run it ``repeat`` times."""
     started = time.perf_counter()
     spec = write_log(data / label(n_lines), n_lines)
@@ -122,7 +137,7 @@ def measure(n_lines: int, *, engine: str, data: Path, timeout: float, repeat: in
         with tempfile.TemporaryDirectory(prefix="seglab-scale-", dir=data) as out:
             args = ["--dataset", str(spec), "--period", PERIOD, "--out", out, "--no-progress",
                     *(["--engine", engine] if engine_option else []), *extra]
-            result = run_measured(args, timeout=timeout)
+            result = run_measured(args, timeout=timeout, max_mb=max_mb)
             manifests = list(Path(out).rglob("manifest.json"))
             result["timings_s"] = json.loads(manifests[0].read_text())["timings_s"] if manifests else {}
         runs.append(result)
@@ -141,7 +156,9 @@ def measure(n_lines: int, *, engine: str, data: Path, timeout: float, repeat: in
         row[f"{stage}_peak_mb"] = statistics.median(peaks) if peaks else None
     if not ok:
         last = runs[-1]
-        row["failed"] = ("timed out" if last["timed_out"] else f"exit {last['returncode']}") + \
+        row["failed"] = ("timed out" if last["timed_out"] else
+                         f"stopped above {max_mb / 1024:g} GB" if last["over_memory"] else
+                         f"exit {last['returncode']}") + \
             f" in {last['stages_started'][-1] if last['stages_started'] else 'setup'}"
         row["stderr"] = last["stderr"]
     return row
@@ -174,6 +191,8 @@ def main() -> None:
                         help="where the logs and scratch run folders go")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
+    parser.add_argument("--max-memory-gb", type=float, default=12,
+                        help="stop a run whose processes hold more than this (default 12 GB)")
     parser.add_argument("--no-engine-option", dest="engine_option", action="store_false",
                         help="do not pass --engine (a seglab from before the option)")
     parser.add_argument("--table", action="store_true", help="print the saved results as Markdown")
@@ -187,7 +206,8 @@ def main() -> None:
     rows = []
     for n in options.sizes:
         row = measure(n, engine=options.engine, data=options.data, timeout=options.timeout,
-                      repeat=options.repeat, extra=extra, engine_option=options.engine_option)
+                      repeat=options.repeat, extra=extra, engine_option=options.engine_option,
+                      max_mb=options.max_memory_gb * 1024)
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "stderr"}), flush=True)
         RESULTS.mkdir(exist_ok=True)

@@ -231,7 +231,9 @@ def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Time
         cuts history, a warning gives how many customers lost purchases and how many
         dropped out of the summary.
     con
-        An Ibis connection (default: in-process DuckDB); e.g. a PySpark one.
+        An Ibis connection (default: an in-process DuckDB that this function opens and
+        closes), e.g. ``seglab.engine.connect("spark", master="local[2]")``; a connection
+        passed in stays open.
     engine_memory
         Memory limit of the DuckDB this function opens when ``con`` is None; beyond it
         DuckDB spills to disk. Lower than :func:`connect`'s default because the feature
