@@ -90,12 +90,14 @@ def tree_sample(root: int) -> tuple[float, list[int]]:
 
 
 def run_measured(args: list[str], *, timeout: float, max_mb: float = float("inf"),
-                 interval: float = 0.2) -> dict:
-    """Run ``seglab run args`` and sample its process tree until it exits; stop it after
+                 command: str = "run", interval: float = 0.2) -> dict:
+    """Run ``seglab <command> args`` (``run``, or one stage) and sample its process tree until
+    it exits; stop it after
     ``timeout`` seconds or when the tree holds more than ``max_mb`` (the machine is shared:
     a run must not push other people's work out of memory)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([str(SEGLAB), "run", *args], stdout=subprocess.PIPE,
+    stages = STAGES if command == "run" else (command,)
+    proc = subprocess.Popen([str(SEGLAB), command, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     seen: list[int] = []  # kernels in order of appearance: the n-th runs the n-th stage
     peaks: dict[str, float] = {}
@@ -107,7 +109,7 @@ def run_measured(args: list[str], *, timeout: float, max_mb: float = float("inf"
         for pid in kernels:
             if pid not in seen:
                 seen.append(pid)
-            stage = STAGES[seen.index(pid)] if seen.index(pid) < len(STAGES) else "extra"
+            stage = stages[seen.index(pid)] if seen.index(pid) < len(stages) else "extra"
             peaks[stage] = max(peaks.get(stage, 0.0), total)
         timed_out = time.perf_counter() - started > timeout
         over_memory = total > max_mb
@@ -123,12 +125,30 @@ def run_measured(args: list[str], *, timeout: float, max_mb: float = float("inf"
     wall = time.perf_counter() - started
     return {"wall_s": wall, "peak_mb": overall, "stage_peak_mb": peaks, "returncode": proc.returncode,
             "timed_out": timed_out, "over_memory": over_memory,
-            "stages_started": list(STAGES[:len(seen)]), "stderr": stderr[-2000:], "stdout": stdout[-500:]}
+            "stages_started": list(stages[:len(seen)]), "stderr": stderr[-2000:], "stdout": stdout[-500:]}
+
+
+def _stage_by_stage(args: list[str], stages: list[str], *, timeout: float, max_mb: float) -> dict:
+    """Run ``stages`` one command each (``seglab collect``, ``seglab features`` …) into one run
+    folder, as one measurement; stops at the first that fails."""
+    parts = []
+    for stage in stages:
+        parts.append(run_measured(args, timeout=timeout, max_mb=max_mb, command=stage))
+        if parts[-1]["returncode"] != 0:
+            break
+    last = parts[-1]
+    return {"wall_s": sum(p["wall_s"] for p in parts), "peak_mb": max(p["peak_mb"] for p in parts),
+            "stage_peak_mb": {k: v for p in parts for k, v in p["stage_peak_mb"].items()},
+            "returncode": last["returncode"], "timed_out": last["timed_out"],
+            "over_memory": last["over_memory"], "stages_started": stages[:len(parts)],
+            "stderr": last["stderr"], "stdout": last["stdout"]}
 
 
 def measure(n_lines: int, *, engine: str, data: Path, timeout: float, repeat: int,
-            extra: list[str], engine_option: bool = True, max_mb: float = float("inf")) -> dict:
-    """Generate (or reuse) the log of ``n_lines`` lines and run it ``repeat`` times."""
+            extra: list[str], engine_option: bool = True, max_mb: float = float("inf"),
+            stages: list[str] | None = None) -> dict:
+    """Generate (or reuse) the log of ``n_lines`` lines and run it ``repeat`` times: ``seglab
+    run``, or only ``stages``, one ``seglab <stage>`` command each."""
     started = time.perf_counter()
     spec = write_log(data / label(n_lines), n_lines)
     generated = time.perf_counter() - started
@@ -137,7 +157,8 @@ def measure(n_lines: int, *, engine: str, data: Path, timeout: float, repeat: in
         with tempfile.TemporaryDirectory(prefix="seglab-scale-", dir=data) as out:
             args = ["--dataset", str(spec), "--period", PERIOD, "--out", out, "--no-progress",
                     *(["--engine", engine] if engine_option else []), *extra]
-            result = run_measured(args, timeout=timeout, max_mb=max_mb)
+            result = _stage_by_stage(args, stages, timeout=timeout, max_mb=max_mb) if stages else \
+                run_measured(args, timeout=timeout, max_mb=max_mb)
             manifests = list(Path(out).rglob("manifest.json"))
             result["timings_s"] = json.loads(manifests[0].read_text())["timings_s"] if manifests else {}
         runs.append(result)
@@ -145,7 +166,7 @@ def measure(n_lines: int, *, engine: str, data: Path, timeout: float, repeat: in
             break  # a failed or stopped run is reported, not repeated
     ok = [r for r in runs if r["returncode"] == 0]
     row = {"lines": n_lines, "engine": engine, "runs": len(runs), "completed": len(ok),
-           "generate_s": round(generated, 1)}
+           "generate_s": round(generated, 1), "stages": " ".join(stages) if stages else "run"}
     chosen = ok or runs
     row["wall_s"] = statistics.median(r["wall_s"] for r in chosen)
     row["peak_mb"] = statistics.median(r["peak_mb"] for r in chosen)
@@ -174,10 +195,12 @@ def table(paths: list[Path]) -> str:
             cells = []
             for stage in STAGES:
                 t, m = row.get(f"{stage}_s"), row.get(f"{stage}_peak_mb")
-                cells.append("—" if t is None and m is None else
-                             f"{t or 0:.0f} s / {(m or 0) / 1024:.1f} GB")
+                time_ = "—" if t is None else f"{t:.0f} s"
+                memory = "—" if m is None else f"{m / 1024:.1f} GB"
+                cells.append("—" if t is None and m is None else f"{time_} / {memory}")
             total = f"{row['wall_s']:.0f} s" + (f" ({row['failed']})" if row.get("failed") else "")
-            lines.append(f"| {saved['name']} | {row['lines'] / 1e6:g} M | {total} | " + " | ".join(cells)
+            name = saved["name"] + (f" ({row['stages']} only)" if row.get("stages", "run") != "run" else "")
+            lines.append(f"| {name} | {row['lines'] / 1e6:g} M | {total} | " + " | ".join(cells)
                          + f" | {row['peak_mb'] / 1024:.2f} GB |")
     return "\n".join(lines)
 
@@ -195,6 +218,9 @@ def main() -> None:
                         help="stop a run whose processes hold more than this (default 12 GB)")
     parser.add_argument("--no-engine-option", dest="engine_option", action="store_false",
                         help="do not pass --engine (a seglab from before the option)")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=None,
+                        help="run only these stages, one `seglab <stage>` command each (e.g. collect "
+                             "features: the engine's stages without waiting for the others)")
     parser.add_argument("--table", action="store_true", help="print the saved results as Markdown")
     options, extra = parser.parse_known_args()
     if options.table:
@@ -207,7 +233,7 @@ def main() -> None:
     for n in options.sizes:
         row = measure(n, engine=options.engine, data=options.data, timeout=options.timeout,
                       repeat=options.repeat, extra=extra, engine_option=options.engine_option,
-                      max_mb=options.max_memory_gb * 1024)
+                      max_mb=options.max_memory_gb * 1024, stages=options.stages)
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "stderr"}), flush=True)
         RESULTS.mkdir(exist_ok=True)

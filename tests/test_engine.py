@@ -4,6 +4,7 @@ import json
 import os
 import stat
 
+import pandas as pd
 import pytest
 
 from seglab.cli import main
@@ -158,3 +159,22 @@ def test_java_home_is_preferred_to_the_path(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
     with pytest.raises(EngineUnavailableError, match="JAVA_HOME=.*holds no working bin/java"):
         check_engine(SPARK)
+
+
+def test_features_open_and_close_the_engine_they_are_given_by_name(tmp_path):
+    from seglab.collect import collect
+    from seglab.features import build_features
+    from seglab.run import RunFolder
+
+    run = RunFolder(tmp_path)
+    run.write_canonical(collect("sample", "2025Q4"))
+    default = build_features(run.canonical_files(), value_models=False).features
+    named = build_features(run.canonical_files(), value_models=False,
+                           con=EngineSettings("duckdb", None, {"memory_limit": "300MB", "threads": 1})).features
+    con = connect("duckdb")
+    given = build_features(run.canonical_files(), value_models=False, con=con).features
+    # a connection passed in stays open, and holds no table of the build's
+    assert con.raw_sql("SELECT count(*) FROM duckdb_tables()").fetchone()[0] == 0
+
+    pd.testing.assert_frame_equal(named, default)
+    pd.testing.assert_frame_equal(given, default)
