@@ -22,7 +22,7 @@ from seglab.exceptions import SeglabError  # noqa: E402
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _SUBMODULES = ("collect", "features", "cluster", "personas", "report", "explorer", "workshop", "config",
-               "datasets", "plotting", "run", "runner", "exceptions", "measure")
+               "datasets", "plotting", "run", "runner", "exceptions", "measure", "engine")
 
 __all__ = ["__version__", *_SUBMODULES, "SeglabError", "explore"]
 

@@ -36,6 +36,13 @@ def _add_run_options(parser: argparse.ArgumentParser, *, pdf: bool) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="reports folder; default: reports/ in the project folder (the nearest "
                              "folder up from here holding .seglab/, reports/ or seglab's pyproject.toml)")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default=None,
+                        help="where the table work runs: duckdb (in-process) or spark; default: the "
+                             "dataset spec's engine, else duckdb")
+    parser.add_argument("--spark-master", dest="spark_master", default=None, metavar="URL",
+                        help="Spark master with --engine spark: local[2], spark://host:7077, yarn, "
+                             "k8s://…, sc://host:15002; default: the spec's, else local[*] (Spark "
+                             "settings: engine_config in --config)")
     if pdf:
         parser.add_argument("--pdf", action="store_true",
                             help="also print the report to report.pdf (needs chromium)")

@@ -37,7 +37,7 @@ def _parameters_epilog(stages: list[str]) -> str:
         params = notebook_parameters(stage)
         lines.append(f"  {stage}:")
         for name, info in params.items():
-            if name in ("dataset", "period", "run_dir"):
+            if name in ("dataset", "period", "run_dir", "engine", "spark_master"):  # options
                 continue
             default = info["default"]
             text = f"    {name} ({info['type']}, default {default}): {info['help']}"
@@ -104,6 +104,10 @@ def _cmd_run(args: argparse.Namespace, stages: list[str] | None) -> int:
     config = _read_config(args.config)
     if args.compare_to:
         config["compare_to"] = args.compare_to
+    if args.engine:
+        config["engine"] = args.engine
+    if args.spark_master:
+        config["spark_master"] = args.spark_master
     if getattr(args, "pdf", False):
         config["pdf"] = True
     if stages is None:

@@ -21,6 +21,7 @@ __all__ = [
     "SpecError",
     "UnknownDatasetError",
     "PeriodError",
+    "EngineUnavailableError",
     "StageError",
     "SaltMismatchError",
     "RunInProgressError",
@@ -69,6 +70,11 @@ class UnknownDatasetError(ParameterError):
 
 class PeriodError(ParameterError):
     """A period cannot be parsed or has no data."""
+
+
+class EngineUnavailableError(ParameterError):
+    """The chosen engine cannot be started here: a package or runtime is missing (PySpark,
+    Java), or the cluster cannot be reached; the message says what to install or check."""
 
 
 class StageError(SeglabError):

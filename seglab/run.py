@@ -32,7 +32,7 @@ from seglab.config import Period, parse_period, project_dir, reports_dir
 from seglab.exceptions import InputError, ParameterError, RunInProgressError, SaltMismatchError, SaltWarning
 
 __all__ = ["Artifact", "ARTIFACTS", "RunFolder", "run_folder", "open_run", "lock_run", "check_output_folder",
-           "check_same_salt", "check_run_salt"]
+           "check_same_salt", "check_run_salt", "engine_settings", "open_engine"]
 
 logger = logging.getLogger(__name__)
 
@@ -525,6 +525,39 @@ def open_run(run_dir: str | Path | None, dataset: str = "sample", period: str | 
 
     name, label = resolve_period(dataset, period or None)
     return run_folder(name, label, out)
+
+
+def engine_settings(dataset: str | Path = "sample", engine: str = "", master: str = "",
+                    config: dict | None = None):
+    """The engine a run of ``dataset`` uses: ``engine``, ``master`` and ``config`` (the command
+    line's ``--engine``/``--spark-master``, the notebooks' parameters) over the dataset spec's
+    ``engine:`` section, over DuckDB (see :func:`seglab.engine.resolve_engine`).
+
+    Returns
+    -------
+    seglab.engine.EngineSettings
+    """
+    from seglab.collect.spec import load_spec
+    from seglab.engine import resolve_engine
+
+    return resolve_engine(load_spec(dataset).engine, engine=engine, master=master, config=config)
+
+
+def open_engine(dataset: str | Path = "sample", engine: str = "", master: str = "",
+                config: dict | None = None):
+    """An Ibis connection to the engine a run of ``dataset`` uses (:func:`engine_settings`),
+    for the stages' ``con=``: an in-process DuckDB, or a Spark session (started, or the one
+    already running in this process).
+
+    Raises
+    ------
+    EngineUnavailableError
+        When the engine cannot be started (PySpark or Java missing: the message says what
+        to install).
+    """
+    from seglab.engine import connect
+
+    return connect(engine_settings(dataset, engine, master, config))
 
 
 def check_output_folder(out: str | Path | None) -> Path:

@@ -37,8 +37,9 @@ from seglab._kernel import kernel_manager_class
 from seglab._validation import did_you_mean
 from seglab.collect.stage import resolve_period
 from seglab.config import available_stages, stage_notebook
+from seglab.engine import EngineSettings, check_engine
 from seglab.exceptions import ParameterError, SaltMismatchError, StageError
-from seglab.run import RunFolder, check_output_folder, lock_run, restore_hint, run_folder
+from seglab.run import RunFolder, check_output_folder, engine_settings, lock_run, restore_hint, run_folder
 
 __all__ = [
     "notebook_parameters",
@@ -50,11 +51,16 @@ __all__ = [
     "run_single_stage",
     "RunResult",
     "retarget_notebooks",
+    "ENGINE_PARAMETERS",
 ]
 
 logger = logging.getLogger(__name__)
 
 _COMMON = ("dataset", "period", "run_dir")
+ENGINE_PARAMETERS = ("engine", "spark_master", "engine_config")
+"""The run's engine (``--engine``, ``--spark-master``, and ``engine_config`` in ``--config``):
+resolved once with the dataset spec's ``engine:`` section, checked before any stage, and
+given to every notebook that declares them (the stages whose work runs in the engine)."""
 _VERSIONED = ("seglab", "pandas", "numpy", "scikit-learn", "scipy", "ibis-framework", "duckdb",
               "pyarrow", "umap-learn", "seaborn", "matplotlib", "papermill", "nbconvert")
 
@@ -118,7 +124,7 @@ def _effective_parameters(stages: list[str], config: dict[str, Any], *, dataset:
     params: dict[str, Any] = {}
     for stage in stages:
         for name, info in notebook_parameters(stage).items():
-            if name in _COMMON:
+            if name in _COMMON or name in ENGINE_PARAMETERS:
                 continue
             try:
                 params[name] = ast.literal_eval(str(info["default"]))
@@ -185,6 +191,24 @@ def _require_chromium(config: dict[str, Any] | None) -> None:
         find_chromium()
 
 
+def _engine(dataset: str, config: dict[str, Any]) -> EngineSettings:
+    """Take the engine options out of ``config``, resolve them with the dataset spec's and
+    check, before any work, that the engine can be started here."""
+    settings = engine_settings(dataset, str(config.pop("engine", "") or ""),
+                               str(config.pop("spark_master", "") or ""), config.pop("engine_config", None))
+    check_engine(settings)
+    return settings
+
+
+def _engine_parameters(stage: str, settings: EngineSettings) -> dict[str, Any]:
+    """The resolved engine, as the parameters ``stage``'s notebook declares (none for a stage
+    whose work does not run in the engine)."""
+    values = {"engine": settings.name, "spark_master": settings.master or "",
+              "engine_config": dict(settings.config)}
+    declared = notebook_parameters(stage)
+    return {k: v for k, v in values.items() if k in declared}
+
+
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in _VERSIONED:
@@ -222,9 +246,10 @@ def _environment(dataset: str) -> dict[str, Any]:
 
 def write_manifest(folder: RunFolder, *, dataset: str, period: str, parameters: dict[str, Any],
                    timings: dict[str, float], environment: dict[str, Any] | None = None,
-                   salt_fingerprint: str | None = None) -> Path:
+                   salt_fingerprint: str | None = None, engine: EngineSettings | None = None) -> Path:
     """Write ``manifest.json``: parameters, versions, input checksums, seed, per-stage timings,
-    and the fingerprint of the pseudonymization salt.
+    the engine (name, Spark master, settings with secrets masked), and the fingerprint of
+    the pseudonymization salt.
 
     ``environment`` (from a first call's ``_environment``) saves hashing the inputs again
     when a run rewrites its manifest after each stage. The salt fingerprint is the one
@@ -238,6 +263,7 @@ def write_manifest(folder: RunFolder, *, dataset: str, period: str, parameters: 
         "seed": parameters.get("random_state"),
         "stages": list(timings),
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
+        "engine": (engine or EngineSettings()).to_dict(),
         **(environment or _environment(parameters.get("dataset", dataset))),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -256,7 +282,10 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
         The dataset (built-in name or spec path) and the period (default: the
         latest complete quarter).
     config
-        Notebook parameters by name (any notebook's); unknown names are an error.
+        Notebook parameters by name (any notebook's); unknown names are an error. The
+        engine is ``engine`` (``"duckdb"`` or ``"spark"``), ``spark_master`` and
+        ``engine_config`` (see :data:`ENGINE_PARAMETERS`); unset, the dataset spec's
+        ``engine:`` section or DuckDB.
     out
         The reports folder (default: ``reports/`` in the project folder, see
         :func:`seglab.config.project_dir`); checked before any work.
@@ -265,6 +294,8 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
 
     Raises
     ------
+    EngineUnavailableError
+        When the engine cannot be started here (e.g. Spark without Java); before any work.
     RunInProgressError
         When another process is running the same dataset and period.
     SaltMismatchError
@@ -278,24 +309,27 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
     for stage in stages:
         stage_notebook(stage)
     check_output_folder(out)
-    per_stage = _split_config(stages, dict(config or {}))
+    config = dict(config or {})
+    engine = _engine(str(dataset), config)
+    per_stage = _split_config(stages, config)
     _require_chromium(config)
     name, label = resolve_period(dataset, period)
     target = run_folder(name, label, out)
     fingerprint = _project_fingerprint(create="collect" in stages)
     _check_previous_salt(target, label, str((config or {}).get("compare_to", "")), fingerprint)
     result = RunResult(folder=target, dataset=name, period=label, stages=list(stages))
-    params = _effective_parameters(stages, dict(config or {}), dataset=str(dataset), period=label)
+    params = _effective_parameters(stages, config, dataset=str(dataset), period=label)
     environment = _environment(str(dataset))
     with lock_run(target, dataset=name, period=label), atomic_dir(target.path) as tmp:
         building = RunFolder(tmp).make()
         # the manifest exists from the start (the report stage shows it) and gains timings
         write_manifest(building, dataset=name, period=label, parameters=params, timings={},
-                       environment=environment, salt_fingerprint=fingerprint)
+                       environment=environment, salt_fingerprint=fingerprint, engine=engine)
         bar = tqdm(stages, desc=f"seglab run {name} {label}", unit="stage", disable=not progress)
         for stage in bar:
             bar.set_postfix_str(stage)
-            stage_params = {"dataset": str(dataset), "period": label, "run_dir": str(tmp), **per_stage[stage]}
+            stage_params = {"dataset": str(dataset), "period": label, "run_dir": str(tmp),
+                            **_engine_parameters(stage, engine), **per_stage[stage]}
             started = time.perf_counter()
             try:
                 run_stage(stage, building, stage_params, progress=progress)
@@ -307,7 +341,7 @@ def run_pipeline(dataset: str = "sample", period: str | None = None, *,
                                  cell=err.cell, error_name=err.error_name) from None
             result.timings[stage] = time.perf_counter() - started
             write_manifest(building, dataset=name, period=label, parameters=params, timings=result.timings,
-                           environment=environment, salt_fingerprint=fingerprint)
+                           environment=environment, salt_fingerprint=fingerprint, engine=engine)
             _warn_stage_notes(building, stage)
         retarget_notebooks(building, tmp, target.path.absolute())  # "Run all" works in the finished folder
     return result
@@ -353,14 +387,17 @@ def run_single_stage(stage: str, dataset: str = "sample", period: str | None = N
     """
     stage_notebook(stage)
     check_output_folder(out)
-    config_params = _split_config([stage], dict(config or {}))[stage]
+    config = dict(config or {})
+    engine = _engine(str(dataset), config)
+    config_params = _split_config([stage], config)[stage]
     _require_chromium(config)
     name, label = resolve_period(dataset, period)
     target = run_folder(name, label, out)
     fingerprint = _project_fingerprint(create=stage == "collect")
     with lock_run(target, dataset=name, period=label):
         target.make()
-        params = {"dataset": str(dataset), "period": label, "run_dir": str(target.path), **config_params}
+        params = {"dataset": str(dataset), "period": label, "run_dir": str(target.path),
+                  **_engine_parameters(stage, engine), **config_params}
         started = time.perf_counter()
         run_stage(stage, target, params, progress=progress)
         result = RunResult(folder=target, dataset=name, period=label, stages=[stage],
@@ -368,10 +405,9 @@ def run_single_stage(stage: str, dataset: str = "sample", period: str | None = N
         previous = target.read_manifest()
         timings = {**previous.get("timings_s", {}), **result.timings}
         parameters = {**previous.get("parameters", {}),
-                      **_effective_parameters([stage], dict(config or {}), dataset=str(dataset),
-                                              period=label)}
+                      **_effective_parameters([stage], config, dataset=str(dataset), period=label)}
         write_manifest(target, dataset=name, period=label, parameters=parameters, timings=timings,
-                       salt_fingerprint=fingerprint)
+                       salt_fingerprint=fingerprint, engine=engine)
     return result
 
 

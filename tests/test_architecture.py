@@ -11,7 +11,7 @@ import seglab
 
 PACKAGE = Path(seglab.__file__).parent
 LAYERS = [
-    {"exceptions", "_validation", "_io", "_kernel", "config", "_commands", "__init__"},
+    {"exceptions", "_validation", "_io", "_kernel", "config", "_commands", "__init__", "engine"},
     {"collect"},
     {"features", "datasets"},
     {"cluster"},

@@ -22,6 +22,7 @@ import pandas as pd
 from seglab._io import atomic_path, write_parquet
 
 from seglab.collect.quality import QualityReport
+from seglab.engine import quiet
 
 __all__ = ["CanonicalData", "CanonicalFiles", "column_type", "write_table", "TABLES"]
 
@@ -124,7 +125,7 @@ class CanonicalData:
             if isinstance(frame, ibis.Table):  # counted by the engine
                 found = frame.aggregate(rows=frame.count(), customers=frame["customer_id"].nunique(),
                                         first=frame[date_col].min(), last=frame[date_col].max())
-                with _quiet():
+                with quiet():
                     row = found.to_pyarrow().to_pandas().iloc[0].to_dict()
                 rows.append({"table": name, "rows": int(row["rows"]), "customers": int(row["customers"]),
                              "columns": len(frame.columns), "first": row["first"], "last": row["last"]})
@@ -159,15 +160,9 @@ class CanonicalData:
                    segment_on=list(schema.get("segment_on") or []))
 
 
-def _quiet():
-    from seglab.collect.engine_read import quiet  # it reads the canonical tables' schema: import late
-
-    return quiet()
-
-
 def _rows(frame) -> int:
     if isinstance(frame, ibis.Table):
-        with _quiet():
+        with quiet():
             return int(frame.count().execute())
     return len(frame)
 
@@ -177,7 +172,7 @@ def write_table(table, path: str | Path) -> Path:
     a pandas frame by pyarrow, an engine table by the engine (never through Python)."""
     if not isinstance(table, ibis.Table):
         return write_parquet(table.reset_index(drop=True), path)
-    with atomic_path(path) as tmp, _quiet():
+    with atomic_path(path) as tmp, quiet():
         table.get_backend().to_parquet(table, str(tmp), compression="zstd")
     return Path(path)
 

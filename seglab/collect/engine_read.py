@@ -29,7 +29,6 @@ import logging
 import os
 import uuid
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
@@ -43,21 +42,13 @@ from seglab.collect.schema import (EVENT_COLUMNS, EVENT_REQUIRED, TRANSACTION_CO
                                    TRANSACTION_REQUIRED)
 from seglab.collect.sources import _check_columns, check_single_column, iter_source, read_source, source_files
 from seglab.collect.spec import DatasetSpec, SourceSpec, TableSpec
+from seglab.engine import quiet
 from seglab.exceptions import DataQualityWarning, DataTypeError, SeglabError, SourceError, SpecError
 
 __all__ = ["ENGINE_TABLES", "PANDAS_MAX_MB", "PANDAS_MAX_ROWS", "EngineOptionError", "SourceTooLargeError",
-           "pandas_options", "read_table_engine", "parse_dates", "persist", "run_query", "quiet"]
+           "pandas_options", "read_table_engine", "parse_dates", "persist", "run_query"]
 
 logger = logging.getLogger(__name__)
-
-
-@contextmanager
-def quiet():
-    """Silence deprecation notices raised inside ibis 12 on every query (not the user's concern)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
-        warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated")
-        yield
 
 
 ENGINE_TABLES = {"transactions": (TRANSACTION_COLUMNS, TRANSACTION_REQUIRED),

@@ -27,7 +27,8 @@ everyone, without a control group (``responses: [accepted_offer_1, …]``): they
 response rates, never as lift.
 
 Sources may also be ``url:`` (any SQLAlchemy URL, ``${ENV_VARS}`` expanded) or a
-DuckDB file, each with ``table:`` or ``query:``. See the README for every key.
+DuckDB file, each with ``table:`` or ``query:``. ``engine:`` names the engine the run
+uses (``duckdb``, or ``spark`` with a ``master`` and ``config``; see :mod:`seglab.engine`). See the README for every key.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from seglab._io import load_yaml
 
 from seglab._validation import did_you_mean, show_list
 from seglab.collect.expressions import parse_expression
+from seglab.engine import EngineSettings, parse_engine
 from seglab.exceptions import SpecError, UnknownDatasetError
 
 __all__ = [
@@ -169,6 +171,7 @@ class DatasetSpec:
     feedback: TableSpec | None = None
     quality: QualitySpec = field(default_factory=QualitySpec)
     segment_on: tuple[str, ...] = ()
+    engine: EngineSettings | None = None
     base_dir: Path = field(default_factory=Path.cwd)
     origin: Path | None = None
 
@@ -213,7 +216,7 @@ _QUALITY_KEYS = {"cancellation_pattern", "product_pattern", "non_product_codes",
                  "policies"}
 _TOP_KEYS = {"name", "title", "description", "licence", "license", "attribution", "currency",
              "periods", "as_of", "transactions", "customers", "events", "campaigns", "feedback", "quality",
-             "segment_on"}
+             "segment_on", "engine"}
 
 
 def _check_keys(mapping: Any, allowed: set[str], where: str) -> dict:
@@ -417,6 +420,7 @@ def spec_from_dict(raw: dict, *, base_dir: str | Path | None = None,
             policies=policies,
         ),
         segment_on=tuple(segment_on),
+        engine=parse_engine(raw.get("engine")),
         base_dir=Path(base_dir) if base_dir is not None else Path.cwd(),
         origin=Path(origin) if origin is not None else None,
     )

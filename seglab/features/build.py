@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import ibis
 import numpy as np
@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from seglab._validation import check_choice, check_range
 from seglab.collect.canonical import CanonicalData, CanonicalFiles
 from seglab.config import parse_period
+from seglab.engine import EngineSettings
 from seglab.exceptions import DataQualityWarning, EmptyDataError, InputError, PeriodError
 from seglab.features import behaviour as _behaviour
 from seglab.features import journey as _journey
@@ -177,6 +178,14 @@ def period_days(period: str | None) -> int:
     return int((p.end - p.start).days) + 1
 
 
+def _engine_settings(con, engine_memory: str) -> EngineSettings:
+    """The engine to open for ``con`` (None, a name or settings); DuckDB capped at ``engine_memory``."""
+    settings = con if isinstance(con, EngineSettings) else EngineSettings(con or "duckdb")
+    if settings.name == "duckdb":
+        settings = replace(settings, config={"memory_limit": engine_memory, **settings.config})
+    return settings
+
+
 def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Timestamp | None = None,
                    lookback_days: int | None = 730, time_unit: str = "days", horizon_days: int = 90,
                    clv_months: int = 12, discount_rate: float = 0.01, lapsed_days: int = 180,
@@ -231,9 +240,14 @@ def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Time
         cuts history, a warning gives how many customers lost purchases and how many
         dropped out of the summary.
     con
-        An Ibis connection (default: in-process DuckDB); e.g. a PySpark one.
+        Where the engine work runs: an Ibis connection (e.g.
+        ``seglab.engine.connect("spark", master="local[2]")``), which stays open; or an
+        engine's name (``"duckdb"``, ``"spark"``) or :class:`seglab.engine.EngineSettings`,
+        which this function connects to and closes as soon as the engine work is done, so
+        that its memory is free for the per-customer phase (default: DuckDB).
     engine_memory
-        Memory limit of the DuckDB this function opens when ``con`` is None; beyond it
+        Memory limit of the DuckDB this function opens (unless ``con``'s settings name
+        one); beyond it
         DuckDB spills to disk. Lower than :func:`connect`'s default because the feature
         table itself is held in memory meanwhile: 10 M transaction lines / 1 M customers
         build within 1.5 GB in all.
@@ -256,8 +270,10 @@ def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Time
     lines = getattr(data, "transactions", None)
     if con is None and isinstance(lines, ibis.Table):  # collected in an engine: compute there
         con = lines.get_backend()
-    owned = con is None  # a connection we open, we close as soon as the engine work is done
-    con = connect("duckdb", memory_limit=engine_memory) if owned else connect(con)
+    # a connection we open (none given, or an engine's name or settings), we close as soon as the
+    # engine work is done: its memory (DuckDB's buffers, a Spark driver) is free for the pandas phase
+    owned = not isinstance(con, ibis.BaseBackend)
+    con = connect(_engine_settings(con, engine_memory)) if owned else con
     customers, transactions, events, criteria, data_as_of, currency, period, (segment_on, responses) = \
         _inputs(data, con)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else data_as_of

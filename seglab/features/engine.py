@@ -2,9 +2,9 @@
 
 Transaction-scale work (millions of lines → one row per customer) is written once
 as Ibis expressions and executed by the backend: DuckDB in-process by default
-(nothing to start), PySpark (``ibis.pyspark.connect(spark)``) when data outgrows one
-machine, or another Ibis SQL backend whose SQL has ``min_by`` (Trino, Snowflake,
-Databricks, …; tested: DuckDB and Spark). Customer-scale work (scores,
+(nothing to start), Spark (``connect("spark", master=...)``; :mod:`seglab.engine` starts
+both) when data outgrows one machine, or another Ibis SQL backend whose SQL has
+``min_by`` (Trino, Snowflake, Databricks, …; tested: DuckDB and Spark). Customer-scale work (scores,
 value models, profile derivations: one row per customer) then runs in pandas/numpy.
 
 pandas frames reach Ibis through :func:`ibis.memtable`, never through
@@ -14,8 +14,6 @@ pandas frames reach Ibis through :func:`ibis.memtable`, never through
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,39 +22,12 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
-from seglab.collect.engine_read import quiet  # collect's engine work shares it
+from seglab.engine import MEMORY_LIMIT, connect, quiet
 from seglab.exceptions import InputError
 
 __all__ = ["connect", "as_table", "execute", "join_customers", "materialize", "MEMORY_LIMIT"]
 
-MEMORY_LIMIT = os.environ.get("SEGLAB_MEMORY_LIMIT", "1GB")
-"""DuckDB's memory limit for feature queries (``SEGLAB_MEMORY_LIMIT``); beyond it DuckDB
-spills to a temporary folder, so large logs run in bounded memory on a laptop."""
-
 logger = logging.getLogger(__name__)
-
-
-def connect(backend: str | object = "duckdb", **kwargs) -> ibis.BaseBackend:
-    """An Ibis connection: ``"duckdb"`` (in-process), or pass an existing connection through.
-
-    Parameters
-    ----------
-    backend
-        ``"duckdb"`` for a new in-process DuckDB, or an Ibis backend object already
-        connected (for Spark: ``ibis.pyspark.connect(spark_session)``).
-    kwargs
-        DuckDB settings (e.g. ``threads=2``). ``memory_limit`` defaults to
-        :data:`MEMORY_LIMIT` and ``temp_directory`` (where DuckDB spills) to a folder
-        under the system's temporary directory.
-    """
-    if isinstance(backend, ibis.BaseBackend):
-        return backend
-    if backend == "duckdb":
-        kwargs.setdefault("memory_limit", MEMORY_LIMIT)
-        kwargs.setdefault("temp_directory", str(Path(tempfile.gettempdir()) / "seglab-duckdb"))
-        return ibis.duckdb.connect(**kwargs)
-    raise InputError(f"backend must be 'duckdb' or an Ibis connection; got {backend!r}. For Spark: "
-                     "seglab.features.connect(ibis.pyspark.connect(spark_session))")
 
 
 @contextmanager
