@@ -25,6 +25,7 @@ guess it.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import os
 import uuid
@@ -188,13 +189,14 @@ def _text_columns(source: SourceSpec, name: str) -> dict[str, str]:
 def _read_files(con: ibis.BaseBackend, source: SourceSpec, paths: list[Path], name: str) -> ibis.Table:
     names = [str(p) for p in paths]
     with quiet():
+        if con.name != "duckdb":  # Spark's readers take one path (a list becomes a bad glob): one each, unioned
+            read = {"parquet": con.read_parquet, "jsonl": con.read_json}.get(
+                source.kind, lambda path: con.read_csv(path, header=True))
+            return functools.reduce(lambda a, b: a.union(b), [read(n) for n in names])
         if source.kind == "parquet":
-            return con.read_parquet(names, union_by_name=True) if con.name == "duckdb" \
-                else con.read_parquet(names)
+            return con.read_parquet(names, union_by_name=True)
         if source.kind == "jsonl":
             return con.read_json(names, format="newline_delimited")
-        if con.name != "duckdb":
-            return con.read_csv(names, header=True)
         options = _csv_options(source)[0]
         header = con.read_csv(names, **{**options, "sample_size": 1}).columns
         types = {c: t for c, t in _text_columns(source, name).items() if c in header}

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from seglab._validation import require_columns, require_frame
+from seglab.exceptions import ParameterError
 
 __all__ = ["plot_quality", "plot_activity"]
 
@@ -59,6 +60,29 @@ def plot_quality(report, *, ax: plt.Axes | None = None) -> plt.Axes:
     return ax
 
 
+_ENGINE_UNITS = {"MS": "M", "D": "D"}  # pandas frequency → the engine's truncation unit
+
+
+def _activity(transactions, freq: str) -> tuple[pd.Series, pd.Series]:
+    """Net revenue and active customers per ``freq`` period; an engine table (collected in
+    DuckDB or Spark) is aggregated where it lives, only one row per period comes back."""
+    if not isinstance(transactions, pd.DataFrame) and hasattr(transactions, "group_by"):
+        if freq not in _ENGINE_UNITS:
+            raise ParameterError(f"freq must be one of {sorted(_ENGINE_UNITS)} for transactions held in an "
+                                 f"engine; got {freq!r}")
+        t = transactions
+        per = (t.group_by(period=t.order_date.truncate(_ENGINE_UNITS[freq]))
+               .aggregate(amount=t.amount.sum(), customers=t.customer_id.nunique()).order_by("period")
+               .to_pandas())
+        index = pd.DatetimeIndex(per["period"])
+        return (pd.Series(per["amount"].to_numpy(dtype=float), index=index),
+                pd.Series(per["customers"].to_numpy(dtype=float), index=index))
+    require_frame(transactions, "transactions")
+    require_columns(transactions, ["customer_id", "order_date", "amount"], table="transactions")
+    grouped = transactions.groupby(pd.Grouper(key="order_date", freq=freq))
+    return grouped["amount"].sum(), grouped["customer_id"].nunique()
+
+
 def plot_activity(transactions: pd.DataFrame | None, *, freq: str = "MS", currency: str = "",
                   ax: plt.Axes | None = None) -> plt.Axes:
     """Net revenue per month (bars) and active customers (line, right axis); a note instead
@@ -82,12 +106,8 @@ def plot_activity(transactions: pd.DataFrame | None, *, freq: str = "MS", curren
     """
     if transactions is None:
         return unavailable(ax, "the data has no transactions: no activity over time to show")
-    require_frame(transactions, "transactions")
-    require_columns(transactions, ["customer_id", "order_date", "amount"], table="transactions")
+    revenue, active = _activity(transactions, freq)
     ax = _axes(ax, (9, 3.5))
-    grouped = transactions.groupby(pd.Grouper(key="order_date", freq=freq))
-    revenue = grouped["amount"].sum()
-    active = grouped["customer_id"].nunique()
     width = 20 if freq == "MS" else 5
     ax.bar(revenue.index, revenue.to_numpy(), width=width, color="#4c72b0", label="net revenue")
     ax.set_ylabel(f"net revenue{' (' + currency + ')' if currency else ''}")
