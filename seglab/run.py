@@ -544,14 +544,10 @@ def engine_settings(dataset: str | Path = "sample", engine: str = "", master: st
 
 
 def open_engine(dataset: str | Path = "sample", engine: str = "", master: str = "",
-                config: dict | None = None, *, stage: str = ""):
+                config: dict | None = None):
     """An Ibis connection to the engine a run of ``dataset`` uses (:func:`engine_settings`),
     for the stages' ``con=``: an in-process DuckDB, or a Spark session (started, or the one
     already running in this process).
-
-    ``stage="collect"`` on Spark gives an in-process DuckDB, with a warning: collect does
-    not read sources with Spark yet, so it reads them with DuckDB (its memory cap and
-    spilling) and the later stages run on Spark.
 
     Raises
     ------
@@ -561,12 +557,7 @@ def open_engine(dataset: str | Path = "sample", engine: str = "", master: str = 
     """
     from seglab.engine import connect
 
-    settings = engine_settings(dataset, engine, master, config)
-    if stage == "collect" and settings.name == "spark":
-        warnings.warn("collect reads the sources with DuckDB: reading them with Spark is not supported yet; "
-                      "the later stages run on Spark", UserWarning, stacklevel=2)
-        return connect("duckdb")
-    return connect(settings)
+    return connect(engine_settings(dataset, engine, master, config))
 
 
 def check_output_folder(out: str | Path | None) -> Path:
