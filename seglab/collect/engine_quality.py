@@ -15,7 +15,7 @@ import pandas as pd
 
 from seglab.collect.engine_read import ROW, persist, run_query
 from seglab.collect.quality import (CHECKS, NUMERIC_TRANSACTION_COLUMNS, UNITS, CheckResult,
-                                    resolve_policies)
+                                    conflict_result, resolve_policies)
 from seglab.collect.schema import EVENT_TYPES
 from seglab.exceptions import SchemaError, SpecError
 
@@ -228,11 +228,7 @@ def resolve_customer_attributes_engine(table: ibis.Table, attributes: list[str],
         conflicted = conflicted.union(pd.Index(several.astype("str")))
         best = run_query(ranked.filter(ranked["rank"] == 0).select("customer_id", col), "transactions")
         customers = customers.merge(best, on="customer_id", how="left")
-    result = CheckResult("conflicting_attributes", "customers", policy, len(conflicted), "customers",
-                         CHECKS["conflicting_attributes"].description, {"by_attribute": per_attr})
-    if policy == "flag":
-        customers = customers.assign(qc_conflicting_attributes=customers["customer_id"].isin(conflicted))
-    return customers, conflicted, result
+    return conflict_result(customers, conflicted, per_attr, policy)
 
 
 def pseudonymize_engine(table: ibis.Table, pseudonyms: pd.DataFrame) -> ibis.Table:

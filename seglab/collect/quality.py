@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_POLICIES",
     "Check",
     "CheckResult",
+    "conflict_result",
     "QualityReport",
     "check_transactions",
     "check_customers",
@@ -459,6 +460,13 @@ def resolve_customer_attributes(transactions: pd.DataFrame, attributes: list[str
                                   kind="stable")
                 .drop_duplicates("customer_id")[["customer_id", col]])
         customers = customers.merge(best, on="customer_id", how="left")
+    return conflict_result(customers, conflicted, per_attr, policy)
+
+
+def conflict_result(customers: pd.DataFrame, conflicted: pd.Index, per_attr: dict[str, int],
+                    policy: str) -> tuple[pd.DataFrame, pd.Index, CheckResult]:
+    """The conflicting-attributes check's result (and, with ``policy="flag"``, its flag
+    column on ``customers``), shared by the in-memory and the engine paths."""
     result = CheckResult("conflicting_attributes", "customers", policy, len(conflicted), "customers",
                          CHECKS["conflicting_attributes"].description, {"by_attribute": per_attr})
     if policy == "flag":
