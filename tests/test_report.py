@@ -523,3 +523,13 @@ def test_a_value_model_that_misses_the_holdout_by_a_fifth_is_a_caution():
     assert "under-predicted the purchases by 31%" in value_cautions(check(-0.31))[0]
     assert value_cautions(check(0.12)) == [] and value_cautions(ValueValidation(status="skipped")) == []
     assert value_cautions(None) == []
+
+
+def test_a_quarter_of_net_returns_reads_net_returns_not_a_percentage():
+    from seglab.report.html import _change
+
+    assert _change(-245, 2455) == "net returns"  # not "−110%"
+    assert _change(0, 100) == "−100%"
+    assert _change(120, 100) == "+20%"
+    assert _change(5, 0) == "new" and _change(5, -3) == "new"
+    assert _change(None, 100) == "–"

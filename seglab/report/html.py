@@ -82,9 +82,13 @@ def _pct(value) -> str:
 
 
 def _change(now, then) -> str:
-    """``+24%``, ``−8%``; ``new`` when there was nothing before; ``–`` when unknown."""
+    """``+24%``, ``−8%``; ``net returns`` when more was refunded than sold now (a percentage
+    below −100% reads as nonsense); ``new`` when there was nothing before (or only returns);
+    ``–`` when unknown."""
     if now is None or then is None or pd.isna(now) or pd.isna(then):
         return "–"
+    if now < 0:
+        return "net returns"
     if then <= 0:
         return "new" if now > 0 else "–"
     return signed_share(now / then - 1)
