@@ -5,6 +5,7 @@ the sample data's real stage outputs (and on the "nothing to draw" path where it
 import inspect
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -130,3 +131,17 @@ def test_stability_names_each_segment_and_keeps_segment_0_on_top(stages):
     top = max(ax.get_yticks())
     assert labels[list(ax.get_yticks()).index(top)].startswith("0 · ")
     plt.close(ax.figure)
+
+
+def test_correlations_of_many_customers_are_measured_on_a_seeded_sample_and_say_so(stages):
+    fs = stages["fs"]
+    key = fs.key_columns(6)
+    full = splot.plot_correlations(fs.features, key)
+    sampled = splot.plot_correlations(fs.features, key, max_rows=len(fs.features) // 2)
+    again = splot.plot_correlations(fs.features, key, max_rows=len(fs.features) // 2)
+    assert "sample" not in full.get_title()
+    assert f"a sample of {len(fs.features) // 2:,} of {len(fs.features):,} customers" in sampled.get_title()
+    values = [ax.collections[0].get_array() for ax in (full, sampled, again)]
+    assert (values[1] == values[2]).all()  # seeded: the same picture each run
+    assert abs(np.sort(values[0], axis=None) - np.sort(values[1], axis=None)).max() < 0.2  # close to all customers'
+    plt.close("all")

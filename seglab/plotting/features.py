@@ -210,7 +210,7 @@ def plot_clv(features: pd.DataFrame, *, column: str = "clv", currency: str = "",
 
 
 def plot_correlations(features: pd.DataFrame, columns: Sequence[str], *,
-                      ax: plt.Axes | None = None) -> plt.Axes:
+                      ax: plt.Axes | None = None, max_rows: int = 100_000, random_state: int = 0) -> plt.Axes:
     """Spearman correlations between numeric features, ordered so that related features sit together.
 
     Parameters
@@ -221,6 +221,12 @@ def plot_correlations(features: pd.DataFrame, columns: Sequence[str], *,
         The features to correlate (non-numeric and constant ones are left out).
     ax : matplotlib.axes.Axes, optional
         The axes to draw on (default: a new figure).
+    max_rows : int, default 100000
+        Above this many customers the correlations are measured on a seeded sample of that
+        many (their standard error is then below 0.005: the same picture, in a fraction of
+        the time); the title says so.
+    random_state : int, default 0
+        Seed of that sample.
 
     Returns
     -------
@@ -229,7 +235,9 @@ def plot_correlations(features: pd.DataFrame, columns: Sequence[str], *,
     """
     require_columns(features, columns, table="features")
     numeric = [c for c in columns if pd.api.types.is_numeric_dtype(features[c]) and features[c].nunique() > 1]
-    corr = features[numeric].corr(method="spearman").fillna(0)
+    sampled = len(features) > max_rows
+    data = features[numeric].sample(max_rows, random_state=random_state) if sampled else features[numeric]
+    corr = data.corr(method="spearman").fillna(0)
     if len(numeric) > 2:
         from scipy.cluster.hierarchy import leaves_list, linkage
         from scipy.spatial.distance import squareform
@@ -243,7 +251,8 @@ def plot_correlations(features: pd.DataFrame, columns: Sequence[str], *,
                 cbar_kws={"label": "Spearman correlation", "shrink": 0.7},
                 xticklabels=True, yticklabels=True)
     ax.tick_params(labelsize=7)
-    ax.set_title("How features move together")
+    ax.set_title("How features move together"
+                 + (f" (a sample of {max_rows:,} of {len(features):,} customers)" if sampled else ""))
     return ax
 
 
