@@ -188,3 +188,52 @@ def test_the_allowed_choices_are_exported_once_and_reused_by_the_explorer():
         assert getattr(app, name) is getattr(cluster, name) and getattr(model, name) is getattr(cluster, name)
     with pytest.raises(ParameterError, match="skew must be one of"):
         cluster.Preprocessor(skew="sqrt").fit(pd.DataFrame({"a": [1.0, 2.0, 3.0]}))
+
+
+def test_beyond_sample_size_k_is_chosen_on_a_seeded_stratified_sample_and_everyone_is_assigned(features):
+    table = features.features
+    full = segment(features, criteria=["psychographic", "value"], rule=QUICK)
+    sampled = segment(features, criteria=["psychographic", "value"], rule=QUICK, sample_size=1_500)
+    assert sampled.params["sample_size"] == 1_500 and len(sampled.segments) == len(table)
+    assert len(sampled.selection.labels) == 1_500  # the evidence for k came from the sample
+    assert sampled.model.max_fit_rows == 1_500
+    assert sampled.selection.k == full.selection.k
+    both = pd.concat([full.labels, sampled.labels], axis=1).dropna()
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score(both.iloc[:, 0], both.iloc[:, 1]) > 0.8
+    # the sample's evidence carries the final numbers: segment n's stability is segment n's
+    assert sorted(sampled.selection.segment_stability().index) == sorted(sampled.segments["segment"].unique())
+    # which customers are drawn depends on their values and the seed, not on the row order
+    shuffled = table.sample(frac=1, random_state=3).reset_index(drop=True)
+    again = segment(shuffled, features.dictionary, criteria=["psychographic", "value"], rule=QUICK, sample_size=1_500)
+    pd.testing.assert_series_equal(again.labels.sort_index(), sampled.labels.sort_index())
+    pd.testing.assert_frame_equal(again.selection.table, sampled.selection.table)
+
+
+def test_a_sample_too_small_for_the_candidate_ks_is_a_parameter_error(features):
+    with pytest.raises(ParameterError, match="sample_size"):
+        segment(features, criteria=["psychographic"], rule=QUICK, sample_size=10)
+
+
+def test_beyond_max_points_the_map_places_a_seeded_sample_of_every_segment(features, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from seglab.plotting import plot_segment_map
+
+    seg = segment(features, criteria=["psychographic"], k=4).add_map(features.features, method="pca",
+                                                                      max_points=600)
+    placed = seg.segments.dropna(subset=["x", "y"])
+    assert len(placed) == 600 and seg.segments["x"].isna().sum() == len(seg.segments) - 600
+    shares = placed["segment"].value_counts(normalize=True).sort_index()
+    overall = seg.segments["segment"].value_counts(normalize=True).sort_index()
+    assert (shares - overall).abs().max() < 0.01  # every segment in its own share
+    assert seg.params["map"]["max_points"] == 600
+    again = segment(features, criteria=["psychographic"], k=4).add_map(features.features, method="pca",
+                                                                        max_points=600)
+    pd.testing.assert_frame_equal(again.segments, seg.segments)  # seeded
+    ax = plot_segment_map(seg.segments)
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 600
+    plt.close("all")
+    run = RunFolder(tmp_path)
+    run.write_segmentation(seg)
+    pd.testing.assert_frame_equal(run.segmentation().segments, seg.segments)

@@ -111,7 +111,7 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
     """
     require_columns(segments, ["segment", "x", "y"], table="segments",
                     hint="add the map first: segmentation.add_map(features)")
-    data = segments
+    data = segments.dropna(subset=["x", "y"])  # beyond add_map's max_points, a sample is placed
     if len(data) > max_points:
         data = data.sample(max_points, random_state=random_state)
     ids = sorted(data["segment"].unique())
