@@ -72,6 +72,27 @@ def test_redundant_columns_count_once_naming_the_one_kept(table, dictionary):
     assert "spend_twice" in select_columns(frame, dictionary, names=["spend", "spend_twice"]).all
 
 
+def test_redundancy_beyond_its_sample_is_measured_on_a_seeded_sample_whatever_the_row_order(dictionary,
+                                                                                            monkeypatch):
+    from seglab.cluster import columns as columns_module
+
+    rng = np.random.default_rng(1)
+    n = 2_000
+    spend = rng.lognormal(3, 1, n)
+    frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "spend": spend,
+                          "spend_twice": spend * 2 + 1, "balance": rng.normal(size=n), "score": rng.normal(size=n),
+                          "city": rng.choice(["Lyon", "Bonn"], n)})
+    frame["town"] = frame["city"].str.upper()
+    dictionary.add("spend_twice", "value", "twice the spend")
+    dictionary.add("town", "geographic", "the city again")
+    full = select_columns(frame, dictionary)
+    monkeypatch.setattr(columns_module, "REDUNDANCY_SAMPLE", 300)
+    sampled = select_columns(frame, dictionary)
+    shuffled = select_columns(frame.sample(frac=1, random_state=2), dictionary)
+    assert sampled.all == full.all == shuffled.all and sampled.dropped == shuffled.dropped
+    assert "spend_twice" in sampled.dropped and "town" in sampled.dropped
+
+
 def test_almost_constant_and_mostly_missing_columns_leave_a_note(table, dictionary):
     n = len(table)
     frame = table.assign(rare=np.r_[1.0, np.zeros(n - 1)], sparse=np.r_[np.arange(10.0), [np.nan] * (n - 10)],

@@ -59,6 +59,26 @@ def test_the_sql_assigns_customers_as_the_reported_fidelity_says(customers):
     assert agreement == pytest.approx(rules.assignment_fidelity)
 
 
+def test_beyond_max_rows_the_trees_grow_on_a_sample_and_the_figures_count_everyone(customers):
+    frame, labels = customers
+    full = explain_segments(frame, labels, numeric=["recency_days", "orders"], categorical=["plan"])
+    sampled = explain_segments(frame, labels, numeric=["recency_days", "orders"], categorical=["plan"],
+                               max_rows=400)
+    assert sampled.assignment_fidelity > 0.95 and sampled.summary["fidelity"].min() > 0.95
+    # the figures are counted on all 1,000 customers, not on the 400 the trees grew on
+    member = labels.to_numpy() == 0
+    selected = np.zeros(len(frame), dtype=bool)
+    for conditions in sampled.rules.loc[sampled.rules["segment"] == 0, "conditions"]:
+        selected |= evaluate_rule(frame, conditions, sampled.medians)
+    assert sampled.rules.loc[sampled.rules["segment"] == 0, "customers"].sum() >= selected.sum() > 400 * member.mean()
+    assert sampled.summary.set_index("segment").loc[0, "coverage"] == pytest.approx(selected[member].mean())
+    # which customers the trees grew on depends on their values, not on the row order
+    shuffled = frame.sample(frac=1, random_state=1).reset_index(drop=True)
+    again = explain_segments(shuffled, labels, numeric=["recency_days", "orders"], categorical=["plan"], max_rows=400)
+    assert again.assignment_sql == sampled.assignment_sql
+    assert full.assignment_fidelity >= sampled.assignment_fidelity - 0.05
+
+
 def test_conditions_render_as_text_and_sql():
     c = Condition("plan", "==", "it's")
     assert c.text() == "plan is it's" and c.sql({}) == '"plan" = \'it\'\'s\''

@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from seglab._validation import check_range
+from seglab.cluster.segmenter import canonical_order, sample_rows
 from seglab.personas.profiles import align_labels
 from seglab.personas.wording import feature_label, format_value, round_threshold, words_for
 
@@ -299,7 +300,8 @@ def _integer_columns(features: pd.DataFrame, numeric: Sequence[str]) -> list[str
 
 def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], categorical: Sequence[str] = (),
                      names: Mapping[int, str] | None = None, max_depth: int = 3, min_leaf_share: float = 0.01,
-                     random_state: int = 0, dictionary=None, currency: str = "") -> SegmentRules:
+                     random_state: int = 0, dictionary=None, currency: str = "",
+                     max_rows: int = 100_000) -> SegmentRules:
     """Rules for each segment (one-vs-rest trees) and a SQL ``CASE`` for all of them.
 
     Parameters
@@ -316,18 +318,29 @@ def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], 
         Smallest leaf, as a share of the customers (no rule about a handful of customers).
     dictionary, currency
         The feature dictionary and currency, for labels and units in the rules' text.
+    max_rows
+        Beyond this many customers the trees are grown on a seeded sample of that many (the
+        same share of every segment): a depth-3 rule found on 100,000 customers is the rule
+        found on millions, at a fraction of the cost. Every rule's customers, precision,
+        coverage and fidelity are still counted on all customers.
     """
     check_range(max_depth, name="max_depth", low=1, high=6, integer=True)
+    check_range(max_rows, name="max_rows", low=2, integer=True)
     segment = align_labels(features, labels).to_numpy()
     medians = {c: float(pd.to_numeric(features[c], errors="coerce").median()) for c in numeric}
-    X, encoded = _encode(features, numeric, categorical, medians)
-    leaf = max(5, int(min_leaf_share * len(features)))
+    grown = np.arange(len(features))
+    if len(features) > max_rows:  # drawn in the canonical order: the same rules whatever the row order or salt
+        order = canonical_order(features[[*numeric, *categorical]])
+        grown = np.sort(order[sample_rows(len(order), max_rows, strata=segment[order], random_state=random_state)])
+    X, encoded = _encode(features.iloc[grown] if len(grown) < len(features) else features, numeric, categorical,
+                         medians)
+    leaf = max(5, int(min_leaf_share * len(grown)))
     wording = RuleWording(dictionary, currency, _integer_columns(features, numeric))
     rules, summary = [], []
     for s in sorted(set(segment.tolist())):
         member = segment == s
         tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=leaf, class_weight="balanced",
-                                      random_state=random_state).fit(X, member)
+                                      random_state=random_state).fit(X, member[grown])
         selected_any = np.zeros(len(member), dtype=bool)
         classes = list(tree.classes_)
         paths = _paths(tree, encoded, classes.index(True)) if True in classes else []
@@ -344,15 +357,17 @@ def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], 
                         "precision": float(member[selected_any].mean()) if selected_any.any() else 0.0,
                         "coverage": float(selected_any[member].mean()),
                         "fidelity": float((selected_any == member).mean())})
-    sql, fidelity = _assignment(features, X, encoded, segment, medians, max_depth + 1, leaf, random_state)
+    sql, fidelity = _assignment(features, X, encoded, segment, grown, medians, max_depth + 1, leaf, random_state)
     columns = ["segment", "rule", "sql", "customers", "precision", "coverage", "conditions"]
     return SegmentRules(rules=pd.DataFrame(rules, columns=columns), summary=pd.DataFrame(summary),
                         assignment_sql=sql, assignment_fidelity=fidelity, medians=medians)
 
 
-def _assignment(features, X, encoded, segment, medians, depth, leaf, random_state) -> tuple[str, float]:
-    """A multi-class tree as one SQL CASE (exact thresholds), and its agreement with the segments."""
-    tree = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=leaf, random_state=random_state).fit(X, segment)
+def _assignment(features, X, encoded, segment, grown, medians, depth, leaf, random_state) -> tuple[str, float]:
+    """A multi-class tree (grown on the rows ``grown``) as one SQL CASE (exact thresholds),
+    and its agreement with the segments (on every row)."""
+    tree = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=leaf, random_state=random_state).fit(
+        X, segment[grown])
     predicted = np.full(len(segment), -1, dtype=np.int64)
     whens = []
     for index, s in enumerate(tree.classes_):
