@@ -2,6 +2,7 @@
 and quality report as the in-memory path, with the line-scale tables never in pandas."""
 
 import gzip
+import json
 import sqlite3
 import warnings
 
@@ -13,10 +14,13 @@ from seglab.collect import collect, load_spec, parse_expression
 from seglab.collect import engine_read
 from seglab.collect.engine_read import EngineOptionError, SourceTooLargeError
 from seglab.collect.expressions import to_ibis
-from seglab.exceptions import DataQualityWarning, DataTypeError, SchemaError, SourceError
+from seglab.exceptions import (DataQualityWarning, DataTypeError, EmptyDataError, SchemaError, SeglabError,
+                               SourceError)
 from seglab.features import connect
 from seglab.run import RunFolder
 from tests.conftest import write_spec
+from tests.test_malformed_inputs import (FOUND_BY_COLLECT, HEADER, PARSING_CASES, checksums, make_dataset,
+                                         orders_text)
 
 TABLES = ("customers", "transactions", "events", "campaigns", "feedback")
 
@@ -232,3 +236,73 @@ def test_features_computed_on_engine_tables_equal_the_in_memory_ones():
     left = seglab.features.build_features(engine).features  # in the connection that holds the tables
     right = seglab.features.build_features(memory).features
     pd.testing.assert_frame_equal(left.sort_index(), right.sort_index())
+
+
+def _both_errors(spec, period):
+    """The error ``collect`` raises in memory and in the engine."""
+    errors = []
+    for con in (None, connect("duckdb")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataQualityWarning)
+            with pytest.raises(SeglabError) as caught:
+                collect(spec, period, con=con, salt="test")
+        errors.append(caught.value)
+    return errors
+
+
+@pytest.mark.parametrize("case, files, options, message", PARSING_CASES + FOUND_BY_COLLECT,
+                         ids=[c[0] for c in PARSING_CASES + FOUND_BY_COLLECT])
+def test_a_malformed_file_gives_the_in_memory_error_in_the_engine(tmp_path, case, files, options, message):
+    data = tmp_path / "data"
+    spec = make_dataset(data, files, **options)
+    before = checksums(data)
+    memory, engine = _both_errors(spec, "2021Q1")
+    assert message in str(engine), str(engine)
+    assert (type(engine), str(engine)) == (type(memory), str(memory))
+    assert checksums(data) == before
+
+
+def test_every_row_with_one_field_too_many_is_named_at_its_first_line(tmp_path):
+    # DuckDB's sniffer would take the header for a bad line and the first row for the header
+    text = HEADER + "".join(line + ",x\n" for line in orders_text().splitlines()[1:])
+    spec = make_dataset(tmp_path, {"orders.csv": text})
+    with pytest.raises(SourceError, match=r"orders\.csv, line 2: 6 fields where the header has 5"):
+        collect(spec, "2021Q1", con=connect("duckdb"), salt="test")
+
+
+def test_a_nul_byte_is_named_with_its_line(tmp_path):
+    spec = make_dataset(tmp_path, {"orders.csv": orders_text().replace("105,1005", "105,10\x0005", 1)})
+    with pytest.raises(SourceError, match=r"orders\.csv, line 7: a NUL byte"):
+        collect(spec, "2021Q1", con=connect("duckdb"), salt="test")
+
+
+def test_a_nul_byte_in_a_json_lines_file_gives_the_in_memory_error(tmp_path):
+    lines = [json.dumps({"Customer": str(100 + i), "Invoice": str(i), "Date": f"2021-0{1 + i % 6}-05",
+                         "Qty": 1, "Price": 2.0}) for i in range(12)]
+    lines[4] = lines[4].replace('"Invoice": "4"', '"Invoice": "4\\u0000"')
+    spec = make_dataset(tmp_path, {"orders.jsonl": "\n".join(lines) + "\n"}, path="orders.jsonl")
+    memory, engine = _both_errors(spec, "2021Q1")
+    assert "NUL bytes" in str(engine), str(engine)
+    assert (type(engine), str(engine)) == (type(memory), str(memory))
+
+
+def test_a_well_formed_csv_is_not_read_again_in_pandas(tmp_path, monkeypatch):
+    # a well-formed file never reaches the in-memory reader
+    spec = make_dataset(tmp_path, {"orders.csv": orders_text()})
+    monkeypatch.setattr(engine_read, "_line_problem", lambda *a: pytest.fail("read in pandas"))
+    collect(spec, "2021Q1", con=connect("duckdb"), salt="test")
+
+
+def test_every_amount_missing_gives_the_in_memory_error_and_quality_report(tmp_path):
+    text = orders_text().replace("Customer,Invoice,Date,Qty,Price", "Customer,Invoice,Date,Qty,Total")
+    rows = [line.rsplit(",", 1)[0] + ",\n" for line in text.splitlines()[1:]]
+    spec = make_dataset(tmp_path / "data", {"orders.csv": text.splitlines()[0] + "\n" + "".join(rows)},
+                        amount="Total")
+    spec.write_text(spec.read_text().replace("    unit_price: Price\n  derive:\n    amount: Total\n",
+                                             "    amount: Total\n"))
+    memory, engine = _both_errors(spec, "2021Q1")
+    assert isinstance(engine, EmptyDataError)
+    assert f"column amount (mapped from 'Total') is empty in {len(rows)} rows" in str(engine), str(engine)
+    assert str(engine) == str(memory)
+    assert engine.quality.to_dict() == memory.quality.to_dict()
+    assert engine.quality.tables["transactions"]["rows_out"] == 0

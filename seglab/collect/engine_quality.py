@@ -13,7 +13,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from seglab.collect.engine_read import ROW, persist, run_query
+from seglab.collect.engine_read import ROW, as_count, persist, run_query
 from seglab.collect.quality import (CHECKS, NUMERIC_TRANSACTION_COLUMNS, UNITS, CheckResult,
                                     conflict_result, resolve_policies)
 from seglab.collect.schema import EVENT_TYPES
@@ -38,7 +38,7 @@ def _apply(con, table: ibis.Table, name: str, masks: dict, policies: dict, detai
     results, drop, flags = [], _FALSE, {}
     for k in masks:
         policy = policies[k]
-        results.append(CheckResult(k, name, policy, int(counts[k] or 0), UNITS[name], CHECKS[k].description,
+        results.append(CheckResult(k, name, policy, as_count(counts[k]), UNITS[name], CHECKS[k].description,
                                    details.get(k, {})))
         if policy == "drop":
             drop = drop | marked[f"_m_{k}"]
@@ -65,7 +65,7 @@ def _non_finite(con, table: ibis.Table, columns, name: str) -> tuple[ibis.Value,
     mask = _FALSE
     for c in present:
         mask = mask | table[c].isinf().fill_null(False)
-    return mask, {"by_column": {c: int(counts[c]) for c in present if counts[c]}}
+    return mask, {"by_column": {c: as_count(counts[c]) for c in present if as_count(counts[c])}}
 
 
 def _blank_non_finite(table: ibis.Table, columns) -> ibis.Table:
@@ -149,7 +149,7 @@ def check_transactions_engine(con, table: ibis.Table, *, snapshot: pd.Timestamp 
         masks["negative_not_cancelled"] = ((quantity < 0) & (t["amount"] >= 0)).fill_null(False)
     masks["cancellations"] = cancelled
     orders = run_query(t.filter(cancelled).aggregate(n=order_ids.nunique()), "transactions")
-    details["cancellations"] = {"orders": int(orders["n"].iloc[0] or 0)}
+    details["cancellations"] = {"orders": as_count(orders["n"].iloc[0])}
     if "product_id" in t.columns and (product_pattern or non_product_codes):
         codes = t["product_id"].cast("string")
         non_product = codes.isin(list(non_product_codes)).fill_null(False) if non_product_codes else _FALSE

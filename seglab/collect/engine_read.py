@@ -24,12 +24,14 @@ guess it.
 
 from __future__ import annotations
 
+import csv
 import datetime
 import functools
 import logging
 import os
 import uuid
 import warnings
+from contextlib import closing
 from pathlib import Path
 
 import ibis
@@ -41,13 +43,14 @@ from seglab.collect.mapping import _needed_columns
 from seglab.collect.quality import CHECKS, CheckResult
 from seglab.collect.schema import (EVENT_COLUMNS, EVENT_REQUIRED, TRANSACTION_COLUMNS,
                                    TRANSACTION_REQUIRED)
-from seglab.collect.sources import _check_columns, check_single_column, iter_source, read_source, source_files
+from seglab.collect.sources import (_BROKEN_COMPRESSION, _check_columns, _csv_rows, check_single_column, iter_source,
+                                    read_source, source_files)
 from seglab.collect.spec import DatasetSpec, SourceSpec, TableSpec
 from seglab.engine import quiet
 from seglab.exceptions import DataQualityWarning, DataTypeError, SeglabError, SourceError, SpecError
 
 __all__ = ["ENGINE_TABLES", "PANDAS_MAX_MB", "PANDAS_MAX_ROWS", "EngineOptionError", "SourceTooLargeError",
-           "pandas_options", "read_table_engine", "parse_dates", "persist", "run_query"]
+           "as_count", "pandas_options", "read_table_engine", "parse_dates", "persist", "run_query"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ PANDAS_MAX_ROWS = int(os.environ.get("SEGLAB_PANDAS_MAX_ROWS", "2000000"))
 """Most rows of a SQL source of a line-scale table the engine path lets pandas read
 (``SEGLAB_PANDAS_MAX_ROWS``)."""
 ROW = "_row"  # the source order of a line: which source, which row (never written)
+_NUL = "_nul_"  # a line with a NUL byte in its text (never written)
 
 
 class EngineOptionError(SpecError):
@@ -167,6 +171,12 @@ def run_query(expr: ibis.Expr, what: str):
         raise SourceError(f"{what}: the engine could not read it: {_first_line(err)}") from None
 
 
+def as_count(value) -> int:
+    """A count from an engine query as an int: a sum over no rows (or only missing values)
+    comes back missing, and counts nothing."""
+    return 0 if pd.isna(value) else int(value)
+
+
 def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
@@ -203,14 +213,46 @@ def _read_files(con: ibis.BaseBackend, source: SourceSpec, paths: list[Path], na
         return con.read_csv(names, **options, **({"types": types} if types else {}))
 
 
-def _diagnose(source: SourceSpec, spec: DatasetSpec, err: Exception) -> SourceError:
-    """The precise error for a file the engine could not read: the pandas reader's
-    (naming the file and the line), else the engine's own message."""
+def _line_problem(source: SourceSpec, spec: DatasetSpec) -> None:
+    """Raise the in-memory reader's error for ``source``, naming the file and the line, if
+    it finds one: a whole pass in pandas, so only on the way to an error."""
     if source.kind in ("csv", "jsonl"):
         for _ in iter_source(source, spec, columns=None):
             pass
+
+
+def _diagnose(source: SourceSpec, spec: DatasetSpec, err: Exception) -> SourceError:
+    """The precise error for a file the engine could not read: the pandas reader's
+    (naming the file and the line), else the engine's own message."""
+    _line_problem(source, spec)
     return SourceError(f"source {source.describe()}: the engine could not read it: {_first_line(err)}; "
                        "check the format and the reader options in the spec")
+
+
+def _check_header(source: SourceSpec, spec: DatasetSpec, path: Path, columns: list[str]) -> None:
+    """A CSV header line with fewer fields than the rows is taken by DuckDB's sniffer for a
+    malformed line and skipped (a data line becomes the header), where pandas names the
+    line: compare the header line's fields (read in Python: a few bytes) with the columns
+    the engine found, and when they differ, or a column's name holds a NUL byte, let the
+    in-memory reader find the problem."""
+    options = {k: v for k, v in source.options.items()
+               if k in ("sep", "delimiter", "encoding", "quotechar", "compression")}
+    try:
+        with closing(_csv_rows(path, options, _csv_options(source)[0].get("skip", 0))) as rows:
+            header = next(rows, (0, []))[1]
+    except (*_BROKEN_COMPRESSION, OSError, csv.Error, LookupError):
+        return  # the engine read it: nothing more to learn here
+    if len(header) != len(columns) or any("\x00" in str(c) for c in columns):
+        _line_problem(source, spec)
+
+
+def _nul_mark(table: ibis.Table, columns: list[str] | None) -> ibis.Value | None:
+    """Whether a line holds a NUL byte in one of ``columns`` (all when None) read as text:
+    the sign of a binary, damaged or UTF-16 file, which the in-memory reader refuses."""
+    text = [c for c in (columns or table.columns) if table[c].type().is_string()]
+    if not text:
+        return None
+    return functools.reduce(lambda a, b: a | b, [table[c].contains("\x00").fill_null(False) for c in text])
 
 
 def _pandas_frame(source: SourceSpec, spec: DatasetSpec, columns: list[str] | None, refused: list[str],
@@ -246,8 +288,9 @@ def _pandas_frame(source: SourceSpec, spec: DatasetSpec, columns: list[str] | No
     return read_source(source, spec, columns=columns)
 
 
-def _mapped(table: ibis.Table, source: SourceSpec) -> ibis.Table:
-    """Canonical names and derived columns, as :func:`seglab.collect.mapping.map_source`."""
+def _mapped(table: ibis.Table, source: SourceSpec, marks: dict[str, ibis.Value] | None = None) -> ibis.Table:
+    """Canonical names and derived columns, as :func:`seglab.collect.mapping.map_source`
+    (and ``marks``: values of ``table`` kept beside them)."""
     if source.columns:
         out = {canon: table[raw] for canon, raw in source.columns.items()}
     else:
@@ -257,7 +300,7 @@ def _mapped(table: ibis.Table, source: SourceSpec) -> ibis.Table:
         for name, text in source.derive.items():
             value = to_ibis(parse_expression(text), namespace)
             out[name] = namespace[name] = value
-    return table.select(**out)
+    return table.select(**out, **(marks or {}))
 
 
 # --------------------------------------------------------------------------- types
@@ -297,11 +340,6 @@ def _numbers(value: ibis.Value, decimal: str | None) -> ibis.Value:
     if decimal == ",":
         text = text.replace(",", ".")
     return text.nullif("").try_cast("float64")
-
-
-def _examples(table: ibis.Table, bad: ibis.Value, column: str, what: str, n: int = 3) -> str:
-    found = run_query(table.filter(bad).select(column).distinct().limit(n), what)
-    return ", ".join(repr(v) for v in found[column].tolist())
 
 
 _BAD, _OFF = "_bad_", "_off_"  # marks kept beside the typed values until they are checked
@@ -359,7 +397,7 @@ def _check_coerced(stored: ibis.Table, mapped: ibis.Table, name: str, source: So
         stats[f"plain_{c}"] = (stored[_OFF + c].isnull() & stored[c].notnull()).cast("int64").sum()
     found = run_query(stored.aggregate(n=stored.count(), **stats), source.describe()).iloc[0]
     for col in bad:
-        n = int(found[f"bad_{col}"] or 0)
+        n = as_count(found[f"bad_{col}"])
         if not n:
             continue
         examples = _examples(mapped, col, kinds[col], source)
@@ -376,7 +414,7 @@ def _check_coerced(stored: ibis.Table, mapped: ibis.Table, name: str, source: So
         raise DataTypeError(f"{name}.{col}: {n:,} of {int(found['n']):,} values are not {what} "
                             f"(e.g. {examples}); {hint}")
     for col in offsets:
-        n_kinds, plain = int(found[f"kinds_{col}"] or 0), int(found[f"plain_{col}"] or 0)
+        n_kinds, plain = as_count(found[f"kinds_{col}"]), as_count(found[f"plain_{col}"])
         if n_kinds > 1 or (n_kinds and plain):
             found_offsets = stored.filter(stored[_OFF + col].notnull())
             seen = run_query(found_offsets.group_by(o=found_offsets[_OFF + col])  # in order of appearance
@@ -413,6 +451,7 @@ def _source_table(con: ibis.BaseBackend, spec: DatasetSpec, source: SourceSpec, 
     """One source, mapped and typed, persisted with its row order; and its row count."""
     columns = _needed_columns(source)
     refused = pandas_options(source, spec)
+    marks = {}
     if refused:
         frame = _pandas_frame(source, spec, columns, refused, con.name)
         raw = ibis.memtable(frame)
@@ -422,9 +461,13 @@ def _source_table(con: ibis.BaseBackend, spec: DatasetSpec, source: SourceSpec, 
         except Exception as err:  # the engine's own error types
             raise _diagnose(source, spec, err) from None
         if source.kind == "csv":
-            check_single_column(source_files(source, spec)[0], raw.columns, source.options)
+            first = source_files(source, spec)[0]
+            check_single_column(first, raw.columns, source.options)
+            _check_header(source, spec, first, list(raw.columns))
         _check_columns(raw.columns, source, columns)
-    mapped = _mapped(_nan_as_null(raw), source)
+        nul = _nul_mark(raw, columns) if source.kind in ("csv", "jsonl") else None
+        marks = {} if nul is None else {_NUL: nul}
+    mapped = _mapped(_nan_as_null(raw), source, marks)
     typed = _nan_as_null(_coerced(mapped, name, source))
     try:  # the file is parsed here, once: a line the engine cannot read fails here
         stored = persist(con, _with_rows(typed, offset), name)
@@ -432,8 +475,12 @@ def _source_table(con: ibis.BaseBackend, spec: DatasetSpec, source: SourceSpec, 
         if refused:
             raise
         raise _diagnose(source, spec, err) from None
-    rows = int(run_query(stored.count(), source.describe()))
-    return _check_coerced(stored, mapped, name, source), rows
+    counts = {"n": stored.count(), **({"nul": stored[_NUL].cast("int64").sum()} if marks else {})}
+    found = run_query(stored.aggregate(**counts), source.describe()).iloc[0]
+    if marks and as_count(found["nul"]):
+        raise _diagnose(source, spec, SourceError("its text holds NUL bytes (\\x00)"))
+    stored = stored.drop(_NUL) if marks else stored
+    return _check_coerced(stored, mapped, name, source), int(found["n"])
 
 
 def _aligned(tables: list[ibis.Table]) -> list[ibis.Table]:

@@ -169,28 +169,39 @@ def _check_no_nul(frame: pd.DataFrame, path: Path, opts: dict) -> None:
             raise _nul_error(path, opts)
 
 
+def _csv_rows(path: Path, opts: dict, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of a CSV file's rows (the header first) after ``skip``
+    lines, split as the ``csv`` module does with the source's options (``opts``: pandas'
+    ``sep``/``delimiter``, ``encoding``, ``quotechar``, ``compression``), for locating a
+    problem. Nothing when the delimiter is longer than one character."""
+    delimiter = opts.get("sep") or opts.get("delimiter") or ","
+    if len(delimiter) != 1:
+        return
+    with _open_binary(path, opts) as raw:
+        text = io.TextIOWrapper(raw, encoding=opts.get("encoding") or "utf-8", errors="replace", newline="")
+        for _ in range(skip):
+            text.readline()
+        reader = csv.reader(text, delimiter=delimiter, quotechar=opts.get("quotechar") or '"')
+        for row in reader:
+            yield reader.line_num + skip, row
+
+
 def _ragged(path: Path, opts: dict, pandas_message: str) -> SourceError:
     """Find the first row with more fields than the header (a shifted row) and show it."""
-    encoding = opts.get("encoding") or "utf-8"
     delimiter = opts.get("sep") or opts.get("delimiter") or ","
     skip = opts.get("skiprows") if isinstance(opts.get("skiprows"), int) else 0
-    if len(delimiter) == 1:
-        try:
-            with _open_binary(path, opts) as raw:
-                text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-                for _ in range(skip):
-                    text.readline()
-                reader = csv.reader(text, delimiter=delimiter, quotechar=opts.get("quotechar") or '"')
-                header = next(reader, [])
-                for row in reader:
-                    if len(row) > len(header) and any(f.strip() for f in row[len(header):]):
-                        return SourceError(
-                            f"{path}, line {reader.line_num + skip:,}: {len(row)} fields where the "
-                            f"header has {len(header)} (the line reads {_show(delimiter.join(row))}); "
-                            "a value holds an unquoted delimiter, or the line is broken. Quote or fix "
-                            "that value in the export (the columns after it would be shifted)")
-        except (*_BROKEN_COMPRESSION, OSError, csv.Error):
-            pass
+    try:
+        rows = _csv_rows(path, opts, skip)
+        header = next(rows, (0, []))[1]
+        for number, row in rows:
+            if len(row) > len(header) and any(f.strip() for f in row[len(header):]):
+                return SourceError(
+                    f"{path}, line {number:,}: {len(row)} fields where the "
+                    f"header has {len(header)} (the line reads {_show(delimiter.join(row))}); "
+                    "a value holds an unquoted delimiter, or the line is broken. Quote or fix "
+                    "that value in the export (the columns after it would be shifted)")
+    except (*_BROKEN_COMPRESSION, OSError, csv.Error):
+        pass
     found = _RAGGED.search(pandas_message)
     where = f", row {int(found[2]):,}: {found[3]} fields where the header has {found[1]}" if found else ""
     return SourceError(f"{path}{where}: could not be parsed as CSV ({pandas_message.strip()}); check "
