@@ -9,8 +9,8 @@ becomes the explicit *unassigned* group, label :data:`UNASSIGNED`), ``kprototype
 
 **Fitted on a sample.** Beyond ``max_fit_rows`` customers (default
 :data:`FIT_SAMPLE`: 100,000; 20,000 for Ward and HDBSCAN, which scale quadratically) the
-preprocessing and the algorithm are fitted on a seeded sample, stratified by the ordering
-value (e.g. CLV deciles) when there is one, and every customer is then assigned by the fitted model:
+algorithm is fitted on a seeded sample, stratified by the ordering value (e.g. CLV
+deciles) when there is one, and every customer is then assigned by the fitted model:
 nearest centre (k-means, mini-batch, Ward), most probable component (Gaussian mixture),
 nearest prototype (k-prototypes); HDBSCAN leaves a customer unassigned when farther from
 every centre than that segment's own customers are. Segments are as stable on a 100,000
@@ -225,9 +225,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     min_cluster_size : int, optional
         HDBSCAN's smallest segment (default: 1 % of the customers, at least 10).
     max_fit_rows : int, optional
-        Fit the preprocessing and the algorithm on a seeded sample of at most this many
-        customers (stratified by ``order_values`` when given) and assign the rest with the
-        fitted model. Default:
+        Fit on a seeded sample of at most this many customers (stratified by
+        ``order_values`` when given) and assign the rest with the fitted model. Default:
         :data:`FIT_SAMPLE` (100,000; Ward and HDBSCAN 20,000).
     n_init : int, default 10
         Restarts of the algorithm.
@@ -331,13 +330,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             order_values = order_values[order]
         kproto = self.algorithm == "kprototypes"
         self.numeric_, self.categorical_ = numeric, categorical
+        self.preprocessor_ = prep.set_params(categorical=[] if kproto else categorical).fit(X)
+        Z = self._matrix(X)
         limit = self.max_fit_rows if self.max_fit_rows is not None else FIT_SAMPLE[self.algorithm]
         check_range(limit, name="max_fit_rows", low=max(2, self.k), integer=True)
-        fit_rows = sample_rows(len(X), limit, strata=_value_strata(order_values), random_state=self.random_state)
-        # the preprocessing (medians, quantiles, scales) is learnt from the same sample
-        self.preprocessor_ = prep.set_params(categorical=[] if kproto else categorical).fit(
-            X.iloc[fit_rows] if len(fit_rows) < len(X) else X)
-        Z = self._matrix(X)
+        fit_rows = sample_rows(len(Z), limit, strata=_value_strata(order_values), random_state=self.random_state)
         if len(fit_rows) < len(Z):
             logger.info("%s fitted on a sample of %d of %d customers", self.algorithm, len(fit_rows), len(Z))
         self.model_, raw = fit_labels(self.algorithm, Z.iloc[fit_rows], self.k,
