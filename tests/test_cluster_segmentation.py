@@ -233,6 +233,7 @@ def test_beyond_max_points_the_map_places_a_seeded_sample_of_every_segment(featu
     pd.testing.assert_frame_equal(again.segments, seg.segments)  # seeded
     ax = plot_segment_map(seg.segments)
     assert sum(len(c.get_offsets()) for c in ax.collections) == 600
+    assert f"600 of {len(seg.segments):,} customers shown" in ax.get_title()
     plt.close("all")
     run = RunFolder(tmp_path)
     run.write_segmentation(seg)

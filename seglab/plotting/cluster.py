@@ -124,7 +124,8 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
     ax.legend(markerscale=3, fontsize=8, loc="best", frameon=False)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title("Customer map (nearby customers are similar)")
+    shown = f"; {len(data):,} of {len(segments):,} customers shown" if len(data) < len(segments) else ""
+    ax.set_title(f"Customer map (nearby customers are similar{shown})")
     return ax
 
 
