@@ -306,3 +306,20 @@ def test_every_amount_missing_gives_the_in_memory_error_and_quality_report(tmp_p
     assert str(engine) == str(memory)
     assert engine.quality.to_dict() == memory.quality.to_dict()
     assert engine.quality.tables["transactions"]["rows_out"] == 0
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 7, 100, 1001])
+def test_quartiles_in_the_engine_equal_pandas_from_counts_of_distinct_values(n):
+    import numpy as np
+
+    from seglab.collect.engine_quality import exact_quantiles
+    from seglab.features.engine import as_table
+
+    rng = np.random.default_rng(n)
+    con = connect(threads=1)
+    for x in (rng.lognormal(3, 1, n), rng.integers(0, 5, n).astype(float)):  # continuous, and many ties
+        x[rng.random(n) < 0.1] = np.nan
+        t = as_table(con, pd.DataFrame({"x": x}), name="values")
+        got = exact_quantiles(t, t.x, (0.25, 0.75, 0.5, 0.0, 1.0), "values")
+        want = pd.Series(x, dtype=float).quantile([0.25, 0.75, 0.5, 0.0, 1.0]).tolist()
+        assert np.allclose(got, want, equal_nan=True)
