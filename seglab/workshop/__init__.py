@@ -19,7 +19,7 @@ from seglab.workshop.checks import (
     check_stayed_share,
 )
 from seglab.workshop.data import WORKSHOP_SEED, WorkshopData, workshop_data
-from seglab.workshop.notebooks import build_workshop, exercise_from_solution
+from seglab.workshop.notebooks import build_workshop, exercise_from_solution, without_local_paths
 
 __all__ = [
     "workshop_data",
@@ -34,5 +34,6 @@ __all__ = [
     "check_migration",
     "check_stayed_share",
     "exercise_from_solution",
+    "without_local_paths",
     "build_workshop",
 ]

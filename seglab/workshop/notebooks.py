@@ -17,7 +17,7 @@ import nbformat
 
 from seglab._kernel import kernel_manager_class
 
-__all__ = ["exercise_from_solution", "build_workshop", "workshop_dir", "BEGIN", "END"]
+__all__ = ["exercise_from_solution", "build_workshop", "without_local_paths", "workshop_dir", "BEGIN", "END"]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -66,6 +66,18 @@ def exercise_from_solution(solution: nbformat.NotebookNode) -> nbformat.Notebook
     return exercise
 
 
+def without_local_paths(notebook: nbformat.NotebookNode, root: str | Path | None = None) -> nbformat.NotebookNode:
+    """``notebook`` with the folder seglab is installed in cut from its text outputs: a
+    warning reads ``seglab/features/build.py:314: DataQualityWarning: …`` on every machine,
+    not with the path of the machine that executed the solutions."""
+    prefix = str(Path(root) if root is not None else Path(__file__).resolve().parents[2]).rstrip("/") + "/"
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output["text"] = output["text"].replace(prefix, "")
+    return notebook
+
+
 def build_workshop(folder: str | Path | None = None, *, execute: bool = True, timeout: int = 300) -> list[Path]:
     """Execute every solution in ``folder/solutions`` in place and write the exercises beside
     them; returns the exercises written."""
@@ -81,7 +93,7 @@ def build_workshop(folder: str | Path | None = None, *, execute: bool = True, ti
                            resources={"metadata": {"path": str(folder / "solutions")}}).execute()
             for cell in solution.cells:
                 cell.metadata.pop("execution", None)
-            nbformat.write(solution, path)
+            nbformat.write(without_local_paths(solution), path)
         target = folder / path.name
         nbformat.write(exercise_from_solution(solution), target)
         written.append(target)

@@ -1,5 +1,6 @@
 """The workshop notebooks: solutions validated with nbval, exercises in step and friendly when blank."""
 
+import re
 import subprocess
 import sys
 
@@ -54,3 +55,16 @@ def test_blank_exercises_run_and_say_not_yet(solution, tmp_path):
     checked = [c for c in nb.cells if "NBVAL_CHECK_OUTPUT" in c.source]
     texts = ["".join(o.get("text", "") for o in c.outputs) for c in checked]
     assert texts and all("not yet" in t.lower() for t in texts), texts
+
+
+def test_committed_solutions_hold_no_path_of_the_machine_that_ran_them(tmp_path):
+    from seglab.workshop import without_local_paths
+
+    note = nbformat.v4.new_code_cell("x = 1")
+    note.outputs = [nbformat.v4.new_output("stream", name="stderr",
+                                           text=f"{tmp_path}/seglab/features/build.py:3: DataQualityWarning: w\n")]
+    cleaned = without_local_paths(nbformat.v4.new_notebook(cells=[note]), root=tmp_path)
+    assert cleaned.cells[0].outputs[0]["text"] == "seglab/features/build.py:3: DataQualityWarning: w\n"
+    for solution in SOLUTIONS:  # e.g. /home/me/seglab/seglab/features/build.py:314: in a warning
+        found = re.findall(r"/[^\s\"']+/seglab/[\w/]+\.py:\d+", solution.read_text())
+        assert not found, f"run `make workshop`: {solution.name} names {found[0]}"
