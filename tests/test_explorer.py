@@ -277,7 +277,7 @@ def test_the_preparation_follows_the_columns_and_preprocessing_not_k_or_the_algo
         assert other is not prepared and other.settings != prepared.settings
         pd.testing.assert_frame_equal(model.preview(changed).segments, fresh_segments(features, changed))
     assert model.prepared(replace(base, criteria=("value",))).columns.by_group().keys() == {"value"}
-    assert len(model._prepared) <= 4  # bounded: the oldest are forgotten
+    assert len(model._prepared) == 2  # bounded: the oldest are forgotten
 
 
 def test_the_prefetch_thread_and_a_click_share_one_preparation(data, monkeypatch):

@@ -183,7 +183,9 @@ class ExplorerModel:
         self.outcomes = outcomes
         self.min_audience = min_audience
         self._previews = _Cache(cache_size)
-        self._prepared = _Cache(4)  # columns and preprocessed customers, by columns and preprocessing
+        # the chosen columns and preprocessed customers, by columns and preprocessing: the
+        # last two (the matrix is 0.8 GB at 1 M customers and 100 preprocessed columns)
+        self._prepared = _Cache(2)
         self._maps = _Cache(8)
         self._evidence = _Cache(8)
         self._rules = _Cache(cache_size)
