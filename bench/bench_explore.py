@@ -10,7 +10,8 @@ choice and the visible figure (or table) has been replaced and loaded.
   slider's other stops meanwhile), with the map tab open, with the profiles tab open, and
   with the evidence tab open after the evidence for k was computed, then back on the map;
 - *algorithm*: k-means → mini-batch the first time (not computed before) and later;
-  k-means → Gaussian mixture (in the background, with the busy line);
+  k-means → Gaussian mixture (in the background, with the busy line), three times, each
+  to a k the mixture was not fitted for;
 - *tab switch*: opening a stale tab (profiles, personas, map);
 - *UMAP*: the first UMAP map of 20,000 customers in a fresh kernel, on a machine where
   UMAP ran once before (numba's compiled code on disk).
@@ -158,6 +159,8 @@ def row(case: str, n: int, times: list[float], target: float | None = None, **ex
 
 
 def measure(lab: JupyterLab, home: Path, name: str, n: int) -> list[dict]:
+    from selenium.webdriver.common.keys import Keys
+
     driver = chrome(home / f"profile-{n}")
     rows = []
     try:
@@ -194,9 +197,19 @@ def measure(lab: JupyterLab, home: Path, name: str, n: int) -> list[dict]:
             time.sleep(LOOK)
             later.append(app.algorithm(name_, k)[0])
         rows.append(row("k-means ↔ mini-batch, later switches", n, later, 1.0))
-        time.sleep(LOOK)
-        gmm, busy = app.algorithm("gmm", k)
-        rows.append(row("k-means → Gaussian mixture (background)", n, [gmm], 5.0, busy_line=busy))
+        gmm, busy = [], []
+        for move in (0, -1, -1):  # three switches, each to a k the mixture was not fitted for
+            if move:
+                time.sleep(LOOK)
+                app.algorithm("kmeans", k)
+                time.sleep(LOOK)
+                k += move
+                app.k_step(Keys.ARROW_LEFT, k, "kmeans", "map")
+            time.sleep(LOOK)
+            seconds, shown = app.algorithm("gmm", k)
+            gmm.append(seconds)
+            busy.append(shown)
+        rows.append(row("k-means → Gaussian mixture (background)", n, gmm, 5.0, busy_line=all(busy)))
         assert not page.errors(), page.errors()
         page.screenshot(home / f"explore-{n}.png")
     finally:

@@ -9,7 +9,7 @@ from seglab.cluster import (GROUPS, RESTATED, Preprocessor, SelectionRule, cross
                             segment)
 from seglab.cluster import embedding as embedding_module
 from seglab.collect import collect
-from seglab.exceptions import ParameterError
+from seglab.exceptions import InputError, ParameterError
 from seglab.features import FeatureDictionary, build_features
 from seglab.run import RunFolder
 
@@ -238,3 +238,37 @@ def test_beyond_max_points_the_map_places_a_seeded_sample_of_every_segment(featu
     run = RunFolder(tmp_path)
     run.write_segmentation(seg)
     pd.testing.assert_frame_equal(run.segmentation().segments, seg.segments)
+
+
+@pytest.mark.parametrize("algorithm", cluster.ALGORITHMS)
+def test_a_prepared_segmentation_gives_the_same_segments(features, algorithm):
+    chosen = {"criteria": ["psychographic", "value"], "preprocessor": Preprocessor(scaling="standard"),
+              "random_state": 2}
+    prepared = cluster.prepare_segmentation(features, **chosen)  # for every algorithm but k-prototypes
+    plain = segment(features, k=3, algorithms=[algorithm], **chosen)
+    reused = segment(features, k=3, algorithms=[algorithm], prepared=prepared, **chosen)
+    pd.testing.assert_frame_equal(reused.segments, plain.segments)
+    pd.testing.assert_frame_equal(reused.model.profile_, plain.model.profile_)
+    assert reused.columns == plain.columns and reused.params == plain.params
+
+
+def test_a_prepared_segmentation_follows_last_periods_columns(features):
+    last = segment(features, criteria=["psychographic"], k=4)
+    prepared = cluster.prepare_segmentation(features, previous=last.model)
+    plain = segment(features, k=4, previous=last.model)
+    reused = segment(features, k=4, previous=last.model, prepared=prepared)
+    pd.testing.assert_frame_equal(reused.segments, plain.segments)
+    assert reused.columns.all == last.columns.all and reused.alignment.mapping == plain.alignment.mapping
+
+
+def test_a_prepared_segmentation_made_with_other_arguments_is_refused(features):
+    prepared = cluster.prepare_segmentation(features, criteria=["value"])
+    with pytest.raises(ParameterError, match="other criteria than"):
+        segment(features, k=3, criteria=["psychographic"], prepared=prepared)
+    with pytest.raises(ParameterError, match="other preprocessor, random_state"):
+        segment(features, k=3, criteria=["value"], preprocessor=Preprocessor(skew="none"), random_state=1,
+                prepared=prepared)
+    used = prepared.columns.numeric[0]
+    other = features.features.assign(**{used: features.features[used] + 1})
+    with pytest.raises(InputError, match="other data"):
+        segment(other, features.dictionary, k=3, criteria=["value"], prepared=prepared)

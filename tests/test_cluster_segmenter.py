@@ -230,3 +230,39 @@ def test_a_model_saved_before_k_was_the_one_name_loads_as_todays_segmenter():
     old.__setstate__(state)
     assert (old.k, old.k_, old.preprocessor.scaling) == (3, 3, "standard")
     assert np.array_equal(old.predict(X), model.labels_) and clone(old).get_params()["k"] == 3
+
+
+def mixed(n=800, seed=2):
+    X, truth = blobs(n=n, k=3, seed=seed)
+    return X.assign(plan=np.where(truth == 0, "basic", "plus")), X["a"] + X["b"]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_fit_on_prepared_data_gives_the_same_segments(algorithm):
+    X, value = mixed()
+    kwargs = {"preprocessor": Preprocessor(scaling="standard"), "min_cluster_size": 30, "random_state": 3}
+    prepared = Segmenter(5, "kprototypes" if algorithm == "kprototypes" else "kmeans", **kwargs).prepare(X)
+    plain = Segmenter(3, algorithm, **kwargs).fit(X, order_values=value)
+    reused = Segmenter(3, algorithm, **kwargs).fit(X, order_values=value, prepared=prepared)
+    assert np.array_equal(reused.labels_, plain.labels_)
+    pd.testing.assert_frame_equal(reused.centers_, plain.centers_)
+    pd.testing.assert_frame_equal(reused.profile_, plain.profile_)
+    assert np.array_equal(reused.predict(X.iloc[::-1]), plain.predict(X.iloc[::-1]))
+    assert reused.preprocessor_ is not prepared.preprocessor  # its own copy of the shared preprocessing
+    assert Segmenter(3, algorithm, **kwargs).fit(X, prepared=prepared).get_params() == plain.get_params()
+
+
+def test_prepared_data_must_match_the_data_and_the_preprocessing():
+    X, _ = mixed()
+    prepared = Segmenter(3, preprocessor=STANDARD).prepare(X)
+    changed = X.assign(a=X["a"].where(X.index != 7, 99.0))  # one value differs
+    with pytest.raises(InputError, match="other data"):
+        Segmenter(3, preprocessor=STANDARD).fit(changed, prepared=prepared)
+    with pytest.raises(InputError, match="other data"):
+        Segmenter(3, preprocessor=STANDARD).fit(X.iloc[::-1], prepared=prepared)  # another row order
+    with pytest.raises(ParameterError, match="another preprocessing"):
+        Segmenter(3, preprocessor=Preprocessor(scaling="robust")).fit(X, prepared=prepared)
+    with pytest.raises(ParameterError, match="needs its own"):
+        Segmenter(3, "kprototypes", preprocessor=STANDARD).fit(X, prepared=prepared)
+    with pytest.raises(ParameterError, match="Segmenter.prepare"):
+        Segmenter(3).fit(X, prepared=X)

@@ -14,10 +14,11 @@ import yaml
 
 import seglab
 import seglab.config
-from seglab.cluster import Preprocessor, segment
+from seglab.cluster import ALGORITHMS, Preprocessor, segment
 from seglab.collect import collect
 from seglab.exceptions import InputError
 from seglab.explorer import Choice, Explorer, ExplorerModel
+from seglab.explorer import model as explorer_model
 from seglab.features import build_features
 from seglab.config import available_stages
 from seglab.runner import validate_config
@@ -245,6 +246,58 @@ def test_model_caches_and_prefetches_deterministically(data):
     assert model.preview(Choice(k=4)) is prefetched
     fresh = ExplorerModel(features).preview(Choice(k=4))
     pd.testing.assert_frame_equal(prefetched.segments, fresh.segments)
+
+
+def fresh_segments(features, choice: Choice) -> pd.DataFrame:
+    """The segments of ``choice`` from seglab.cluster.segment, nothing cached."""
+    return segment(features, criteria=list(choice.criteria) or None, names=list(choice.names) or None, k=choice.k,
+                   algorithms=[choice.algorithm], preprocessor=choice.preprocessor(),
+                   random_state=choice.random_state).segments
+
+
+def test_previews_reuse_the_prepared_customers_and_give_segments_equal_to_segment(data):
+    _, features = data
+    model = ExplorerModel(features)
+    for algorithm in ALGORITHMS:  # one preparation for all but k-prototypes, which has its own
+        choice = Choice(algorithm=algorithm, k=3, criteria=("value", "behaviour"))
+        pd.testing.assert_frame_equal(model.preview(choice).segments, fresh_segments(features, choice))
+    assert len(model._prepared) == 2
+
+
+def test_the_preparation_follows_the_columns_and_preprocessing_not_k_or_the_algorithm(data):
+    _, features = data
+    model = ExplorerModel(features)
+    base = Choice(k=4)
+    prepared = model.prepared(base)
+    assert model.prepared(replace(base, k=6)) is prepared and model.prepared(replace(base, algorithm="gmm")) is prepared
+    assert not model.prepared(replace(base, algorithm="kprototypes")).data.encoded
+    for changed in (replace(base, criteria=("value",)), replace(base, names=("orders", "recency_days")),
+                    replace(base, scaling="standard"), replace(base, skew="none"), replace(base, random_state=1)):
+        other = model.prepared(changed)
+        assert other is not prepared and other.settings != prepared.settings
+        pd.testing.assert_frame_equal(model.preview(changed).segments, fresh_segments(features, changed))
+    assert model.prepared(replace(base, criteria=("value",))).columns.by_group().keys() == {"value"}
+    assert len(model._prepared) == 2  # bounded: the oldest are forgotten
+
+
+def test_the_prefetch_thread_and_a_click_share_one_preparation(data, monkeypatch):
+    _, features = data
+    calls = []
+    real = explorer_model.prepare_segmentation
+
+    def slow_prepare(*args, **kwargs):
+        calls.append(kwargs["algorithm"])
+        time.sleep(0.5)  # both threads ask while it is being computed
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explorer_model, "prepare_segmentation", slow_prepare)
+    model = ExplorerModel(features)
+    futures = model.prefetch([Choice(k=3), Choice(k=5, algorithm="minibatch")])
+    shown = model.preview(Choice(k=4, algorithm="gmm"))  # meanwhile, in this thread
+    done = [future.result(timeout=120) for future in futures]
+    assert len(calls) == 1
+    for preview in (shown, *done):
+        pd.testing.assert_frame_equal(preview.segments, fresh_segments(features, preview.choice))
 
 
 def test_bad_input_is_a_clear_error():

@@ -133,3 +133,22 @@ def test_actions_follow_the_documented_rules(table, labels, dictionary):
     with_email = recommend_actions(profile_segments(table, labels), contacts={"email", "email_sha256"})
     assert with_email[2][0]["channels"] == ["email", "paid social (matched audience)"]
     assert with_email[0][0]["channels"] == ["email"]
+
+
+def test_profiles_of_degenerate_columns_and_a_single_segment():
+    table = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "flat": [3.0] * 4,
+                          "sparse": [np.nan, np.nan, 1.0, 5.0], "plan": ["x", None, "x", "y"]})
+    two = profile_segments(table, pd.Series([1, 1, 0, 0], index=table["customer_id"]))
+    assert two.numeric[["segment", "feature"]].values.tolist() == [[0, "flat"], [0, "sparse"], [1, "flat"],
+                                                                    [1, "sparse"]]
+    flat = two.numeric.set_index(["segment", "feature"]).loc[(0, "flat")]
+    assert flat["effect"] == 0 and flat["contrast"] == 0 and flat["lift"] == 1  # no spread to compare
+    empty = two.numeric.set_index(["segment", "feature"]).loc[(1, "sparse")]
+    assert np.isnan(empty["mean"]) and np.isnan(empty["lift"]) and empty["contrast"] == 0
+    assert (empty["present"], empty["missing"]) == (0, 2) and empty["rest_mean"] == 3  # (1 + 5) / 2
+    assert two.categorical[["segment", "value"]].values.tolist() == [[0, "x"], [0, "y"], [1, "(missing)"],
+                                                                      [1, "x"]]  # only values present
+    one = profile_segments(table, pd.Series(0, index=table["customer_id"]))
+    assert one.numeric["rest_mean"].isna().all() and (one.numeric["contrast"] == 0).all()  # no other customers
+    assert one.categorical["rest_share"].isna().all() and (one.categorical["contrast"] == 0).all()
+    assert one.categorical["lift"].tolist() == [1.0, 1.0, 1.0]

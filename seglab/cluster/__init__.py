@@ -18,15 +18,22 @@ from seglab.cluster.columns import GROUPS, RESTATED, SegmentationColumns, select
 from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
 from seglab.cluster.kprototypes import KPrototypes
 from seglab.cluster.multicriteria import CrossedSegments, cross_segments
-from seglab.cluster.segmentation import ORDER_COLUMNS, Segmentation, segment
+from seglab.cluster.segmentation import (MAP_POINTS, ORDER_COLUMNS, SAMPLE_SIZE, PreparedSegmentation, Segmentation,
+                                        prepare_segmentation, segment)
 from seglab.cluster.preprocess import SCALINGS, SKEWS, Preprocessor
-from seglab.cluster.segmenter import ALGORITHMS, UNASSIGNED, Segmenter, canonical_order, load_segmenter
+from seglab.cluster.segmenter import (ALGORITHMS, UNASSIGNED, PreparedData, Segmenter, canonical_order,
+                                     load_segmenter)
 from seglab.cluster.selection import (JACCARD_BANDS, KSelection, SelectionRule, bootstrap_stability, choose_k,
                                      prediction_strength)
 
 __all__ = [
     "segment",
     "Segmentation",
+    "prepare_segmentation",
+    "PreparedSegmentation",
+    "PreparedData",
+    "SAMPLE_SIZE",
+    "MAP_POINTS",
     "Segmenter",
     "load_segmenter",
     "assign_segments",

@@ -17,12 +17,13 @@ from seglab.cluster.alignment import Alignment, align_segments
 from seglab.cluster.columns import SegmentationColumns, select_columns
 from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
 from seglab.cluster.preprocess import Preprocessor
-from seglab.cluster.segmenter import (FIT_SAMPLE, Segmenter, _value_strata, canonical_order, load_segmenter,
-                                      sample_rows)
+from seglab.cluster.segmenter import (ALGORITHMS, FIT_SAMPLE, PreparedData, Segmenter, _value_strata,
+                                      canonical_order, load_segmenter, sample_rows)
 from seglab.cluster.selection import KSelection, SelectionRule, choose_k
 from seglab.exceptions import ParameterError
 
-__all__ = ["Segmentation", "segment", "ORDER_COLUMNS", "SAMPLE_SIZE", "MAP_POINTS"]
+__all__ = ["Segmentation", "segment", "PreparedSegmentation", "prepare_segmentation", "ORDER_COLUMNS", "SAMPLE_SIZE",
+           "MAP_POINTS"]
 
 logger = logging.getLogger(__name__)
 
@@ -224,13 +225,102 @@ def _fit_rows(algorithm: str, sample_size: int) -> int | None:
     return min(sample_size, FIT_SAMPLE[algorithm]) if FIT_SAMPLE[algorithm] < SAMPLE_SIZE else sample_size
 
 
+@dataclass(frozen=True, eq=False)
+class PreparedSegmentation:
+    """The columns chosen and the data preprocessed, for several :func:`segment` calls.
+
+    Made by :func:`prepare_segmentation`; passed as ``segment(..., prepared=...)`` with the
+    same features and the same column and preprocessing arguments, it saves choosing the
+    columns, ordering the customers and fitting the preprocessing again when only k, the
+    algorithm or its seed change (the explorer's clicks). Read-only.
+
+    Attributes
+    ----------
+    columns : SegmentationColumns
+        The columns chosen.
+    data : PreparedData
+        The customers in canonical order and preprocessed (:meth:`Segmenter.prepare`).
+    settings : dict
+        The arguments it was made with (criteria, names, exclude, the spec's
+        ``segment_on``, last period's columns, the preprocessing and the seed).
+    """
+
+    columns: SegmentationColumns
+    data: PreparedData
+    settings: dict
+
+
+def _settings(criteria, names, exclude, segment_on, previous_model, preprocessor, random_state) -> dict:
+    """What the columns and the preprocessing depend on besides the data (to check a
+    :class:`PreparedSegmentation` against the arguments of :func:`segment`)."""
+    base = preprocessor if preprocessor is not None else Preprocessor()
+    return {"criteria": None if criteria is None else list(criteria), "names": None if names is None else list(names),
+            "exclude": list(exclude), "segment_on": list(segment_on) if segment_on else None,
+            "previous": None if previous_model is None else [*previous_model.numeric_, *previous_model.categorical_],
+            "preprocessor": base.get_params(deep=False) if isinstance(base, Preprocessor) else base,
+            "random_state": random_state}
+
+
+def _inputs(features, dictionary, criteria, names, exclude, previous, preprocessor, random_state):
+    """The feature table, its dictionary, the spec's segment_on, last period's model and
+    the settings."""
+    table = getattr(features, "features", features)
+    dictionary = dictionary if dictionary is not None else getattr(features, "dictionary", None)
+    require_columns(table, ["customer_id"], table="features")
+    segment_on = (dictionary.meta.get("segment_on") if dictionary is not None else None) or None
+    previous_model = load_segmenter(previous) if isinstance(previous, str | Path) else previous
+    settings = _settings(criteria, names, exclude, segment_on, previous_model, preprocessor, random_state)
+    return table, dictionary, segment_on, previous_model, settings
+
+
+def prepare_segmentation(features, dictionary=None, *, criteria: Sequence[str] | None = None,
+                         names: Sequence[str] | None = None, exclude: Sequence[str] = (),
+                         preprocessor: Preprocessor | None = None, previous: Segmenter | str | Path | None = None,
+                         algorithm: str = "kmeans", random_state: int = 0) -> PreparedSegmentation:
+    """Choose the columns and preprocess the customers once, for several :func:`segment` calls.
+
+    ``segment(features, ..., prepared=prepare_segmentation(features, ...))`` gives exactly
+    the segments ``segment`` gives without it; it only skips the work that does not depend
+    on k, the algorithm or the order of the segments.
+
+    Parameters
+    ----------
+    features, dictionary, criteria, names, exclude, preprocessor, previous, random_state
+        As for :func:`segment` (pass the same to ``segment``).
+    algorithm : str, default "kmeans"
+        Any algorithm but ``"kprototypes"`` prepares for every algorithm but k-prototypes
+        (which leaves the categorical columns unencoded); ``"kprototypes"`` for it alone.
+        ``segment`` with the other kind reuses the columns only.
+
+    Returns
+    -------
+    PreparedSegmentation
+        The columns and the preprocessed customers.
+
+    Raises
+    ------
+    ParameterError
+        When the preprocessor names columns of its own.
+    """
+    check_choice(algorithm, ALGORITHMS, name="algorithm")
+    table, dictionary, segment_on, previous_model, settings = _inputs(
+        features, dictionary, criteria, names, exclude, previous, preprocessor, random_state)
+    columns = _columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
+                       segment_on=segment_on, previous=previous_model)
+    prep = _preprocessor(preprocessor, columns, random_state)
+    data = Segmenter(algorithm=algorithm, preprocessor=prep, random_state=random_state).prepare(
+        table[columns.all].reset_index(drop=True))
+    return PreparedSegmentation(columns, data, settings)
+
+
 def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
             names: Sequence[str] | None = None, exclude: Sequence[str] = (), k: int | None = None,
             algorithms: Sequence[str] = ("kmeans",), k_values: Sequence[int] = range(2, 9),
             rule: SelectionRule | None = None, preprocessor: Preprocessor | None = None,
             order_by: str | None = "auto", previous: Segmenter | str | Path | None = None,
             align: str = "centroids", previous_labels: pd.Series | None = None, random_state: int = 0,
-            sample_size: int = SAMPLE_SIZE, progress: bool = False) -> Segmentation:
+            sample_size: int = SAMPLE_SIZE, prepared: PreparedSegmentation | None = None,
+            progress: bool = False) -> Segmentation:
     """Segment customers: choose the columns, choose k (unless given), fit, number, align.
 
     Parameters
@@ -278,6 +368,11 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
         and the segments are as steady on 100,000 customers as on millions, and the cost
         of choosing k stops growing with the customer base. Ward and HDBSCAN are fitted on
         at most 20,000 (:data:`~seglab.cluster.FIT_SAMPLE`).
+    prepared : PreparedSegmentation, optional
+        :func:`prepare_segmentation` of the same features with the same ``criteria``,
+        ``names``, ``exclude``, ``preprocessor``, ``previous`` and ``random_state``: its
+        columns and preprocessed customers are used instead of being made again (for
+        several k or algorithms on the same columns). The segments are the same.
     progress : bool, default False
         Show progress bars.
 
@@ -290,16 +385,24 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
     Raises
     ------
     ParameterError
-        When ``k`` exceeds the customers, no k can satisfy the rule, or the preprocessor
-        names columns of its own.
+        When ``k`` exceeds the customers, no k can satisfy the rule, the preprocessor
+        names columns of its own, or ``prepared`` was made with other arguments.
+    InputError
+        When ``prepared`` was made from other features.
     """
-    table = getattr(features, "features", features)
-    dictionary = dictionary if dictionary is not None else getattr(features, "dictionary", None)
-    require_columns(table, ["customer_id"], table="features")
-    segment_on = (dictionary.meta.get("segment_on") if dictionary is not None else None) or None
-    previous_model = load_segmenter(previous) if isinstance(previous, str | Path) else previous
-    columns = _columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
-                       segment_on=segment_on, previous=previous_model)
+    table, dictionary, segment_on, previous_model, settings = _inputs(
+        features, dictionary, criteria, names, exclude, previous, preprocessor, random_state)
+    if prepared is not None:
+        if not isinstance(prepared, PreparedSegmentation):
+            raise ParameterError(f"prepared must come from prepare_segmentation; got {type(prepared).__name__}")
+        changed = sorted(key for key, value in settings.items() if prepared.settings.get(key) != value)
+        if changed:
+            raise ParameterError(f"prepared was made with other {', '.join(changed)} than this segment call's; "
+                                 "make it with prepare_segmentation and the same arguments")
+        columns = prepared.columns
+    else:
+        columns = _columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
+                           segment_on=segment_on, previous=previous_model)
     X = table[columns.all].reset_index(drop=True)
     if k is not None and len(X) < int(k):
         raise ParameterError(f"k={k} segments but there are only {len(X)} customers; choose a smaller k "
@@ -319,7 +422,8 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
         algorithm, k = selection.algorithm, selection.k
     model = Segmenter(int(k), algorithm, preprocessor=prep, random_state=random_state,
                       max_fit_rows=_fit_rows(algorithm, sample_size))
-    model.fit(X, order_values=order_values)
+    reuse = prepared is not None and prepared.data.encoded == (algorithm != "kprototypes")
+    model.fit(X, order_values=order_values, prepared=prepared.data if reuse else None)
     alignment = None
     if previous_model is not None or previous_labels is not None:
         current_labels = pd.Series(model.labels_, index=table["customer_id"].to_numpy())

@@ -34,9 +34,12 @@ ids (pseudonyms change with the salt) or on the order the rows came in.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import copy
+import hashlib
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
@@ -55,7 +58,7 @@ from seglab.cluster.kprototypes import KPrototypes
 from seglab.cluster.preprocess import Preprocessor
 from seglab.exceptions import InputError, ParameterError
 
-__all__ = ["Segmenter", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "FIT_SAMPLE", "FULL_COVARIANCE_MAX_COLUMNS",
+__all__ = ["Segmenter", "PreparedData", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "FIT_SAMPLE", "FULL_COVARIANCE_MAX_COLUMNS",
            "fit_labels", "canonical_order", "sample_rows"]
 
 logger = logging.getLogger(__name__)
@@ -208,6 +211,52 @@ def _threads(algorithm: str):
     return nullcontext()
 
 
+def _fingerprint(X: pd.DataFrame) -> str:
+    """A digest of the values and column names of ``X`` (row order included)."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    digest.update(repr(list(X.columns)).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedData:
+    """Customers put in canonical order and preprocessed once (:meth:`Segmenter.prepare`).
+
+    What :meth:`Segmenter.fit` does before the algorithm runs depends only on the data and
+    the preprocessing, not on k, the algorithm or its seed (except k-prototypes, which
+    leaves the categorical columns unencoded). Passing this to ``fit(prepared=...)``
+    skips that work and gives exactly the segments a fit without it gives. Treat it as
+    read-only: segmenters fitted with it share its matrices.
+
+    Attributes
+    ----------
+    numeric, categorical : tuple of str
+        The columns used.
+    encoded : bool
+        Whether the categorical columns are one-hot encoded (every algorithm but
+        k-prototypes).
+    order : ndarray of int
+        The canonical order (:func:`canonical_order`) of the rows of the data.
+    X : DataFrame
+        The data in that order (index 0, 1, …).
+    preprocessor : Preprocessor
+        The preprocessing, fitted on ``X``.
+    Z : DataFrame
+        The matrix the algorithm sees, rows in the canonical order.
+    fingerprint : str
+        A digest of the data it was made from (values, column names, row order).
+    """
+
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    encoded: bool
+    order: np.ndarray
+    X: pd.DataFrame
+    preprocessor: Preprocessor
+    Z: pd.DataFrame
+    fingerprint: str
+
+
 class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     """Segment customers: preprocessing and a clustering algorithm in one estimator.
 
@@ -300,7 +349,59 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             raise InputError("no features to segment on: X has no column but customer_id")
         return X, prep.set_params(numeric=numeric, categorical=categorical)
 
-    def fit(self, X, y=None, *, order_values: pd.Series | np.ndarray | None = None) -> Segmenter:
+    def prepare(self, X) -> PreparedData:
+        """Put ``X`` in canonical order and fit the preprocessing, once for several fits.
+
+        Segmenters with the same preprocessor (any k, any algorithm but k-prototypes with
+        any other, any seed) fitted on the same ``X`` with ``fit(X, prepared=...)`` skip
+        that work and give exactly the segments they give without it.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_customers, n_columns)
+            The customers, as they will be passed to :meth:`fit`.
+
+        Returns
+        -------
+        PreparedData
+            The canonical order, the fitted preprocessing and the preprocessed matrix.
+        """
+        X, prep = self._check(X)
+        return self._prepare(X, prep, _fingerprint(X))
+
+    def _prepare(self, X: pd.DataFrame, prep: Preprocessor, fingerprint: str) -> PreparedData:
+        numeric, categorical = list(prep.numeric), list(prep.categorical)
+        encoded = self.algorithm != "kprototypes"
+        X = X.reset_index(drop=True)  # positions, not labels: any index (even duplicated) works
+        order = canonical_order(X[[*numeric, *categorical]])
+        X = X.iloc[order].reset_index(drop=True)
+        prep = prep.set_params(categorical=categorical if encoded else []).fit(X)
+        Z = prep.transform(X)
+        if not encoded:  # k-prototypes sees the categorical columns as they are
+            Z = pd.concat([Z.reset_index(drop=True), X[categorical].reset_index(drop=True).astype("object")],
+                          axis=1)
+        return PreparedData(tuple(numeric), tuple(categorical), encoded, order, X, prep, Z, fingerprint)
+
+    def _prepared(self, X, prepared: PreparedData) -> PreparedData:
+        """``prepared`` after checking it was made from ``X`` with this segmenter's preprocessing."""
+        if not isinstance(prepared, PreparedData):
+            raise ParameterError(f"prepared must come from Segmenter.prepare; got {type(prepared).__name__}")
+        X, prep = self._check(X)
+        encoded = self.algorithm != "kprototypes"
+        prep = prep.set_params(categorical=list(prep.categorical) if encoded else [])
+        if prepared.encoded != encoded:
+            raise ParameterError(f"prepared was made for {'k-prototypes' if encoded else 'encoded categories'}; "
+                                 f"{self.algorithm} needs its own: make it with this segmenter's prepare(X)")
+        if prepared.preprocessor.get_params(deep=False) != prep.get_params(deep=False):
+            raise ParameterError("prepared was made with another preprocessing than this segmenter's; make it "
+                                 "with this segmenter's prepare(X)")
+        if len(X) != len(prepared.order) or _fingerprint(X) != prepared.fingerprint:
+            raise InputError(f"prepared was made from other data than X ({len(prepared.order)} customers then, "
+                             f"{len(X)} now); make it with prepare(X) from this X")
+        return prepared
+
+    def fit(self, X, y=None, *, order_values: pd.Series | np.ndarray | None = None,
+            prepared: PreparedData | None = None) -> Segmenter:
         """Fit on one row per customer.
 
         Parameters
@@ -312,26 +413,26 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         order_values : array-like of shape (n_customers,), optional
             A value per customer (e.g. CLV): segments are numbered by its mean, highest
             first. Default: by size, largest first.
+        prepared : PreparedData, optional
+            :meth:`prepare` of this ``X`` (by a segmenter with the same preprocessor): its
+            canonical order and fitted preprocessing are used instead of being made again.
+            The segments are the same.
 
         Returns
         -------
         Segmenter
             ``self``, fitted.
         """
-        X, prep = self._check(X)
-        numeric, categorical = list(prep.numeric), list(prep.categorical)
-        X = X.reset_index(drop=True)  # positions, not labels: any index (even duplicated) works
-        order = canonical_order(X[[*numeric, *categorical]])
-        X = X.iloc[order].reset_index(drop=True)
+        data = self._prepare(*self._check(X), "") if prepared is None else self._prepared(X, prepared)
+        order, X, Z = data.order, data.X, data.Z
         if order_values is not None:
             order_values = np.asarray(order_values, dtype=float)
             if len(order_values) != len(X):
                 raise InputError(f"order_values has {len(order_values)} values for {len(X)} customers")
             order_values = order_values[order]
-        kproto = self.algorithm == "kprototypes"
-        self.numeric_, self.categorical_ = numeric, categorical
-        self.preprocessor_ = prep.set_params(categorical=[] if kproto else categorical).fit(X)
-        Z = self._matrix(X)
+        self.numeric_, self.categorical_ = list(data.numeric), list(data.categorical)
+        # a prepared preprocessing is shared: this segmenter gets its own copy
+        self.preprocessor_ = data.preprocessor if prepared is None else copy.deepcopy(data.preprocessor)
         limit = self.max_fit_rows if self.max_fit_rows is not None else FIT_SAMPLE[self.algorithm]
         check_range(limit, name="max_fit_rows", low=max(2, self.k), integer=True)
         fit_rows = sample_rows(len(Z), limit, strata=_value_strata(order_values), random_state=self.random_state)
@@ -339,7 +440,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             logger.info("%s fitted on a sample of %d of %d customers", self.algorithm, len(fit_rows), len(Z))
         self.model_, raw = fit_labels(self.algorithm, Z.iloc[fit_rows], self.k,
                                       random_state=self.random_state, n_init=self.n_init,
-                                      min_cluster_size=self.min_cluster_size, categorical=categorical)
+                                      min_cluster_size=self.min_cluster_size, categorical=self.categorical_)
         for name in ("_raw_centres", "_raw_ids", "_radii", "_bic"):  # state of an earlier fit
             self.__dict__.pop(name, None)
         if len(fit_rows) < len(Z):  # the rest assigned by the model fitted on the sample

@@ -35,6 +35,9 @@ KPI_COLUMNS = ("net_revenue", "orders", "avg_order_value", "prob_alive", "expect
 """Per-customer KPIs shown per segment when the features have them."""
 
 _MAX_LEVELS = 30
+_NUMERIC_COLUMNS = ["segment", "feature", "mean", "median", "overall_mean", "rest_mean", "lift", "effect", "contrast",
+                    "present", "missing"]
+_CATEGORICAL_COLUMNS = ["segment", "feature", "value", "share", "overall_share", "rest_share", "lift", "contrast"]
 
 
 @dataclass
@@ -136,50 +139,67 @@ def profile_segments(features: pd.DataFrame, labels, *, columns: Sequence[str] |
     if kpi:
         overview = overview.join(features[kpi].groupby(segment).mean())
 
-    rows = []
-    if numeric_cols:
-        values = features[numeric_cols].apply(pd.to_numeric, errors="coerce").astype(float)
-        overall_mean = values.mean()
-        overall_std = values.std(ddof=0).replace(0, np.nan)
-        grouped = values.groupby(segment)
-        means, medians, present, sums = grouped.mean(), grouped.median(), grouped.count(), grouped.sum()
-        total_sum, total_present = values.sum(), values.count()
-        sizes = segment.value_counts()
-        for s in means.index:
-            for col in numeric_cols:
-                mean = means.loc[s, col]
-                base = overall_mean[col]
-                others = total_present[col] - present.loc[s, col]
-                rest = (total_sum[col] - sums.loc[s, col]) / others if others else np.nan
-                spread = overall_std[col]
-                rows.append({"segment": int(s), "feature": col, "mean": mean, "median": medians.loc[s, col],
-                             "overall_mean": base, "rest_mean": rest,
-                             "lift": mean / base if base and np.isfinite(base) and base != 0 else np.nan,
-                             "effect": (mean - base) / spread if np.isfinite(spread) else 0.0,
-                             "contrast": (mean - rest) / spread if np.isfinite(spread) and np.isfinite(rest)
-                             and np.isfinite(mean) else 0.0,
-                             "present": int(present.loc[s, col]),
-                             "missing": int(sizes[s] - present.loc[s, col])})
-    numeric = pd.DataFrame(rows, columns=["segment", "feature", "mean", "median", "overall_mean", "rest_mean",
-                                          "lift", "effect", "contrast", "present", "missing"])
-    cat_rows = []
-    for col in categorical_cols:
-        values = features[col].astype("object").where(features[col].notna(), "(missing)").astype(str)
-        overall = values.value_counts(normalize=True)
-        counts_by = pd.crosstab(segment, values)
-        totals, sizes = counts_by.sum(axis=0), counts_by.sum(axis=1)
-        for s in counts_by.index:
-            others = sizes.sum() - sizes[s]
-            for value, count in counts_by.loc[s].items():
-                if count > 0:
-                    share, q = count / sizes[s], float(overall[value])
-                    rest = (totals[value] - count) / others if others else np.nan
-                    spread = np.sqrt(q * (1 - q))
-                    cat_rows.append({"segment": int(s), "feature": col, "value": value, "share": float(share),
-                                     "overall_share": q, "rest_share": float(rest),
-                                     "lift": float(share / q),
-                                     "contrast": float((share - rest) / spread) if spread > 0 and np.isfinite(rest)
-                                     else 0.0})
-    categorical = pd.DataFrame(cat_rows, columns=["segment", "feature", "value", "share", "overall_share",
-                                                  "rest_share", "lift", "contrast"])
+    numeric = _numeric_profiles(features[numeric_cols], segment) if numeric_cols else pd.DataFrame(
+        columns=_NUMERIC_COLUMNS)
+    categorical = pd.concat([_categorical_profiles(features[col], segment) for col in categorical_cols],
+                            ignore_index=True) if categorical_cols else pd.DataFrame(columns=_CATEGORICAL_COLUMNS)
     return SegmentProfiles(overview=overview, numeric=numeric, categorical=categorical, revenue=revenue)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is 0."""
+    out = np.full(np.broadcast(numerator, denominator).shape, np.nan)
+    return np.divide(numerator, denominator, out=out, where=denominator != 0)
+
+
+def _numeric_profiles(table: pd.DataFrame, segment: pd.Series) -> pd.DataFrame:
+    """The rows of :attr:`SegmentProfiles.numeric`, segment by segment, feature by feature
+    (computed on whole segment × feature arrays: a row at a time took a second at 50,000
+    customers)."""
+    values = table.apply(pd.to_numeric, errors="coerce").astype(float)
+    overall_mean = values.mean().to_numpy()
+    spread = values.std(ddof=0).replace(0, np.nan).to_numpy()
+    grouped = values.groupby(segment)
+    means, medians, present, sums = grouped.mean(), grouped.median(), grouped.count(), grouped.sum()
+    mean, count = means.to_numpy(), present.to_numpy()
+    others = values.count().to_numpy() - count
+    rest = _ratio(values.sum().to_numpy() - sums.to_numpy(), others)
+    base = np.broadcast_to(overall_mean, mean.shape)
+    usable = np.isfinite(spread)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where(np.isfinite(base) & (base != 0), mean / base, np.nan)
+        effect = np.where(usable, (mean - base) / spread, 0.0)
+        contrast = np.where(usable & np.isfinite(rest) & np.isfinite(mean), (mean - rest) / spread, 0.0)
+    sizes = segment.value_counts().reindex(means.index).to_numpy()
+    n_segments, n_columns = mean.shape
+    return pd.DataFrame({
+        "segment": np.repeat(means.index.to_numpy(dtype=np.int64), n_columns),
+        "feature": list(table.columns) * n_segments, "mean": mean.ravel(), "median": medians.to_numpy().ravel(),
+        "overall_mean": base.ravel(), "rest_mean": rest.ravel(), "lift": lift.ravel(), "effect": effect.ravel(),
+        "contrast": contrast.ravel(), "present": count.ravel().astype(np.int64),
+        "missing": (sizes[:, None] - count).ravel().astype(np.int64)})
+
+
+def _categorical_profiles(column: pd.Series, segment: pd.Series) -> pd.DataFrame:
+    """The rows of :attr:`SegmentProfiles.categorical` for one feature: each segment's
+    values present in it, in the order of the segments, then of the values."""
+    values = column.astype("object").where(column.notna(), "(missing)").astype(str)
+    overall = values.value_counts(normalize=True)
+    codes, levels = pd.factorize(values, sort=True)
+    groups, ids = pd.factorize(segment, sort=True)
+    counts = np.bincount(groups * len(levels) + codes, minlength=len(ids) * len(levels)).reshape(len(ids),
+                                                                                                  len(levels))
+    sizes, totals = counts.sum(axis=1), counts.sum(axis=0)
+    others = sizes.sum() - sizes
+    share = counts / sizes[:, None]
+    q = np.broadcast_to(overall.reindex(levels).to_numpy(dtype=float), counts.shape)
+    rest = _ratio((totals[None, :] - counts).astype(float), np.broadcast_to(others[:, None], counts.shape))
+    spread = np.sqrt(q * (1 - q))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        contrast = np.where((spread > 0) & np.isfinite(rest), (share - rest) / spread, 0.0)
+    seen = counts > 0
+    rows, cols = np.nonzero(seen)
+    return pd.DataFrame({"segment": np.asarray(ids, dtype=np.int64)[rows], "feature": [column.name] * len(rows),
+                         "value": np.asarray(levels, dtype=object)[cols], "share": share[seen],
+                         "overall_share": q[seen], "rest_share": rest[seen], "lift": share[seen] / q[seen],
+                         "contrast": contrast[seen]})
