@@ -148,10 +148,13 @@ def pandas_options(source: SourceSpec, spec: DatasetSpec) -> list[str]:
 def persist(con: ibis.BaseBackend, expr: ibis.Table, hint: str) -> ibis.Table:
     """Compute ``expr`` once into a table the connection keeps (DuckDB: a temporary table,
     spilled to disk beyond its memory limit; other engines: a cached table)."""
+    name = f"seglab_{hint}_{uuid.uuid4().hex[:10]}"
     with quiet():
         if con.name == "duckdb":
-            return con.create_table(f"seglab_{hint}_{uuid.uuid4().hex[:10]}", expr, temp=True)
-        return expr.cache()
+            return con.create_table(name, expr, temp=True)
+        # a view first: it registers the in-memory tables ``expr`` joins (e.g. the pseudonyms)
+        # in the session, which caching an expression does not do on Spark
+        return con.create_view(name, expr).cache()
 
 
 def _with_rows(table: ibis.Table, offset: int) -> ibis.Table:
