@@ -54,6 +54,7 @@ __all__ = [
     "connect",
     "spark_session",
     "quiet",
+    "to_parquet_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -334,3 +335,41 @@ def connect(backend: str | EngineSettings | object = "duckdb", *, master: str | 
         return ibis.pyspark.connect(spark_session(master, settings))
     raise ParameterError(f"engine must be one of {show_list(ENGINES)} or an Ibis connection; got "
                          f"{backend!r}{did_you_mean(str(backend), ENGINES)}")
+
+
+def to_parquet_file(expr, path: str | Path, *, con=None) -> Path:
+    """Write an engine table to one Parquet file (zstd, as every artifact), atomically (a
+    temporary file beside it is renamed into place), by the engine: DuckDB with ``COPY``;
+    other engines (Spark writes a folder of parts) stream Arrow batches into one file, so
+    only one batch at a time passes through Python.
+
+    Parameters
+    ----------
+    expr : ibis.Table
+        The table to write, in the order it has.
+    path : str or Path
+        The Parquet file to write.
+    con : ibis backend, optional
+        The backend ``expr`` runs on (default: the expression's own).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import ibis
+
+    from seglab._io import atomic_path
+
+    con = con if con is not None else ibis.get_backend(expr)
+    with atomic_path(path) as tmp, quiet():
+        if con.name == "duckdb":
+            con.to_parquet(expr, str(tmp), compression="zstd")
+        else:
+            import pyarrow.parquet as pq
+
+            with con.to_pyarrow_batches(expr) as batches:
+                with pq.ParquetWriter(str(tmp), batches.schema, compression="zstd") as writer:
+                    for batch in batches:
+                        writer.write_batch(batch)
+    return Path(path)

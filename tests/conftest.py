@@ -59,3 +59,19 @@ def write_spec(folder: Path, text: str) -> Path:
     path = folder / "dataset.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """A local[2] Spark session for a test module; skipped (saying why) without PySpark or Java."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    from seglab.engine import EngineSettings, check_engine, spark_session
+    from seglab.exceptions import EngineUnavailableError
+
+    try:
+        check_engine(EngineSettings("spark", "local[2]"))
+    except EngineUnavailableError as err:  # CI installs Java (.ci/run); elsewhere say what is missing
+        pytest.skip(str(err))
+    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "4"}, app_name="seglab-tests")
+    yield session
+    session.stop()

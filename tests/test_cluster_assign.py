@@ -12,7 +12,6 @@ from seglab.exceptions import InputError, ParameterError
 from seglab.features import build_features
 from seglab.features.engine import as_table, connect, execute
 from seglab.run import RunFolder
-from tests.test_features_spark import spark  # noqa: F401 (the local[2] session fixture)
 
 
 @pytest.fixture(scope="module")

@@ -31,13 +31,14 @@ def _written(data, folder) -> RunFolder:
     return run
 
 
-def assert_same_collect(dataset, period, tmp_path, **kwargs):
-    """Both paths give equal canonical files (rows after sorting, values, dtypes), schema and
-    quality report (every check's count and details)."""
+def assert_same_collect(dataset, period, tmp_path, con=None, **kwargs):
+    """Both paths (the engine: ``con``, by default a new DuckDB) give equal canonical files
+    (rows after sorting, values, dtypes), schema and quality report (every check's count
+    and details)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         memory = collect(dataset, period, **kwargs)
-        engine = collect(dataset, period, con=connect("duckdb"), **kwargs)
+        engine = collect(dataset, period, con=con or connect("duckdb"), **kwargs)
     for name in ("transactions", "events"):
         if getattr(memory, name) is not None:
             assert isinstance(getattr(engine, name), ibis.Table), name  # never pulled into pandas
@@ -114,7 +115,7 @@ def _orders_frame():
         "Country": ["France", "France", "Spain", "Italy", "Italy", "Spain", "Spain", "Peru"]})
 
 
-@pytest.mark.parametrize(("name", "options", "write"), [
+READER_OPTIONS = [
     ("orders.csv", "{}", lambda f, p: f.to_csv(p, index=False)),
     ("orders.csv.gz", "{sep: ';', decimal: ','}",
      lambda f, p: gzip.open(p, "wt").write(f.to_csv(index=False, sep=";", decimal=","))),
@@ -122,13 +123,22 @@ def _orders_frame():
      lambda f, p: p.write_bytes(b"export\nof orders\n" + f.to_csv(index=False, sep="|").encode("latin-1"))),
     ("orders.jsonl", "{}", lambda f, p: f.to_json(p, orient="records", lines=True)),
     ("orders.parquet", "{}", lambda f, p: f.to_parquet(p)),
-])
-def test_reader_options_are_honoured_by_the_engine(name, options, write, tmp_path):
+]
+"""Sources of the same orders (:func:`_orders_frame`) written with reader options."""
+
+
+def orders_source(tmp_path, name, options, write):
+    """The spec of a source of :func:`_orders_frame`, written as ``name`` with ``options``."""
     frame = _orders_frame()
     if name.endswith("jsonl") or name.endswith("parquet"):
         frame["Date"] = frame["Date"].replace("NA", None)
     write(frame, tmp_path / name)
-    spec = write_spec(tmp_path, ORDERS.format(path=name, options=options))
+    return write_spec(tmp_path, ORDERS.format(path=name, options=options))
+
+
+@pytest.mark.parametrize(("name", "options", "write"), READER_OPTIONS)
+def test_reader_options_are_honoured_by_the_engine(name, options, write, tmp_path):
+    spec = orders_source(tmp_path, name, options, write)
     loaded = load_spec(spec)
     assert engine_read.pandas_options(loaded.transactions.sources[0], loaded) == []  # the engine reads it
     memory, engine = assert_same_collect(spec, "2021-03-31", tmp_path)
@@ -238,14 +248,14 @@ def test_features_computed_on_engine_tables_equal_the_in_memory_ones():
     pd.testing.assert_frame_equal(left.sort_index(), right.sort_index())
 
 
-def _both_errors(spec, period):
-    """The error ``collect`` raises in memory and in the engine."""
+def both_errors(spec, period, con=None):
+    """The error ``collect`` raises in memory and in the engine (``con``, by default a new DuckDB)."""
     errors = []
-    for con in (None, connect("duckdb")):
+    for engine in (None, con or connect("duckdb")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataQualityWarning)
             with pytest.raises(SeglabError) as caught:
-                collect(spec, period, con=con, salt="test")
+                collect(spec, period, con=engine, salt="test")
         errors.append(caught.value)
     return errors
 
@@ -256,7 +266,7 @@ def test_a_malformed_file_gives_the_in_memory_error_in_the_engine(tmp_path, case
     data = tmp_path / "data"
     spec = make_dataset(data, files, **options)
     before = checksums(data)
-    memory, engine = _both_errors(spec, "2021Q1")
+    memory, engine = both_errors(spec, "2021Q1")
     assert message in str(engine), str(engine)
     assert (type(engine), str(engine)) == (type(memory), str(memory))
     assert checksums(data) == before
@@ -281,7 +291,7 @@ def test_a_nul_byte_in_a_json_lines_file_gives_the_in_memory_error(tmp_path):
                          "Qty": 1, "Price": 2.0}) for i in range(12)]
     lines[4] = lines[4].replace('"Invoice": "4"', '"Invoice": "4\\u0000"')
     spec = make_dataset(tmp_path, {"orders.jsonl": "\n".join(lines) + "\n"}, path="orders.jsonl")
-    memory, engine = _both_errors(spec, "2021Q1")
+    memory, engine = both_errors(spec, "2021Q1")
     assert "NUL bytes" in str(engine), str(engine)
     assert (type(engine), str(engine)) == (type(memory), str(memory))
 
@@ -293,16 +303,20 @@ def test_a_well_formed_csv_is_not_read_again_in_pandas(tmp_path, monkeypatch):
     collect(spec, "2021Q1", con=connect("duckdb"), salt="test")
 
 
-def test_every_amount_missing_gives_the_in_memory_error_and_quality_report(tmp_path):
+def no_amounts(folder):
+    """A dataset whose amount column (``Total``) is empty in every one of its 72 rows."""
     text = orders_text().replace("Customer,Invoice,Date,Qty,Price", "Customer,Invoice,Date,Qty,Total")
     rows = [line.rsplit(",", 1)[0] + ",\n" for line in text.splitlines()[1:]]
-    spec = make_dataset(tmp_path / "data", {"orders.csv": text.splitlines()[0] + "\n" + "".join(rows)},
-                        amount="Total")
+    spec = make_dataset(folder, {"orders.csv": text.splitlines()[0] + "\n" + "".join(rows)}, amount="Total")
     spec.write_text(spec.read_text().replace("    unit_price: Price\n  derive:\n    amount: Total\n",
                                              "    amount: Total\n"))
-    memory, engine = _both_errors(spec, "2021Q1")
+    return spec
+
+
+def test_every_amount_missing_gives_the_in_memory_error_and_quality_report(tmp_path):
+    memory, engine = both_errors(no_amounts(tmp_path / "data"), "2021Q1")
     assert isinstance(engine, EmptyDataError)
-    assert f"column amount (mapped from 'Total') is empty in {len(rows)} rows" in str(engine), str(engine)
+    assert "column amount (mapped from 'Total') is empty in 72 rows" in str(engine), str(engine)
     assert str(engine) == str(memory)
     assert engine.quality.to_dict() == memory.quality.to_dict()
     assert engine.quality.tables["transactions"]["rows_out"] == 0

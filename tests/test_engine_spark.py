@@ -1,7 +1,7 @@
 """`seglab run --engine spark` on a local[2] session: the same run folder as on DuckDB.
 
 The whole pipeline runs twice on the sample with the defaults a user gets, once per engine;
-the features, the segments (up to a label permutation, adjusted Rand index ≥ 0.99) and the
+the canonical tables collect writes, the features, the segments (up to a label permutation, adjusted Rand index ≥ 0.99) and the
 period figures agree. CI installs Java (``.ci/run``); elsewhere, without Java or the spark
 extra, the test is skipped and says why.
 """
@@ -52,6 +52,16 @@ def test_spark_and_duckdb_runs_have_the_same_files(runs):
         return sorted(str(p.relative_to(folder.path)) for p in folder.path.rglob("*") if p.is_file())
 
     assert files(runs["spark"]) == files(runs["duckdb"])
+
+
+def test_spark_collects_the_canonical_tables_duckdb_does(runs):
+    duck, spark = runs["duckdb"], runs["spark"]
+    assert spark.schema() == duck.schema()
+    assert json.loads(spark.file("quality").read_text()) == json.loads(duck.file("quality").read_text())
+    for name in ("customers", "transactions", "events", "campaigns", "feedback"):
+        assert spark.has(name) and duck.has(name), name
+        pd.testing.assert_frame_equal(pd.read_parquet(spark.file(name)), pd.read_parquet(duck.file(name)),
+                                      obj=name)  # in the same order too: the lines' source order
 
 
 def test_spark_computes_the_features_duckdb_does(runs):

@@ -11,21 +11,6 @@ from seglab.run import RunFolder
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark", reason="the spark extra is not installed")
-    from seglab.engine import EngineSettings, check_engine, spark_session
-    from seglab.exceptions import EngineUnavailableError
-
-    try:
-        check_engine(EngineSettings("spark", "local[2]"))
-    except EngineUnavailableError as err:  # CI installs Java (.ci/run); elsewhere say what is missing
-        pytest.skip(str(err))
-    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "4"}, app_name="seglab-tests")
-    yield session
-    session.stop()
-
-
 def test_spark_and_duckdb_compute_the_same_features(spark, tmp_path):
     import ibis
 

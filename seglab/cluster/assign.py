@@ -40,8 +40,8 @@ import ibis.expr.types as ir
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from seglab._io import atomic_path
 from seglab.cluster.segmenter import UNASSIGNED, Segmenter
+from seglab.engine import to_parquet_file
 from seglab.exceptions import InputError, ParameterError
 
 __all__ = ["assign_segments", "write_segments", "write_assigned"]
@@ -337,19 +337,7 @@ def write_segments(expr: ir.Table, path: str | Path, *, con: ibis.BaseBackend | 
     if extra is not None:
         joined = expr.left_join(extra, "customer_id")
         expr = joined.drop(*[c for c in joined.columns if c.startswith("customer_id_")])
-    expr = expr.order_by("customer_id")
-    con = con if con is not None else ibis.get_backend(expr)
-    with atomic_path(path) as tmp:
-        if con.name == "duckdb":
-            con.to_parquet(expr, str(tmp), compression="zstd")
-        else:
-            import pyarrow.parquet as pq
-
-            with con.to_pyarrow_batches(expr) as batches:
-                with pq.ParquetWriter(str(tmp), batches.schema, compression="zstd") as writer:
-                    for batch in batches:
-                        writer.write_batch(batch)
-    return Path(path)
+    return to_parquet_file(expr.order_by("customer_id"), path, con=con)
 
 
 def write_assigned(model: Segmenter, features: str | Path | ir.Table, path: str | Path, *,

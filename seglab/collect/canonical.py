@@ -19,10 +19,10 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
-from seglab._io import atomic_path, write_parquet
+from seglab._io import write_parquet
 
 from seglab.collect.quality import QualityReport
-from seglab.engine import quiet
+from seglab.engine import quiet, to_parquet_file
 
 __all__ = ["CanonicalData", "CanonicalFiles", "column_type", "write_table", "TABLES"]
 
@@ -169,12 +169,11 @@ def _rows(frame) -> int:
 
 def write_table(table, path: str | Path) -> Path:
     """Write a canonical table to Parquet atomically (a temporary name, then renamed):
-    a pandas frame by pyarrow, an engine table by the engine (never through Python)."""
+    a pandas frame by pyarrow, an engine table by the engine (one file, see
+    :func:`seglab.engine.to_parquet_file`)."""
     if not isinstance(table, ibis.Table):
         return write_parquet(table.reset_index(drop=True), path)
-    with atomic_path(path) as tmp, quiet():
-        table.get_backend().to_parquet(table, str(tmp), compression="zstd")
-    return Path(path)
+    return to_parquet_file(table, path)
 
 
 def _as_of(schema: dict) -> pd.Timestamp | None:

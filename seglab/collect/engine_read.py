@@ -17,6 +17,12 @@ pandas: allowed up to :data:`PANDAS_MAX_MB` megabytes on disk (SQL: :data:`PANDA
 rows), refused beyond with an error naming the option and the engine and pointing to
 Parquet or plain CSV.
 
+On Spark, a CSV file is read as text with ``sep``/``delimiter``, ``encoding`` and
+``quotechar`` (pandas' missing-value markers and ``na_values`` made missing after
+reading; ``.gz`` and ``.bz2`` decompressed by their suffix); ``header``, ``skiprows``,
+``decimal``, ``.zst`` files and the spec's date formats (``dates:``, Python ``strptime``
+codes) are read by pandas under the same size limit.
+
 Dates without a format must be ISO 8601 (``2011-12-09 12:50:00``, optionally with an
 offset); other layouts need their format in the spec (``dates:``), where pandas would
 guess it.
@@ -65,7 +71,7 @@ PANDAS_MAX_ROWS = int(os.environ.get("SEGLAB_PANDAS_MAX_ROWS", "2000000"))
 """Most rows of a SQL source of a line-scale table the engine path lets pandas read
 (``SEGLAB_PANDAS_MAX_ROWS``)."""
 ROW = "_row"  # the source order of a line: which source, which row (never written)
-_NUL = "_nul_"  # a line with a NUL byte in its text (never written)
+_SUSPECT = "_suspect_"  # a line whose text holds a NUL byte or an undecodable one (never written)
 
 
 class EngineOptionError(SpecError):
@@ -80,6 +86,7 @@ _ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf_8": "utf-8", "utf-16": "ut
               "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "l1": "latin-1"}
 _DUCKDB_COMPRESSION = {"gzip": "gzip", "zstd": "zstd", None: None, "infer": None}
 _DUCKDB_SUFFIXES = {".gz", ".zst"}
+_UTF8 = {"utf-8", "utf8", "utf_8"}
 
 
 def _csv_options(source: SourceSpec) -> tuple[dict, list[str]]:
@@ -130,28 +137,93 @@ def _csv_options(source: SourceSpec) -> tuple[dict, list[str]]:
     return out, refused
 
 
-def pandas_options(source: SourceSpec, spec: DatasetSpec) -> list[str]:
-    """Why the engine cannot read ``source`` itself: the options (or the format) only pandas
-    honours; empty when the engine reads it."""
+def _spark_csv_options(source: SourceSpec) -> tuple[dict, list[str]]:
+    """Spark ``read.csv`` settings for the source's options, and the options it cannot honour.
+    Every column is read as text (identifiers and dates as they are written; numbers are
+    typed as in DuckDB), and a line with more or fewer fields than the header is an error
+    (Spark would cut or pad it)."""
+    out = {"header": True, "inferSchema": False, "mode": "FAILFAST"}
+    refused = []
+    for key, value in source.options.items():
+        if key in ("sep", "delimiter") and isinstance(value, str) and len(value) == 1:
+            out["sep"] = value
+        elif key == "encoding" and _ENCODINGS.get(str(value).lower().replace(" ", "")):
+            out["encoding"] = _ENCODINGS[str(value).lower().replace(" ", "")]
+        elif key == "quotechar" and isinstance(value, str) and len(value) == 1:
+            out["quote"] = value
+        elif key == "na_values" and isinstance(value, str | list):
+            pass  # with pandas' own markers, made missing after reading (:func:`_pandas_nulls`)
+        elif key == "compression" and value in ("gzip", "infer", None):
+            pass  # Spark decompresses by the file's suffix (checked in :func:`pandas_options`)
+        else:
+            refused.append(key)
+    return out, refused
+
+
+def _pandas_nulls(table: ibis.Table, source: SourceSpec) -> ibis.Table:
+    """Text that pandas reads as missing (its markers such as ``NA``, and the source's
+    ``na_values``) made missing, for an engine whose reader does not do it."""
+    nulls = sorted(set(_csv_options(source)[0]["nullstr"]) - {""})
+    fixes = {c: ibis.ifelse(table[c].isin(nulls), ibis.null("string"), table[c])
+             for c, t in table.schema().items() if t.is_string()}
+    return table.mutate(**fixes) if fixes else table
+
+
+def _numbers_as_read(table: ibis.Table, text: set[str], source: SourceSpec) -> ibis.Table:
+    """The columns of a CSV read as text (other than ``text``: identifiers, dates, text)
+    whose every value is a number, as numbers: whole numbers as ``int64``, others as
+    ``float64``, as pandas and DuckDB read them (one query counts what parses)."""
+    candidates = [c for c in table.columns if c not in text and table[c].type().is_string()]
+    if not candidates:
+        return table
+    counts = {}
+    for i, c in enumerate(candidates):
+        value = table[c].strip()
+        counts.update({f"n{i}": value.count(), f"i{i}": value.try_cast("int64").count(),
+                       f"f{i}": value.try_cast("float64").count()})
+    found = run_query(table.aggregate(**counts), source.describe()).iloc[0]
+    types = {}
+    for i, c in enumerate(candidates):
+        n = as_count(found[f"n{i}"])
+        if n and as_count(found[f"i{i}"]) == n:
+            types[c] = "int64"
+        elif as_count(found[f"f{i}"]) == n:  # an empty column too, as pandas reads it
+            types[c] = "float64"
+    return table.mutate(**{c: table[c].strip().try_cast(t) for c, t in types.items()}) if types else table
+
+
+def pandas_options(source: SourceSpec, spec: DatasetSpec, engine: str = "duckdb") -> list[str]:
+    """Why the engine (``duckdb`` or ``spark``) cannot read ``source`` itself: the options
+    (or the format) only pandas honours; empty when the engine reads it."""
     if source.kind not in ("csv", "parquet", "jsonl"):
         return [f"format {source.kind}"]
+    # Spark: the spec's date formats are Python strptime codes, which only DuckDB parses
+    formats = ["dates"] if engine != "duckdb" and source.dates else []
     if source.kind == "csv":
-        refused = _csv_options(source)[1]
+        duckdb = engine == "duckdb"
+        refused = (_csv_options(source) if duckdb else _spark_csv_options(source))[1] + formats
+        unread = (".bz2", ".xz", ".zip") if duckdb else (".zst", ".xz", ".zip")
         for path in source_files(source, spec):
             suffix = path.suffix.lower()
-            if suffix in (".bz2", ".xz", ".zip") and "compression" not in refused:
+            if suffix in unread and "compression" not in refused:
                 refused.append(f"compression {suffix[1:]}")
+            elif not duckdb and source.options.get("compression") == "gzip" and suffix != ".gz" \
+                    and "compression" not in refused:
+                refused.append("compression")
         return refused
-    return [f"option {k}" for k in source.options]
+    return [f"option {k}" for k in source.options] + formats
 
 
 def persist(con: ibis.BaseBackend, expr: ibis.Table, hint: str) -> ibis.Table:
     """Compute ``expr`` once into a table the connection keeps (DuckDB: a temporary table,
     spilled to disk beyond its memory limit; other engines: a cached table)."""
+    name = f"seglab_{hint}_{uuid.uuid4().hex[:10]}"
     with quiet():
         if con.name == "duckdb":
-            return con.create_table(f"seglab_{hint}_{uuid.uuid4().hex[:10]}", expr, temp=True)
-        return expr.cache()
+            return con.create_table(name, expr, temp=True)
+        # a view first: it registers the in-memory tables ``expr`` joins (e.g. the pseudonyms)
+        # in the session, which caching an expression does not do on Spark
+        return con.create_view(name, expr).cache()
 
 
 def _with_rows(table: ibis.Table, offset: int) -> ibis.Table:
@@ -200,9 +272,13 @@ def _read_files(con: ibis.BaseBackend, source: SourceSpec, paths: list[Path], na
     names = [str(p) for p in paths]
     with quiet():
         if con.name != "duckdb":  # Spark's readers take one path (a list becomes a bad glob): one each, unioned
-            read = {"parquet": con.read_parquet, "jsonl": con.read_json}.get(
-                source.kind, lambda path: con.read_csv(path, header=True))
-            return functools.reduce(lambda a, b: a.union(b), [read(n) for n in names])
+            options = _spark_csv_options(source)[0]
+            read = {"parquet": con.read_parquet, "jsonl": lambda path: con.read_json(path, mode="FAILFAST")}.get(
+                source.kind, lambda path: con.read_csv(path, **options))
+            table = functools.reduce(lambda a, b: a.union(b), [read(n) for n in names])
+            if source.kind != "csv":
+                return table
+            return _numbers_as_read(_pandas_nulls(table, source), set(_text_columns(source, name)), source)
         if source.kind == "parquet":
             return con.read_parquet(names, union_by_name=True)
         if source.kind == "jsonl":
@@ -246,13 +322,18 @@ def _check_header(source: SourceSpec, spec: DatasetSpec, path: Path, columns: li
         _line_problem(source, spec)
 
 
-def _nul_mark(table: ibis.Table, columns: list[str] | None) -> ibis.Value | None:
-    """Whether a line holds a NUL byte in one of ``columns`` (all when None) read as text:
-    the sign of a binary, damaged or UTF-16 file, which the in-memory reader refuses."""
-    text = [c for c in (columns or table.columns) if table[c].type().is_string()]
-    if not text:
-        return None
-    return functools.reduce(lambda a, b: a | b, [table[c].contains("\x00").fill_null(False) for c in text])
+def _suspect_mark(table: ibis.Table, columns: list[str] | None, engine: str,
+                  source: SourceSpec) -> ibis.Value | None:
+    """Whether a line's text holds a NUL byte, the sign of a binary, damaged or UTF-16
+    file (in ``columns``, all when None), or, on engines that replace bytes they cannot
+    decode instead of failing (Spark), the replacement character U+FFFD (in any column):
+    text the in-memory reader refuses."""
+    signs = [("\x00", columns or table.columns)]
+    if engine != "duckdb" and str(source.options.get("encoding", "utf-8")).lower() in _UTF8:
+        signs.append(("\ufffd", table.columns))
+    found = [table[c].contains(sign).fill_null(False) for sign, names in signs for c in names
+             if table[c].type().is_string()]
+    return functools.reduce(lambda a, b: a | b, found) if found else None
 
 
 def _pandas_frame(source: SourceSpec, spec: DatasetSpec, columns: list[str] | None, refused: list[str],
@@ -450,7 +531,7 @@ def _source_table(con: ibis.BaseBackend, spec: DatasetSpec, source: SourceSpec, 
                   offset: int) -> tuple[ibis.Table, int]:
     """One source, mapped and typed, persisted with its row order; and its row count."""
     columns = _needed_columns(source)
-    refused = pandas_options(source, spec)
+    refused = pandas_options(source, spec, con.name)
     marks = {}
     if refused:
         frame = _pandas_frame(source, spec, columns, refused, con.name)
@@ -465,21 +546,21 @@ def _source_table(con: ibis.BaseBackend, spec: DatasetSpec, source: SourceSpec, 
             check_single_column(first, raw.columns, source.options)
             _check_header(source, spec, first, list(raw.columns))
         _check_columns(raw.columns, source, columns)
-        nul = _nul_mark(raw, columns) if source.kind in ("csv", "jsonl") else None
-        marks = {} if nul is None else {_NUL: nul}
+        suspect = _suspect_mark(raw, columns, con.name, source) if source.kind in ("csv", "jsonl") else None
+        marks = {} if suspect is None else {_SUSPECT: suspect}
     mapped = _mapped(_nan_as_null(raw), source, marks)
     typed = _nan_as_null(_coerced(mapped, name, source))
-    try:  # the file is parsed here, once: a line the engine cannot read fails here
+    counts = {"n": ibis._.count(), **({"suspect": ibis._[_SUSPECT].cast("int64").sum()} if marks else {})}
+    try:  # the file is parsed here, once (Spark: at the count): a line the engine cannot read fails here
         stored = persist(con, _with_rows(typed, offset), name)
+        found = run_query(stored.aggregate(**counts), source.describe()).iloc[0]
     except Exception as err:  # the engine's own error types
         if refused:
             raise
         raise _diagnose(source, spec, err) from None
-    counts = {"n": stored.count(), **({"nul": stored[_NUL].cast("int64").sum()} if marks else {})}
-    found = run_query(stored.aggregate(**counts), source.describe()).iloc[0]
-    if marks and as_count(found["nul"]):
-        raise _diagnose(source, spec, SourceError("its text holds NUL bytes (\\x00)"))
-    stored = stored.drop(_NUL) if marks else stored
+    if marks and as_count(found["suspect"]):
+        _line_problem(source, spec)  # names the line; nothing found: the text is what the file holds
+    stored = stored.drop(_SUSPECT) if marks else stored
     return _check_coerced(stored, mapped, name, source), int(found["n"])
 
 
