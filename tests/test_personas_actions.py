@@ -102,6 +102,10 @@ def test_a_falling_segment_gets_prevent_churn_with_the_numbers(shop):
     assert actions[0][1]["why"] == "2025Q4 revenue 500, −50% on 2025Q3 (1,000)"
     assert "revenue this period" in actions[0][0]["kpis"]  # the data has dated purchases now
     assert "19% of customers" not in actions[0][0]["why"] and "of 2025Q4's revenue" in actions[0][0]["why"]
+    refunds = recommend_actions(profiles, period=_period([-245, 0, 300, 600], [1000, 50, 280, 200]))
+    why = " ".join(a["why"] for a in refunds[0])
+    assert "2025Q4 brought net returns of −245, against 1,000 of revenue in 2025Q3" in why, why
+    assert "−124%" not in why
 
 
 def test_natural_tiers_split_at_the_gaps_and_merge_close_values():

@@ -224,6 +224,9 @@ def _trend_text(f: SegmentFacts, ctx: _Context, prefix: str = "") -> str:
     if f.trend is None or period is None:
         return ""
     now, then = period.segment(f.segment, "current"), period.segment(f.segment, "previous")
+    if now["revenue"] < 0:  # more refunded than sold: a percentage below −100% reads as nonsense
+        return (f"{prefix}{period.period} brought net returns of {ctx.value_text('net_revenue', now['revenue'])}, "
+                f"against {ctx.value_text('net_revenue', then['revenue'])} of revenue in {period.label('previous')}")
     return (f"{prefix}{period.period} revenue {ctx.value_text('net_revenue', now['revenue'])}, "
             f"{signed_share(f.trend)} on {period.label('previous')} "
             f"({ctx.value_text('net_revenue', then['revenue'])})")
