@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from seglab._validation import did_you_mean, require_columns, require_frame, show_list
-from seglab.cluster.segmenter import canonical_order
+from seglab.cluster.segmenter import canonical_sample
 from seglab.exceptions import DataQualityWarning, InputError, ParameterError
 
 __all__ = ["SegmentationColumns", "select_columns", "segmentation_group", "MAX_LEVELS", "RESTATED",
@@ -181,10 +181,9 @@ drawn in the canonical order, beyond: correlations to ±0.005)."""
 def _collapse(features: pd.DataFrame, numeric: list[str], categorical: list[str],
               dropped: dict[str, str], keep: set[str]) -> tuple[list[str], list[str]]:
     """Drop the later of two redundant columns (see :data:`REDUNDANT`); never one in ``keep``."""
-    if len(features) > REDUNDANCY_SAMPLE:
-        order = canonical_order(features[[*numeric, *categorical]])
-        drawn = np.random.default_rng(0).choice(len(order), REDUNDANCY_SAMPLE, replace=False)
-        features = features.iloc[np.sort(order[drawn])]
+    sampled = canonical_sample(features[[*numeric, *categorical]], REDUNDANCY_SAMPLE)
+    if sampled is not None:
+        features = features.iloc[sampled]
     if len(numeric) > 1:
         with np.errstate(invalid="ignore", divide="ignore"):
             corr = np.nan_to_num(np.corrcoef(_ranks(features[numeric]), rowvar=False))

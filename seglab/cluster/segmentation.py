@@ -17,8 +17,8 @@ from seglab.cluster.alignment import Alignment, align_segments
 from seglab.cluster.columns import SegmentationColumns, select_columns
 from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
 from seglab.cluster.preprocess import Preprocessor
-from seglab.cluster.segmenter import (ALGORITHMS, FIT_SAMPLE, PreparedData, Segmenter, _value_strata,
-                                      canonical_order, load_segmenter, sample_rows)
+from seglab.cluster.segmenter import (ALGORITHMS, FIT_SAMPLE, PreparedData, Segmenter, canonical_sample,
+                                      load_segmenter, sample_rows)
 from seglab.cluster.selection import KSelection, SelectionRule, choose_k
 from seglab.exceptions import ParameterError
 
@@ -203,18 +203,6 @@ def _preprocessor(preprocessor: Preprocessor | None, columns: SegmentationColumn
     return clone(base).set_params(numeric=list(columns.numeric), categorical=list(columns.categorical),
                                   groups=base.groups if base.groups is not None else columns.groups,
                                   random_state=random_state)
-
-
-def _sample_positions(X: pd.DataFrame, order_values: np.ndarray | None, size: int,
-                      random_state: int) -> np.ndarray | None:
-    """Positions of a seeded sample of ``size`` customers, stratified by the ordering value's
-    deciles and drawn in the canonical order (the same customers whatever the row order or
-    the pseudonyms); None when there are no more than ``size``."""
-    if len(X) <= size:
-        return None
-    order = canonical_order(X)
-    strata = _value_strata(None if order_values is None else np.asarray(order_values)[order])
-    return order[sample_rows(len(X), size, strata=strata, random_state=random_state)]
 
 
 def _fit_rows(algorithm: str, sample_size: int) -> int | None:
@@ -414,7 +402,7 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
     order_values, ordered_by = _order_values(table, order_by)
     sampled = None
     if k is None:
-        sampled = _sample_positions(X, order_values, sample_size, random_state)
+        sampled = canonical_sample(X, sample_size, order_values=order_values, random_state=random_state)
         if sampled is not None:
             logger.info("choosing k on a sample of %d of %d customers", len(sampled), len(X))
         selection = choose_k(X if sampled is None else X.iloc[sampled], k_values=k_values, algorithms=algorithms,

@@ -59,7 +59,7 @@ from seglab.cluster.preprocess import Preprocessor
 from seglab.exceptions import InputError, ParameterError
 
 __all__ = ["Segmenter", "PreparedData", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "FIT_SAMPLE", "FULL_COVARIANCE_MAX_COLUMNS",
-           "fit_labels", "canonical_order", "sample_rows"]
+           "fit_labels", "canonical_order", "sample_rows", "canonical_sample"]
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,23 @@ def sample_rows(n_rows: int, size: int, *, strata: np.ndarray | None = None, ran
     quota[np.argsort(-(exact - quota), kind="stable")[:short]] += 1
     picks = [rng.choice(np.flatnonzero(codes == s), q, replace=False) for s, q in enumerate(quota) if q]
     return np.sort(np.concatenate(picks))
+
+
+def canonical_sample(X: pd.DataFrame, size: int, *, strata: np.ndarray | None = None,
+                     order_values: np.ndarray | None = None, random_state: int = 0) -> np.ndarray | None:
+    """Sorted positions of a seeded sample of ``size`` rows of ``X`` drawn in its canonical
+    order (:func:`canonical_order`: the same customers whatever the row order or the
+    pseudonyms), stratified by ``strata`` (a label per row of ``X``) or by the deciles of
+    ``order_values`` (ranked in the canonical order, so ties split the same way) when
+    given; None when ``X`` has no more than ``size`` rows."""
+    if len(X) <= size:
+        return None
+    order = canonical_order(X)
+    if order_values is not None:
+        strata = _value_strata(np.asarray(order_values, dtype=float)[order])
+    elif strata is not None:
+        strata = np.asarray(strata)[order]
+    return np.sort(order[sample_rows(len(X), size, strata=strata, random_state=random_state)])
 
 
 def _value_strata(order_values: np.ndarray | None, n_bins: int = 10) -> np.ndarray | None:

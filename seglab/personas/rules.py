@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from seglab._validation import check_range
-from seglab.cluster.segmenter import canonical_order, sample_rows
+from seglab.cluster.segmenter import canonical_sample
 from seglab.personas.profiles import align_labels
 from seglab.personas.wording import feature_label, format_value, round_threshold, words_for
 
@@ -328,10 +328,8 @@ def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], 
     check_range(max_rows, name="max_rows", low=2, integer=True)
     segment = align_labels(features, labels).to_numpy()
     medians = {c: float(pd.to_numeric(features[c], errors="coerce").median()) for c in numeric}
-    grown = np.arange(len(features))
-    if len(features) > max_rows:  # drawn in the canonical order: the same rules whatever the row order or salt
-        order = canonical_order(features[[*numeric, *categorical]])
-        grown = np.sort(order[sample_rows(len(order), max_rows, strata=segment[order], random_state=random_state)])
+    grown = canonical_sample(features[[*numeric, *categorical]], max_rows, strata=segment, random_state=random_state)
+    grown = np.arange(len(features)) if grown is None else grown  # the same rules whatever the row order or salt
     X, encoded = _encode(features.iloc[grown] if len(grown) < len(features) else features, numeric, categorical,
                          medians)
     leaf = max(5, int(min_leaf_share * len(grown)))
