@@ -181,3 +181,27 @@ def test_tie_groups_use_every_score_the_distinct_values_allow():
     two = rfm_scores(pd.DataFrame({"customer_id": list("abcd"), "recency_days": [1, 1, 9, 9],
                                    "orders": [1, 1, 1, 2], "net_revenue": [5.0, 5.0, 6.0, 7.0]}))
     assert two["f_score"].tolist() == [1, 1, 1, 5] and two["r_score"].tolist() == [5, 5, 1, 1]
+
+
+def test_an_orders_channel_is_its_first_lines_channel_in_string_order():
+    # the orders carry channel numbers through the aggregation (DuckDB cannot spill a string per
+    # group); the result must be the channel a string MIN gives, missing channels included
+    from seglab.features.engine import as_table, connect, execute
+    from seglab.features.rfm import order_channels, orders_expr, window_lines
+
+    lines = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b", "b", "c", "d", "d"],
+        "order_id": ["1", "1", "2", "3", "3", "4", "5", "5"],
+        "order_date": pd.to_datetime(["2024-01-02"] * 8),
+        "amount": [5.0, 3.0, 2.0, 1.0, -1.0, 4.0, 2.0, 2.0],
+        "channel": ["web", "app", "zoo", "épicerie", "zoo", None, None, "web"],
+    })
+    con = connect("duckdb")
+    table = window_lines(as_table(con, lines, name="transactions"), as_of=pd.Timestamp("2024-01-31"))
+    channels = order_channels(con, table)
+    assert channels == ["app", "web", "zoo", "épicerie"]  # code-point order, like the engines'
+    got = execute(con, orders_expr(table, channels)).set_index("order_id")["channel"]
+    expected = lines.groupby("order_id")["channel"].min()
+    pd.testing.assert_series_equal(got.sort_index(), expected, check_names=False, check_dtype=False)
+    assert "channel" not in execute(con, orders_expr(table)).columns  # no list, no channel
+    assert execute(con, orders_expr(table, [])).channel.isna().all()

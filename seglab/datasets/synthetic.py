@@ -225,7 +225,7 @@ def _weekend_days(rng: np.random.Generator, day: np.ndarray, weekend: np.ndarray
                   days: int) -> np.ndarray:
     """Move orders to or from weekends so that about ``weekend`` of each customer's fall on one."""
     day = np.floor(day)
-    weekday = (t0.dayofweek + day.astype(int)) % 7  # 5, 6: Saturday, Sunday
+    weekday = (t0.day_of_week + day.astype(int)) % 7  # 5, 6: Saturday, Sunday
     on_weekend = weekday >= 5
     to_weekend = ~on_weekend & (rng.random(len(day)) < np.clip((weekend - 2 / 7) / (5 / 7), 0, 1))
     off_weekend = on_weekend & (rng.random(len(day)) < np.clip((2 / 7 - weekend) / (2 / 7), 0, 1))

@@ -85,27 +85,34 @@ def behaviour_expr(con, lines: ibis.Table, orders: ibis.Table, daily: ibis.Table
                                                      n_gaps=gaps.gap.count())
     parts = [per_order, per_gap]
 
+    # per customer over the lines. No DISTINCT aggregate next to the sums: DuckDB cannot spill
+    # that combination, and on tens of millions of lines it ran out of memory at its cap;
+    # distinct counts are counts of distinct (customer, value) pairs instead, a plain GROUP BY.
     line_columns = set(lines.columns)
     purchase = lines.amount_x >= 0
     categories = (top_values(con, lines, "category", top_categories, where=purchase)
                   if "category" in line_columns else [])
-    line_aggs = {}
+    counted = []
     if "product_id" in line_columns:
-        line_aggs["distinct_products"] = lines.product_id.nunique(where=purchase)
+        products = lines.filter(purchase & lines.product_id.notnull()).select("customer_id", "product_id").distinct()
+        counted.append(products.group_by("customer_id").aggregate(distinct_products=products.count()))
     if categories:
-        line_aggs["purchase_gross"] = ibis.cases((purchase, lines.amount_x), else_=0).sum()
-        line_aggs["distinct_categories"] = lines.category.nunique(where=purchase)
+        line_aggs = {"purchase_gross": ibis.cases((purchase, lines.amount_x), else_=0).sum()}
         for value in categories:
             line_aggs[f"cat_{slug(value)}"] = ibis.cases(
                 (purchase & (lines.category == value), lines.amount_x), else_=0).sum()
-    if line_aggs:
         per_line = lines.group_by("customer_id").aggregate(**line_aggs)
-        if categories:
-            by_category = (lines.filter(purchase & lines.category.notnull())
-                           .group_by(["customer_id", "category"]).aggregate(spend=lines.amount_x.sum()))
-            top = by_category.group_by("customer_id").aggregate(top_category_spend=by_category.spend.max())
-            per_line = join_customers(per_line, top)
-        parts.append(per_line)
+        by_category = (lines.filter(purchase & lines.category.notnull())
+                       .group_by(["customer_id", "category"]).aggregate(spend=lines.amount_x.sum()))
+        counted.append(by_category.group_by("customer_id").aggregate(
+            distinct_categories=by_category.count(), top_category_spend=by_category.spend.max()))
+    else:
+        per_line = lines.select("customer_id").distinct()
+    if counted:
+        per_line = join_customers(per_line, *counted)
+        counts = {name: per_line[name].fill_null(0) for name in ("distinct_products", "distinct_categories")
+                  if name in per_line.columns}
+        parts.append(per_line.mutate(**counts))
     return join_customers(*parts), categories, channels, timed
 
 

@@ -386,7 +386,8 @@ def _transaction_queries(con, transactions, *, as_of, lookback_days, summary_loo
         raw["cut"] = _summary_cut(con, transactions, as_of, summary_lookback_days)
     with ExitStack() as shared:
         # the per-order and per-day tables feed several queries: compute each once
-        orders = shared.enter_context(materialize(con, _rfm.orders_expr(lines), "orders"))
+        orders = shared.enter_context(materialize(con, _rfm.orders_expr(lines, _rfm.order_channels(con, lines)),
+                                                   "orders"))
         daily_all = shared.enter_context(materialize(con, _rfm.daily_expr(history), "daily"))
         daily = daily_all
         if lookback_days and lookback_days != summary_lookback_days:

@@ -140,10 +140,27 @@ def daily_expr(lines: ibis.Table) -> ibis.Table:
     )
 
 
-def orders_expr(lines: ibis.Table) -> ibis.Table:
+def order_channels(con, lines: ibis.Table) -> list[str]:
+    """The distinct non-missing channels of ``lines``, in the engines' string order (code
+    points, which is UTF-8 byte order): what :func:`orders_expr` needs to carry each order's
+    channel. Empty when the lines have no ``channel`` column."""
+    if "channel" not in lines.columns:
+        return []
+    values = execute(con, lines.filter(lines.channel.notnull()).select("channel").distinct())["channel"]
+    return sorted(str(v) for v in values)
+
+
+def orders_expr(lines: ibis.Table, channels: Sequence[str] | None = None) -> ibis.Table:
     """One row per order: day, time, net, purchased and returned amounts, purchase lines
     (``amount`` ≥ 0), and (when the data has them) units, discount and channel. Amounts are
-    scaled integers. Without an ``order_id`` column an order is a customer-day."""
+    scaled integers. Without an ``order_id`` column an order is a customer-day.
+
+    An order's channel is the first of its lines' channels in string order. ``channels``
+    (:func:`order_channels`) lists them all; without it the orders have no channel. The
+    lines carry a channel's number in that list, not its name: an aggregate that keeps a
+    string per group cannot spill to disk in DuckDB, so on tens of millions of lines the
+    query ran out of memory at the engine's cap.
+    """
     bought = lines.amount_x >= 0
     columns = set(lines.columns)
     aggs = {"day": lines.day.min(), "ordered_at": lines.order_date.min(),
@@ -155,12 +172,21 @@ def orders_expr(lines: ibis.Table) -> ibis.Table:
         aggs["items"] = ibis.cases((bought, lines.quantity_x), else_=0).sum()
     if "discount_x" in columns:
         aggs["discount"] = ibis.cases((bought, lines.discount_x), else_=0).sum()
-    if "channel" in columns:
-        aggs["channel"] = lines.channel.min()
+    channels = list(channels) if channels is not None and "channel" in columns else None
+    if channels:
+        aggs["channel_code"] = ibis.cases(*((lines.channel == value, code) for code, value in enumerate(channels)),
+                                          else_=ibis.null("int32")).min()
     key = "order_id" if "order_id" in columns else "day"
     if key == "day":
         del aggs["day"]
-    return lines.group_by(["customer_id", key]).aggregate(**aggs)
+    orders = lines.group_by(["customer_id", key]).aggregate(**aggs)
+    if channels is None:
+        return orders
+    if not channels:  # every channel missing
+        return orders.mutate(channel=ibis.null("string"))
+    code = orders.channel_code
+    name = ibis.cases(*((code == i, value) for i, value in enumerate(channels)), else_=ibis.null("string"))
+    return orders.mutate(channel=name).drop("channel_code")
 
 
 def summary_expr(daily: ibis.Table, as_of: pd.Timestamp, time_unit: str = "days") -> ibis.Table:
