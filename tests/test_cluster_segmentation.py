@@ -240,6 +240,18 @@ def test_beyond_max_points_the_map_places_a_seeded_sample_of_every_segment(featu
     pd.testing.assert_frame_equal(run.segmentation().segments, seg.segments)
 
 
+def test_the_map_sample_is_the_same_customers_whatever_the_row_order(features):
+    table = features.features
+    shuffled = table.sample(frac=1.0, random_state=7).reset_index(drop=True)
+    placed = {}
+    for name, frame in (("as read", table), ("shuffled", shuffled)):
+        seg = segment(frame, features.dictionary, criteria=["psychographic", "value"], k=4)
+        seg.add_map(frame, method="pca", max_points=600)
+        placed[name] = set(seg.segments.dropna(subset=["x"])["customer_id"])
+    assert len(placed["as read"]) == 600
+    assert placed["shuffled"] == placed["as read"]
+
+
 @pytest.mark.parametrize("algorithm", cluster.ALGORITHMS)
 def test_a_prepared_segmentation_gives_the_same_segments(features, algorithm):
     chosen = {"criteria": ["psychographic", "value"], "preprocessor": Preprocessor(scaling="standard"),

@@ -18,7 +18,7 @@ from seglab.cluster.columns import SegmentationColumns, select_columns
 from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
 from seglab.cluster.preprocess import Preprocessor
 from seglab.cluster.segmenter import (ALGORITHMS, FIT_SAMPLE, PreparedData, Segmenter, canonical_sample,
-                                      load_segmenter, sample_rows)
+                                      load_segmenter)
 from seglab.cluster.selection import KSelection, SelectionRule, choose_k
 from seglab.exceptions import ParameterError
 
@@ -97,7 +97,8 @@ class Segmentation:
             a run folder gives its pair) and reuse it when made from the same input.
         max_points : int, default 50000
             Beyond this many customers only a seeded sample of that many (the same share of
-            every segment) is placed on the map; the others' ``x`` and ``y`` are missing. A
+            every segment, drawn in the customers' canonical order, so the same customers
+            whatever the row order or the pseudonyms) is placed on the map; the others' ``x`` and ``y`` are missing. A
             map shows no more points legibly (:func:`~seglab.plotting.plot_segment_map` draws
             50,000 at most), and placing millions of customers with UMAP would take hours.
         progress : bool, default False
@@ -113,13 +114,13 @@ class Segmentation:
         check_choice(method, MAP_METHODS, name="method")
         check_range(max_points, name="max_points", low=5, integer=True)
         settings = {"method": method, "random_state": self.params.get("random_state", 0), **params}
-        placed = np.arange(len(self.segments))
-        if len(placed) > max_points:
-            placed = sample_rows(len(placed), max_points, strata=self.segments["segment"].to_numpy(),
-                                 random_state=settings["random_state"])
-        ids = self.segments["customer_id"].to_numpy()[placed]
-        X = features.set_index("customer_id").loc[ids, list(self.columns.all)]
-        Z = self.model.transform(X.reset_index(drop=True))
+        X = features.set_index("customer_id").loc[self.segments["customer_id"], list(self.columns.all)]
+        X = X.reset_index(drop=True)
+        placed = canonical_sample(X, max_points, strata=self.segments["segment"].to_numpy(),
+                                  random_state=settings["random_state"])
+        if placed is None:
+            placed = np.arange(len(X))
+        Z = self.model.transform(X.iloc[placed].reset_index(drop=True))
         coords = (cached_embedding(Z, cache, progress=progress, **settings) if cache is not None
                   else embed(Z, progress=progress, **settings))
         x, y = np.full(len(self.segments), np.nan), np.full(len(self.segments), np.nan)
