@@ -340,8 +340,10 @@ def connect(backend: str | EngineSettings | object = "duckdb", *, master: str | 
 def to_parquet_file(expr, path: str | Path, *, con=None) -> Path:
     """Write an engine table to one Parquet file (zstd, as every artifact), atomically (a
     temporary file beside it is renamed into place), by the engine: DuckDB with ``COPY``;
-    other engines (Spark writes a folder of parts) stream Arrow batches into one file, so
-    only one batch at a time passes through Python.
+    Spark writes its folder of parts beside the file (so on a cluster the executors write,
+    and the folder must be on storage they share), whose row groups are then copied into
+    the one file, one batch at a time; other engines stream Arrow batches into the file.
+    Nothing holds the whole table in Python.
 
     Parameters
     ----------
@@ -358,18 +360,38 @@ def to_parquet_file(expr, path: str | Path, *, con=None) -> Path:
         ``path``.
     """
     import ibis
+    import pyarrow.parquet as pq
 
     from seglab._io import atomic_path
 
     con = con if con is not None else ibis.get_backend(expr)
+    schema = expr.schema().to_pyarrow()
     with atomic_path(path) as tmp, quiet():
         if con.name == "duckdb":
             con.to_parquet(expr, str(tmp), compression="zstd")
+        elif con.name == "pyspark":
+            _spark_to_parquet_file(con, expr, Path(tmp), schema)
         else:
-            import pyarrow.parquet as pq
-
-            with con.to_pyarrow_batches(expr) as batches:
-                with pq.ParquetWriter(str(tmp), batches.schema, compression="zstd") as writer:
-                    for batch in batches:
-                        writer.write_batch(batch)
+            with con.to_pyarrow_batches(expr) as batches, \
+                    pq.ParquetWriter(str(tmp), batches.schema, compression="zstd") as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
     return Path(path)
+
+
+def _spark_to_parquet_file(con, expr, path: Path, schema) -> None:
+    """Spark writes ``expr`` as a folder of parts (in the table's order: part files are
+    numbered in partition order) beside ``path``; their batches are appended to ``path``
+    with the types the expression has (Spark writes its own timestamp encoding)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = Path(tempfile.mkdtemp(prefix=f".{path.name}.parts-", dir=path.parent))
+    try:
+        con.to_parquet(expr, str(parts), mode="overwrite", compression="zstd")
+        with pq.ParquetWriter(str(path), schema, compression="zstd") as writer:
+            for part in sorted(parts.glob("part-*.parquet")):
+                for batch in pq.ParquetFile(part).iter_batches(batch_size=65_536):
+                    writer.write_table(pa.Table.from_batches([batch]).select(schema.names).cast(schema))
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)

@@ -53,3 +53,37 @@ def test_a_source_only_pandas_reads_on_spark_is_read_by_pandas(con, tmp_path):
     loaded = load_spec(spec)
     assert engine_read.pandas_options(loaded.transactions.sources[0], loaded, con.name) == ["decimal"]
     assert_same_collect(spec, "2021-03-31", tmp_path, con=con)
+
+
+def test_spark_writes_a_table_without_collecting_it_into_python(con, tmp_path, monkeypatch):
+    # a table is written by Spark's executors as parts, then copied batch by batch into the one
+    # file: collecting it into the driver (toPandas) ran out of Java heap at 10 M lines
+    import pandas as pd
+
+    from seglab.engine import connect, to_parquet_file
+
+    frame = pd.DataFrame({"customer_id": [f"c{i:05d}" for i in range(30_000)][::-1],
+                          "order_date": pd.date_range("2024-01-01", periods=30_000, freq="min"),
+                          "amount": [float(i % 97) - 3.5 for i in range(30_000)],
+                          "channel": [None if i % 11 == 0 else "web" for i in range(30_000)]})
+    for name in ("execute", "to_pyarrow", "to_pyarrow_batches", "to_pandas"):
+        monkeypatch.setattr(type(con), name, lambda *a, **k: pytest.fail("the table went through the driver"))
+    spark_file = to_parquet_file(ibis.memtable(frame).order_by("customer_id"), tmp_path / "spark.parquet", con=con)
+    monkeypatch.undo()
+    duck = connect("duckdb")
+    duck_file = to_parquet_file(ibis.memtable(frame).order_by("customer_id"), tmp_path / "duck.parquet", con=duck)
+    got, expected = pd.read_parquet(spark_file), pd.read_parquet(duck_file)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["customer_id"].is_monotonic_increasing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["duck.parquet", "spark.parquet"]  # no parts left
+
+
+def test_an_empty_table_is_written_with_its_columns_on_spark(con, tmp_path):
+    import pandas as pd
+
+    from seglab.engine import to_parquet_file
+
+    frame = pd.DataFrame({"customer_id": ["a"], "amount": [1.0]})
+    table = ibis.memtable(frame)
+    written = pd.read_parquet(to_parquet_file(table.filter(table.amount < 0), tmp_path / "empty.parquet", con=con))
+    assert list(written.columns) == ["customer_id", "amount"] and written.empty

@@ -234,8 +234,14 @@ def period_figures(transactions, segments: pd.DataFrame, period: str | Period | 
     key = inside.order_id if "order_id" in inside.columns else inside.order_date.date().cast("string")
     # money summed exactly, as whole numbers of 1/10,000 (the same on every run and thread count)
     cents = (inside.amount.cast("float64") * _SCALE).round().cast("int64")
-    per_customer = inside.group_by(["window", "customer_id"]).aggregate(
-        revenue=cents.sum(), orders=key.nunique(where=inside.amount > 0), active=(inside.amount > 0).any())
+    # orders first, then customers: a plain GROUP BY at each level, which DuckDB spills to disk
+    # (a DISTINCT count beside sums cannot spill, and ran out of memory at 50 M lines)
+    keyed = inside.mutate(key=key, cents=cents)
+    per_order = keyed.group_by(["window", "customer_id", "key"]).aggregate(
+        revenue=keyed.cents.sum(), bought=(keyed.amount > 0).any())
+    counted = per_order.bought & per_order.key.notnull()
+    per_customer = per_order.group_by(["window", "customer_id"]).aggregate(
+        revenue=per_order.revenue.sum(), orders=counted.cast("int64").sum(), active=per_order.bought.any())
     joined = (per_customer.left_join(membership, per_customer.customer_id == membership.member_id)
               .left_join(firsts, per_customer.customer_id == firsts.first_id))
     start = ibis.cases(*[(joined.window == name, a) for name, (a, _) in covered.items()])
