@@ -259,7 +259,8 @@ def _categorical_rows(name: str, ids: np.ndarray, levels: np.ndarray, counts: np
                          "contrast": contrast[seen]})
 
 
-_SEGMENT = "_seglab_segment"
+SEGMENT_COLUMN = "_seglab_segment"
+"""The segment column of :func:`aligned_table` (a name no feature has)."""
 
 
 def _engine_profiles(features, labels, *, columns, revenue, con, batch: int) -> SegmentProfiles:
@@ -275,16 +276,16 @@ def _engine_profiles(features, labels, *, columns, revenue, con, batch: int) -> 
         labels = labels.rename("segment").rename_axis("customer_id").reset_index()
     table = as_table(con, features, name="features")
     segments = as_table(con, labels, name="segments")
-    _require_engine_columns(table, ["customer_id"], "features")
-    _require_engine_columns(segments, ["customer_id", "segment"], "segments")
-    joined = _aligned(con, table, segments)
+    require_engine_columns(table, ["customer_id"], "features")
+    require_engine_columns(segments, ["customer_id", "segment"], "segments")
+    joined = aligned_table(con, table, segments)
     schema = table.schema()
     columns = [c for c in (columns if columns is not None else table.columns) if c != "customer_id"]
-    _require_engine_columns(table, columns, "features")
+    require_engine_columns(table, columns, "features")
     if revenue == "auto":
         revenue = next((c for c in REVENUE_COLUMNS if c in schema), None)
     elif revenue is not None:
-        _require_engine_columns(table, [revenue], "features")
+        require_engine_columns(table, [revenue], "features")
     numeric_cols = [c for c in columns if schema[c].is_numeric() and not schema[c].is_decimal()]
     others = [c for c in columns if c not in numeric_cols]
     if others:
@@ -293,12 +294,12 @@ def _engine_profiles(features, labels, *, columns, revenue, con, batch: int) -> 
     else:
         categorical_cols = []
 
-    group = joined[_SEGMENT]
+    group = joined[SEGMENT_COLUMN]
     head = {"customers": group.count()}
     if revenue is not None:
-        money = _as_float(joined[revenue]) if schema[revenue].is_floating() else joined[revenue]
+        money = as_float(joined[revenue]) if schema[revenue].is_floating() else joined[revenue]
         head["revenue"] = money.sum().fill_null(ibis.literal(0, type=money.sum().type()))
-    sizes = execute(con, joined.group_by(_SEGMENT).aggregate(**head)).sort_values(_SEGMENT).set_index(_SEGMENT)
+    sizes = execute(con, joined.group_by(SEGMENT_COLUMN).aggregate(**head)).sort_values(SEGMENT_COLUMN).set_index(SEGMENT_COLUMN)
     sizes.index = sizes.index.astype(np.int64).rename("segment")
     counts = sizes["customers"].astype(np.int64).rename("count")
     totals = None
@@ -324,19 +325,19 @@ def _engine_profiles(features, labels, *, columns, revenue, con, batch: int) -> 
     return SegmentProfiles(overview=overview, numeric=numeric, categorical=categorical, revenue=revenue)
 
 
-def _require_engine_columns(table, columns: Sequence[str], name: str) -> None:
+def require_engine_columns(table, columns: Sequence[str], name: str) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise InputError(f"{name} lack {missing}; found {list(table.columns)[:12]}")
 
 
-def _aligned(con, table, segments):
-    """The feature table with each customer's segment (``_seglab_segment``), after the checks
-    of :func:`align_labels` (counted in the engine)."""
+def aligned_table(con, table, segments):
+    """The feature table with each customer's segment (column :data:`SEGMENT_COLUMN`), after
+    the checks of :func:`align_labels` (counted in the engine)."""
     from seglab.features.engine import execute
 
     ids = segments.select(label_id=segments.customer_id.cast("string"),
-                          **{_SEGMENT: segments.segment.cast("int64")})
+                          **{SEGMENT_COLUMN: segments.segment.cast("int64")})
     counted = execute(con, ids.aggregate(rows=ids.count(), distinct=ids.label_id.nunique()))
     if int(counted["rows"].iloc[0]) != int(counted["distinct"].iloc[0]):
         raise InputError("labels list some customers more than once; give one segment per customer")
@@ -348,15 +349,27 @@ def _aligned(con, table, segments):
         raise InputError(f"{int(found):,} customers in the segment labels are not in the feature table "
                          f"(e.g. {examples}); were the segments made from another run's features?")
     joined = keyed.left_join(ids, keyed.feature_id == ids.label_id)
-    joined = joined.select(*table.columns, _SEGMENT)
-    unlabelled = execute(con, joined.aggregate(n=joined[_SEGMENT].isnull().sum()))["n"].iloc[0]
+    joined = joined.select(*table.columns, SEGMENT_COLUMN)
+    unlabelled = execute(con, joined.aggregate(n=joined[SEGMENT_COLUMN].isnull().sum()))["n"].iloc[0]
     if unlabelled:
         raise InputError(f"{int(unlabelled):,} customers of the feature table have no segment; "
                          "segment every customer (or filter the features first)")
     return joined
 
 
-def _as_float(value):
+def engine_text(value):
+    """A column's values as the text the in-memory profiles and rules compare (``True`` /
+    ``False`` for booleans, :data:`MISSING_VALUE` for missing), as an engine expression."""
+    import ibis
+
+    if value.type().is_boolean():
+        text = ibis.cases((value, "True"), (~value, "False"), else_=ibis.null("string"))
+    else:
+        text = value.cast("string")
+    return text.fill_null(MISSING_VALUE)
+
+
+def as_float(value):
     """A numeric column as float64, NaN taken as missing (as pandas does)."""
     import ibis
 
@@ -373,7 +386,7 @@ def _engine_numeric(con, joined, columns: list[str], batch: int) -> dict:
                                  "overall_sum")}
     for start in range(0, len(columns), batch):
         chunk = columns[start:start + batch]
-        values = {f"v{i}": _as_float(joined[c]) for i, c in enumerate(chunk)}
+        values = {f"v{i}": as_float(joined[c]) for i, c in enumerate(chunk)}
         per = {}
         whole = {}
         for key, v in values.items():
@@ -381,7 +394,7 @@ def _engine_numeric(con, joined, columns: list[str], batch: int) -> dict:
                         f"{key}_sum": v.sum()})
             whole.update({f"{key}_mean": v.mean(), f"{key}_std": v.std(how="pop"), f"{key}_count": v.count(),
                           f"{key}_sum": v.sum()})
-        grouped = execute(con, joined.group_by(_SEGMENT).aggregate(**per)).sort_values(_SEGMENT)
+        grouped = execute(con, joined.group_by(SEGMENT_COLUMN).aggregate(**per)).sort_values(SEGMENT_COLUMN)
         overall = execute(con, joined.aggregate(**whole)).iloc[0]
         keys = list(values)
         parts["mean"].append(grouped[[f"{k}_mean" for k in keys]].to_numpy(dtype=float))
@@ -405,16 +418,11 @@ def _engine_categorical(con, joined, column: str, dtype, ids: pd.Index) -> pd.Da
 
     from seglab.features.engine import execute
 
-    raw = joined[column]
-    if dtype.is_boolean():
-        text = ibis.cases((raw, "True"), (~raw, "False"), else_=None)
-    else:
-        text = raw.cast("string")
-    value = text.fill_null(MISSING_VALUE)
-    found = execute(con, joined.mutate(_value=value).group_by([_SEGMENT, "_value"]).aggregate(n=ibis._.count()))
+    value = engine_text(joined[column])
+    found = execute(con, joined.mutate(_value=value).group_by([SEGMENT_COLUMN, "_value"]).aggregate(n=ibis._.count()))
     levels = np.asarray(sorted(set(found["_value"].astype(str))), dtype=object)
     counts = (found.assign(_value=found["_value"].astype(str))
-              .pivot_table(index=_SEGMENT, columns="_value", values="n", aggfunc="sum", fill_value=0)
+              .pivot_table(index=SEGMENT_COLUMN, columns="_value", values="n", aggfunc="sum", fill_value=0)
               .reindex(index=ids, columns=levels, fill_value=0).to_numpy(dtype=np.int64))
     totals = counts.sum(axis=0)
     return _categorical_rows(column, ids.to_numpy(dtype=np.int64), levels, counts, totals / totals.sum())
