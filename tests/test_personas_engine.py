@@ -1,5 +1,8 @@
-"""Segment profiles computed by the engine equal the in-memory ones: on every built-in
-dataset on DuckDB, and on the sample on Spark (local[2])."""
+"""The personas stage in the engine: segment profiles equal the in-memory ones (every
+built-in dataset on DuckDB, the sample on Spark local[2]); the explaining rules are the
+in-memory ones up to ``max_rows`` customers and, beyond, are grown on an engine-drawn
+sample with every figure counted on all customers; personas built from a run's files
+equal those built in memory."""
 
 import numpy as np
 import pandas as pd
@@ -9,10 +12,11 @@ from seglab.cluster import segment
 from seglab.collect import collect
 from seglab.exceptions import InputError
 from seglab.features import build_features
-from seglab.personas import profile_segments
+from seglab.personas import SegmentFiles, build_personas, explain_segments, profile_segments
+from seglab.personas.rules import _InMemory, evaluate_rule
 
 
-def built(dataset: str, period, folder):
+def built(dataset: str, period, folder, *, full: bool = False):
     """The dataset's features with the defaults a user gets, segmented (k = 4), written as
     Parquet like a run's artifacts."""
     fs = build_features(collect(dataset, period))
@@ -20,7 +24,14 @@ def built(dataset: str, period, folder):
     features, segments = folder / "features.parquet", folder / "segments.parquet"
     fs.features.to_parquet(features)
     seg.segments.to_parquet(segments)
+    if full:
+        return fs, seg, SegmentFiles(features, segments, fs.dictionary)
     return fs.features, seg.segments, features, segments
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return built("sample", "2025Q4", tmp_path_factory.mktemp("sample"), full=True)
 
 
 def assert_same_profiles(memory, engine):
@@ -111,3 +122,54 @@ def test_spark_profiles_equal_duckdb_and_in_memory_ones(spark, tmp_path):
     table, segments, features_file, segments_file = built("sample", "2025Q4", tmp_path)
     on_spark = profile_segments(str(features_file), str(segments_file), con=ibis.pyspark.connect(spark))
     assert_same_profiles(profile_segments(table, segments[["customer_id", "segment"]]), on_spark)
+
+
+def rule_columns(seg):
+    return {"numeric": list(seg.columns.numeric), "categorical": list(seg.columns.categorical)}
+
+
+def test_engine_rules_are_the_in_memory_ones_up_to_max_rows(sample):
+    fs, seg, files = sample
+    memory = explain_segments(fs.features, seg.segments[["customer_id", "segment"]], **rule_columns(seg))
+    engine = explain_segments(files.features, files.segments, **rule_columns(seg))
+    assert engine.assignment_sql == memory.assignment_sql
+    assert engine.assignment_fidelity == memory.assignment_fidelity
+    pd.testing.assert_frame_equal(engine.rules, memory.rules)
+    pd.testing.assert_frame_equal(engine.summary, memory.summary)
+
+
+def test_engine_rules_beyond_max_rows_count_every_customer(sample, tmp_path):
+    fs, seg, files = sample
+    engine = explain_segments(files.features, files.segments, max_rows=600, **rule_columns(seg))
+    table = fs.features
+    labels = seg.segments.set_index("customer_id")["segment"].reindex(table["customer_id"]).to_numpy()
+    memory_medians = {c: float(table[c].median()) for c in seg.columns.numeric}
+    assert engine.medians == pytest.approx(memory_medians, nan_ok=True)
+    assert len(engine.rules) and (engine.rules["customers"] > 0).any()
+    counter = _InMemory(table, labels, engine.medians)
+    for s, rows in engine.rules.groupby("segment"):
+        counted, together = counter.count(s, list(rows["conditions"]))
+        assert rows["customers"].tolist() == [c for c, _, _ in counted]
+        assert rows["precision"].tolist() == pytest.approx([p for _, p, _ in counted])
+        assert rows["coverage"].tolist() == pytest.approx([c for _, _, c in counted])
+        summary = engine.summary.set_index("segment").loc[s]
+        assert summary[["precision", "coverage", "fidelity"]].tolist() == pytest.approx(list(together.values()))
+    whens = [line for line in engine.assignment_sql.splitlines() if line.strip().startswith("WHEN")]
+    assert whens and 0.5 < engine.assignment_fidelity <= 1
+    # the sample is drawn from the values, not the row order
+    shuffled = tmp_path / "shuffled.parquet"
+    table.sample(frac=1, random_state=7).to_parquet(shuffled)
+    again = explain_segments(shuffled, files.segments, max_rows=600, **rule_columns(seg))
+    assert again.assignment_sql == engine.assignment_sql
+    assert again.rules["rule"].tolist() == engine.rules["rule"].tolist()
+
+
+def test_personas_from_a_runs_files_equal_the_in_memory_ones(sample):
+    fs, seg, files = sample
+    meta = {"dataset": "sample", "period": "2025Q4"}
+    memory, engine = build_personas(fs, seg, meta=meta), build_personas(files, seg, meta=meta)
+    assert engine.to_markdown() == memory.to_markdown()
+    assert engine.rules.assignment_sql == memory.rules.assignment_sql
+    assert engine.names == memory.names
+    assert_same_profiles(memory.profiles, engine.profiles)
+    pd.testing.assert_frame_equal(engine.traits, memory.traits, check_exact=False, rtol=1e-9)
