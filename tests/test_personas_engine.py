@@ -138,9 +138,8 @@ def test_engine_rules_are_the_in_memory_ones_up_to_max_rows(sample):
     pd.testing.assert_frame_equal(engine.summary, memory.summary)
 
 
-def test_engine_rules_beyond_max_rows_count_every_customer(sample, tmp_path):
-    fs, seg, files = sample
-    engine = explain_segments(files.features, files.segments, max_rows=600, **rule_columns(seg))
+def assert_counted_on_everyone(engine, fs, seg):
+    """Every figure of rules grown on a sample is the count on all customers."""
     table = fs.features
     labels = seg.segments.set_index("customer_id")["segment"].reindex(table["customer_id"]).to_numpy()
     memory_medians = {c: float(table[c].median()) for c in seg.columns.numeric}
@@ -156,6 +155,18 @@ def test_engine_rules_beyond_max_rows_count_every_customer(sample, tmp_path):
         assert summary[["precision", "coverage", "fidelity"]].tolist() == pytest.approx(list(together.values()))
     whens = [line for line in engine.assignment_sql.splitlines() if line.strip().startswith("WHEN")]
     assert whens and 0.5 < engine.assignment_fidelity <= 1
+    import duckdb  # the SQL a user gets, run on the whole table, agrees as often as stated
+
+    customers = table  # noqa: F841 (read by DuckDB below)
+    predicted = duckdb.sql(f"SELECT {engine.assignment_sql} FROM customers").df()["segment"].to_numpy()
+    assert (predicted == labels).mean() == pytest.approx(engine.assignment_fidelity)
+
+
+def test_engine_rules_beyond_max_rows_count_every_customer(sample, tmp_path):
+    fs, seg, files = sample
+    engine = explain_segments(files.features, files.segments, max_rows=600, **rule_columns(seg))
+    assert_counted_on_everyone(engine, fs, seg)
+    table = fs.features
     # the sample is drawn from the values, not the row order
     shuffled = tmp_path / "shuffled.parquet"
     table.sample(frac=1, random_state=7).to_parquet(shuffled)
@@ -173,3 +184,18 @@ def test_personas_from_a_runs_files_equal_the_in_memory_ones(sample):
     assert engine.names == memory.names
     assert_same_profiles(memory.profiles, engine.profiles)
     pd.testing.assert_frame_equal(engine.traits, memory.traits, check_exact=False, rtol=1e-9)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_spark_rules_and_personas_from_files(spark, sample):
+    import ibis
+
+    fs, seg, files = sample
+    con = ibis.pyspark.connect(spark)
+    files = SegmentFiles(str(files.features), str(files.segments), files.dictionary)
+    beyond = explain_segments(files.features, files.segments, max_rows=600, con=con, **rule_columns(seg))
+    assert_counted_on_everyone(beyond, fs, seg)
+    meta = {"dataset": "sample", "period": "2025Q4"}
+    assert build_personas(files, seg, meta=meta, con=con).to_markdown() == build_personas(fs, seg, meta=meta).to_markdown()

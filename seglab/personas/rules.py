@@ -486,18 +486,18 @@ class _InEngine:
 
         from seglab.cluster.segmenter import canonical_order
         from seglab.features.engine import execute
-        from seglab.personas.profiles import SEGMENT_COLUMN, engine_text
+        from seglab.personas.profiles import SEGMENT_COLUMN
 
         n = self.counts["n"].to_numpy(dtype=np.int64)
         exact = n * size / self.total
         quota = np.floor(exact).astype(int)
         quota[np.argsort(-(exact - quota), kind="stable")[:size - quota.sum()]] += 1
         columns = [*self.numeric, *self.categorical]
-        text = ibis.literal(f"{random_state}")
-        for col in columns:
-            text = text.concat("|", engine_text(self.joined[col]))
-        keyed = self.joined.mutate(_key=text)
-        rank = ibis.row_number().over(group_by=keyed[SEGMENT_COLUMN], order_by=[keyed._key.hash(), keyed._key])
+        values = {"seed": ibis.literal(int(random_state), type="int64"),
+                  **{f"c{i}": self.joined[col] for i, col in enumerate(columns)}}
+        keyed = self.joined.mutate(_key=ibis.struct(values).hash())  # ties (identical values) by the values
+        rank = ibis.row_number().over(group_by=keyed[SEGMENT_COLUMN],
+                                      order_by=[keyed._key, *[keyed[col] for col in columns]])
         limit = ibis.cases(*[(keyed[SEGMENT_COLUMN] == s, int(q)) for s, q in zip(self.segments, quota, strict=True)],
                            else_=0)
         drawn = keyed.mutate(_rank=rank, _quota=limit)
