@@ -13,7 +13,7 @@ from seglab.collect import collect
 from seglab.exceptions import InputError
 from seglab.features import build_features
 from seglab.personas import SegmentFiles, build_personas, explain_segments, profile_segments
-from seglab.personas.rules import _InMemory, evaluate_rule
+from seglab.personas.rules import _InMemory
 
 
 def built(dataset: str, period, folder, *, full: bool = False):

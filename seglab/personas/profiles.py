@@ -112,7 +112,8 @@ def profile_segments(features, labels, *, columns: Sequence[str] | None = None, 
     - **in memory**: ``features`` a DataFrame, ``labels`` a Series or segments frame, no
       ``con``;
     - **in the engine**: ``features`` and ``labels`` Parquet paths (a run's
-      ``features.parquet`` and ``segments.parquet``) or Ibis tables, or ``con`` given.
+      feature table and segments, :meth:`seglab.run.RunFolder.segment_files`) or Ibis
+      tables, or ``con`` given.
       Every sum, count, mean, median, standard deviation and value count is a group-by in
       the engine (DuckDB by default, Spark, …); only one row per segment × feature (and
       per segment × value) comes back, so memory does not grow with the customers.
