@@ -205,13 +205,16 @@ def _numeric_profiles(table: pd.DataFrame, segment: pd.Series) -> pd.DataFrame:
 
 
 def _numeric_rows(columns: list[str], ids: np.ndarray, sizes: np.ndarray, *, mean, median, count, sums,
-                  overall_mean, spread, overall_count, overall_sum) -> pd.DataFrame:
+                  overall_mean, spread, overall_count, overall_sum, center=None) -> pd.DataFrame:
     """The rows of :attr:`SegmentProfiles.numeric` from per segment × feature summaries
     (segments × features arrays: ``mean``, ``median``, ``count`` present, ``sums``) and
     per feature ones (``overall_*``; ``spread`` the population standard deviation, NaN
-    where it is 0): the same arithmetic whether the summaries come from pandas or an engine."""
+    where it is 0): the same arithmetic whether the summaries come from pandas or an engine.
+    ``center`` (per feature), when given, was subtracted from the values before summing."""
     others = overall_count - count
     rest = _ratio(overall_sum - sums, others)
+    if center is not None:
+        rest = rest + center
     base = np.broadcast_to(overall_mean, mean.shape)
     usable = np.isfinite(spread)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -380,37 +383,50 @@ def as_float(value):
 
 def _engine_numeric(con, joined, columns: list[str], batch: int) -> dict:
     """The summaries :func:`_numeric_rows` takes, by group-bys in the engine, ``batch``
-    features per query; segments in ascending order."""
+    features per query; segments in ascending order.
+
+    Means, sums and standard deviations are taken of each value minus the feature's
+    smallest value (added back to the means): an engine's plain floating-point sums of a
+    million values near 1 lose the digits that a feature with a tiny spread (a
+    probability alive of 0.99999999 ± 1e-8) differs by, where pandas sums with
+    compensation."""
     from seglab.features.engine import execute
 
+    lowest = execute(con, joined.aggregate(**{f"v{i}": as_float(joined[c]).min() for i, c in enumerate(columns)}))
+    center = np.nan_to_num(lowest.iloc[0].to_numpy(dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
     parts = {key: [] for key in ("mean", "median", "count", "sums", "overall_mean", "spread", "overall_count",
                                  "overall_sum")}
     for start in range(0, len(columns), batch):
         chunk = columns[start:start + batch]
-        values = {f"v{i}": as_float(joined[c]) for i, c in enumerate(chunk)}
-        per = {}
-        whole = {}
-        for key, v in values.items():
-            per.update({f"{key}_mean": v.mean(), f"{key}_median": v.median(), f"{key}_count": v.count(),
-                        f"{key}_sum": v.sum()})
-            whole.update({f"{key}_mean": v.mean(), f"{key}_std": v.std(how="pop"), f"{key}_count": v.count(),
-                          f"{key}_sum": v.sum()})
+        per, whole = {}, {}
+        for i, c in enumerate(chunk):
+            value = as_float(joined[c])
+            shifted = value - float(center[start + i])
+            per.update({f"v{i}_mean": shifted.mean(), f"v{i}_median": value.median(), f"v{i}_count": value.count(),
+                        f"v{i}_sum": shifted.sum()})
+            whole.update({f"v{i}_mean": shifted.mean(), f"v{i}_std": shifted.std(how="pop"),
+                          f"v{i}_count": value.count(), f"v{i}_sum": shifted.sum()})
         grouped = execute(con, joined.group_by(SEGMENT_COLUMN).aggregate(**per)).sort_values(SEGMENT_COLUMN)
         overall = execute(con, joined.aggregate(**whole)).iloc[0]
-        keys = list(values)
-        parts["mean"].append(grouped[[f"{k}_mean" for k in keys]].to_numpy(dtype=float))
-        parts["median"].append(grouped[[f"{k}_median" for k in keys]].to_numpy(dtype=float))
-        parts["count"].append(grouped[[f"{k}_count" for k in keys]].to_numpy(dtype=np.int64))
-        parts["sums"].append(np.nan_to_num(grouped[[f"{k}_sum" for k in keys]].to_numpy(dtype=float), nan=0.0,
-                                           posinf=np.inf, neginf=-np.inf))
-        parts["overall_mean"].append(overall[[f"{k}_mean" for k in keys]].to_numpy(dtype=float))
+        keys = [f"v{i}" for i in range(len(chunk))]
+        shift = center[start:start + len(chunk)]
+
+        def summary(frame, name, dtype=float):
+            return frame[[f"{k}_{name}" for k in keys]].to_numpy(dtype=dtype)
+
+        parts["mean"].append(summary(grouped, "mean") + shift)
+        parts["median"].append(summary(grouped, "median"))
+        parts["count"].append(summary(grouped, "count", np.int64))
+        parts["sums"].append(np.nan_to_num(summary(grouped, "sum"), nan=0.0, posinf=np.inf, neginf=-np.inf))
+        parts["overall_mean"].append(overall[[f"{k}_mean" for k in keys]].to_numpy(dtype=float) + shift)
         spread = overall[[f"{k}_std" for k in keys]].to_numpy(dtype=float)
         parts["spread"].append(np.where(spread == 0, np.nan, spread))
         parts["overall_count"].append(overall[[f"{k}_count" for k in keys]].to_numpy(dtype=np.int64))
         parts["overall_sum"].append(np.nan_to_num(overall[[f"{k}_sum" for k in keys]].to_numpy(dtype=float),
                                                   nan=0.0, posinf=np.inf, neginf=-np.inf))
-    axis = {"mean": 1, "median": 1, "count": 1, "sums": 1}
-    return {key: np.concatenate(value, axis=axis.get(key, 0)) for key, value in parts.items()}
+    rows = {"mean", "median", "count", "sums"}
+    out = {key: np.concatenate(value, axis=1 if key in rows else 0) for key, value in parts.items()}
+    return {**out, "center": center}
 
 
 def _engine_categorical(con, joined, column: str, dtype, ids: pd.Index) -> pd.DataFrame:
