@@ -177,6 +177,17 @@ class RunFolder:
         """The canonical customer table."""
         return pd.read_parquet(self.require("customers"))
 
+    def contacts(self) -> pd.DataFrame | None:
+        """``customer_id`` and ``email_sha256`` of the canonical customer table (what the
+        personas' channels and the ad-platform audiences need), or None when the customers
+        have no e-mail hashes; the other columns are not read."""
+        import pyarrow.parquet as pq
+
+        path = self.require("customers")
+        if "email_sha256" not in pq.read_schema(path).names:
+            return None
+        return pd.read_parquet(path, columns=["customer_id", "email_sha256"])
+
     def campaigns(self) -> pd.DataFrame | None:
         """The canonical campaigns table, or None when the dataset has none."""
         return self._optional_table("campaigns")
@@ -301,6 +312,14 @@ class RunFolder:
     def segments(self) -> pd.DataFrame:
         """Each customer's segment (and map position): ``segments.parquet``."""
         return pd.read_parquet(self.require("segments"))
+
+    def segment_files(self):
+        """The features and segments as files, with the feature dictionary
+        (:class:`~seglab.personas.SegmentFiles`), for the personas stage's engine work."""
+        from seglab.personas import SegmentFiles
+
+        return SegmentFiles(features=self.require("features"), segments=self.require("segments"),
+                            dictionary=self.dictionary())
 
     def segmentation_columns(self):
         """What the segments rest on (:class:`~seglab.cluster.SegmentationColumns`)."""

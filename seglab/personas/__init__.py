@@ -11,7 +11,7 @@ from seglab.personas.cards import PersonaCard, persona_cards
 from seglab.personas.facts import SegmentFacts, segment_facts
 from seglab.personas.naming import NOUNS, name_segments, read_names
 from seglab.personas.period import PeriodFigures, period_figures
-from seglab.personas.build import Personas, build_personas
+from seglab.personas.build import Personas, SegmentFiles, build_personas
 from seglab.personas.profiles import SegmentProfiles, align_labels, profile_segments
 from seglab.personas.rules import SegmentRules, explain_segments
 from seglab.personas.traits import describe_number, distinguishing_traits
@@ -19,6 +19,7 @@ from seglab.personas.traits import describe_number, distinguishing_traits
 __all__ = [
     "build_personas",
     "Personas",
+    "SegmentFiles",
     "profile_segments",
     "SegmentProfiles",
     "align_labels",

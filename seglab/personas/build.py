@@ -28,7 +28,21 @@ from seglab.personas.rules import SegmentRules, explain_segments
 from seglab.personas.traits import distinguishing_traits
 from seglab.personas.wording import window_text
 
-__all__ = ["Personas", "build_personas"]
+__all__ = ["Personas", "SegmentFiles", "build_personas"]
+
+
+@dataclass(frozen=True)
+class SegmentFiles:
+    """A run's customers as files, for the engine: the feature table, the segments (one
+    row per customer with ``customer_id`` and ``segment``) and the feature dictionary.
+    Made by :meth:`seglab.run.RunFolder.segment_files`; :func:`build_personas` then
+    profiles the segments and counts the rules' customers in the engine and reads only
+    summaries and a sample (see :func:`~seglab.personas.profile_segments` and
+    :func:`~seglab.personas.explain_segments`)."""
+
+    features: Path
+    segments: Path
+    dictionary: object | None = None
 
 
 @dataclass
@@ -97,13 +111,19 @@ class Personas:
 def build_personas(features, segmentation, *, names: Mapping[int, str] | None = None,
                    previous: Mapping[int, str] | None = None, top_traits: int = 5, rules_depth: int = 3,
                    min_audience: int = MIN_AUDIENCE, explain: bool = True, meta: dict | None = None,
-                   period: PeriodFigures | None = None, customers: pd.DataFrame | None = None) -> Personas:
+                   period: PeriodFigures | None = None, customers: pd.DataFrame | None = None,
+                   con=None) -> Personas:
     """Profile, describe, name and explain every segment.
 
     Parameters
     ----------
     features
-        A :class:`~seglab.features.FeatureSet` (or a feature table).
+        A :class:`~seglab.features.FeatureSet` (or a feature table), in memory; or a run's
+        :class:`SegmentFiles` (:meth:`seglab.run.RunFolder.segment_files`): then the
+        profiles are engine aggregations and the explaining rules are grown on a seeded
+        sample of at most 100,000 customers (all of them up to that many, so the same
+        personas as in memory), their customers counted by the engine; the feature table
+        is never read whole.
     segmentation
         A :class:`~seglab.cluster.Segmentation` (or a frame with ``customer_id`` and ``segment``).
     names
@@ -124,13 +144,20 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
         The period's own figures (:func:`~seglab.personas.period.period_figures`): they
         go into the cards' KPIs and summaries and decide the trend in the actions.
     customers
-        The canonical customer table: e-mail hashes there make email and matched
+        The canonical customer table (or its ``customer_id`` and ``email_sha256``,
+        :meth:`seglab.run.RunFolder.contacts`): e-mail hashes there make email and matched
         paid-social audiences available channels.
+    con
+        The Ibis connection for :class:`SegmentFiles` (default: an in-process DuckDB);
+        not used for features in memory.
     """
-    table = getattr(features, "features", features)
     dictionary = getattr(features, "dictionary", None)
-    segments = getattr(segmentation, "segments", segmentation)
-    profiles = profile_segments(table, segments[["customer_id", "segment"]])
+    if isinstance(features, SegmentFiles):  # summaries and a sample come back from the engine
+        table, labels = features.features, features.segments
+    else:
+        table, con = getattr(features, "features", features), None
+        labels = getattr(segmentation, "segments", segmentation)[["customer_id", "segment"]]
+    profiles = profile_segments(table, labels, con=con)
     traits = distinguishing_traits(profiles, dictionary, top=top_traits)
     facts = segment_facts(profiles, period)
     carried = {}
@@ -147,9 +174,9 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
     currency = dictionary.meta.get("currency", "") if dictionary is not None else ""
     rules = None
     if explain and isinstance(columns, SegmentationColumns):  # a plain frame's .columns is its Index
-        rules = explain_segments(table, segments[["customer_id", "segment"]], numeric=list(columns.numeric),
-                                 categorical=list(columns.categorical), names=segment_names, max_depth=rules_depth,
-                                 dictionary=dictionary, currency=currency)
+        rules = explain_segments(table, labels, numeric=list(columns.numeric), categorical=list(columns.categorical),
+                                 names=segment_names, max_depth=rules_depth, dictionary=dictionary,
+                                 currency=currency, con=con)
     cards = persona_cards(profiles, traits, segment_names, actions, rules=rules, currency=currency,
                           min_audience=min_audience, dictionary=dictionary, period=period, facts=facts)
     dmeta = dictionary.meta if dictionary is not None else {}

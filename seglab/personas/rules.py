@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -298,18 +299,20 @@ def _integer_columns(features: pd.DataFrame, numeric: Sequence[str]) -> list[str
     return out
 
 
-def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], categorical: Sequence[str] = (),
+def explain_segments(features, labels, *, numeric: Sequence[str], categorical: Sequence[str] = (),
                      names: Mapping[int, str] | None = None, max_depth: int = 3, min_leaf_share: float = 0.01,
                      random_state: int = 0, dictionary=None, currency: str = "",
-                     max_rows: int = 100_000) -> SegmentRules:
+                     max_rows: int = 100_000, con=None) -> SegmentRules:
     """Rules for each segment (one-vs-rest trees) and a SQL ``CASE`` for all of them.
 
     Parameters
     ----------
     features
-        One row per customer, with the columns the rules may use.
+        One row per customer, with the columns the rules may use: a DataFrame, or (for the
+        engine) a Parquet path or an Ibis table.
     labels
-        Segment by customer (see :func:`~seglab.personas.profiles.align_labels`).
+        Segment by customer (see :func:`~seglab.personas.profiles.align_labels`); for the
+        engine also a Parquet path or an Ibis table with ``customer_id`` and ``segment``.
     numeric, categorical
         The columns the rules may test (usually the segmentation's).
     max_depth
@@ -323,56 +326,242 @@ def explain_segments(features: pd.DataFrame, labels, *, numeric: Sequence[str], 
         same share of every segment): a depth-3 rule found on 100,000 customers is the rule
         found on millions, at a fraction of the cost. Every rule's customers, precision,
         coverage and fidelity are still counted on all customers.
+    con
+        The Ibis connection for features given as files or Ibis tables (default: an
+        in-process DuckDB). Up to ``max_rows`` customers the rule columns are read into
+        memory and the rules are exactly the in-memory ones. Beyond, the engine computes
+        the medians and which columns hold whole numbers, draws the sample (each segment's
+        share, the customers ranked by a seeded hash of their rule columns' values, so
+        neither row order nor pseudonyms matter; another engine may draw other
+        customers) and counts every rule's customers; only the sample comes back.
     """
     check_range(max_depth, name="max_depth", low=1, high=6, integer=True)
     check_range(max_rows, name="max_rows", low=2, integer=True)
+    options = {"names": names, "max_depth": max_depth, "min_leaf_share": min_leaf_share,
+               "random_state": random_state, "dictionary": dictionary, "currency": currency}
+    if con is not None or not isinstance(features, pd.DataFrame):
+        return _explain_in_engine(features, labels, numeric=numeric, categorical=categorical, max_rows=max_rows,
+                                  con=con, **options)
     segment = align_labels(features, labels).to_numpy()
     medians = {c: float(pd.to_numeric(features[c], errors="coerce").median()) for c in numeric}
     grown = canonical_sample(features[[*numeric, *categorical]], max_rows, strata=segment, random_state=random_state)
     grown = np.arange(len(features)) if grown is None else grown  # the same rules whatever the row order or salt
-    X, encoded = _encode(features.iloc[grown] if len(grown) < len(features) else features, numeric, categorical,
-                         medians)
-    leaf = max(5, int(min_leaf_share * len(grown)))
-    wording = RuleWording(dictionary, currency, _integer_columns(features, numeric))
+    sample = features.iloc[grown] if len(grown) < len(features) else features
+    return _explain(sample, segment[grown], numeric, categorical, medians, _integer_columns(features, numeric),
+                    _InMemory(features, segment, medians), **options)
+
+
+def _explain(sample: pd.DataFrame, sample_segment: np.ndarray, numeric, categorical, medians, integer, counter, *,
+             names, max_depth, min_leaf_share, random_state, dictionary, currency) -> SegmentRules:
+    """Grow the trees on ``sample`` and count their rules' customers with ``counter`` (on
+    every customer: in memory or in the engine)."""
+    X, encoded = _encode(sample, numeric, categorical, medians)
+    leaf = max(5, int(min_leaf_share * len(sample)))
+    wording = RuleWording(dictionary, currency, integer)
     rules, summary = [], []
-    for s in sorted(set(segment.tolist())):
-        member = segment == s
+    for s in counter.segments:
         tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=leaf, class_weight="balanced",
-                                      random_state=random_state).fit(X, member[grown])
-        selected_any = np.zeros(len(member), dtype=bool)
+                                      random_state=random_state).fit(X, sample_segment == s)
         classes = list(tree.classes_)
         paths = _paths(tree, encoded, classes.index(True)) if True in classes else []
-        for conditions in paths:
-            hit = evaluate_rule(features, conditions, medians)
-            selected_any |= hit
+        counted, together = counter.count(s, paths)
+        for conditions, (customers, precision, coverage) in zip(paths, counted, strict=True):
             rules.append({"segment": int(s), "rule": rule_text(conditions, wording),
                           "sql": " AND ".join(c.sql(medians) for c in conditions) or "TRUE",
-                          "customers": int(hit.sum()),
-                          "precision": float(member[hit].mean()) if hit.any() else 0.0,
-                          "coverage": float(hit[member].mean()) if member.any() else 0.0,
+                          "customers": customers, "precision": precision, "coverage": coverage,
                           "conditions": conditions})
         summary.append({"segment": int(s), "name": (names or {}).get(int(s), f"segment {s}"), "rules": len(paths),
-                        "precision": float(member[selected_any].mean()) if selected_any.any() else 0.0,
-                        "coverage": float(selected_any[member].mean()),
-                        "fidelity": float((selected_any == member).mean())})
-    sql, fidelity = _assignment(features, X, encoded, segment, grown, medians, max_depth + 1, leaf, random_state)
+                        **together})
+    tree = DecisionTreeClassifier(max_depth=max_depth + 1, min_samples_leaf=leaf, random_state=random_state).fit(
+        X, sample_segment)
+    ordered = [(int(s), conditions) for index, s in enumerate(tree.classes_)
+               for conditions in _paths(tree, encoded, index)]
+    whens = [f"  WHEN {' AND '.join(c.sql(medians) for c in conditions) or 'TRUE'} THEN {s}"
+             for s, conditions in ordered]
+    sql = "CASE\n" + "\n".join(whens) + "\n  ELSE -1\nEND AS segment"
     columns = ["segment", "rule", "sql", "customers", "precision", "coverage", "conditions"]
     return SegmentRules(rules=pd.DataFrame(rules, columns=columns), summary=pd.DataFrame(summary),
-                        assignment_sql=sql, assignment_fidelity=fidelity, medians=medians)
+                        assignment_sql=sql, assignment_fidelity=counter.agreement(ordered), medians=medians)
 
 
-def _assignment(features, X, encoded, segment, grown, medians, depth, leaf, random_state) -> tuple[str, float]:
-    """A multi-class tree (grown on the rows ``grown``) as one SQL CASE (exact thresholds),
-    and its agreement with the segments (on every row)."""
-    tree = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=leaf, random_state=random_state).fit(
-        X, segment[grown])
-    predicted = np.full(len(segment), -1, dtype=np.int64)
-    whens = []
-    for index, s in enumerate(tree.classes_):
-        for conditions in _paths(tree, encoded, index):
-            hit = evaluate_rule(features, conditions, medians) & (predicted == -1)
-            predicted[hit] = s
-            test = " AND ".join(c.sql(medians) for c in conditions) or "TRUE"
-            whens.append(f"  WHEN {test} THEN {int(s)}")
-    sql = "CASE\n" + "\n".join(whens) + "\n  ELSE -1\nEND AS segment"
-    return sql, float((predicted == segment).mean())
+class _InMemory:
+    """Counts rules' customers on a feature table in memory."""
+
+    def __init__(self, features: pd.DataFrame, segment: np.ndarray, medians: Mapping[str, float]):
+        self.features, self.segment, self.medians = features, segment, medians
+        self.segments = sorted(set(segment.tolist()))
+
+    def count(self, s, paths) -> tuple[list[tuple[int, float, float]], dict]:
+        """Each rule's (customers, precision, coverage), and the rules' together."""
+        member = self.segment == s
+        selected_any = np.zeros(len(member), dtype=bool)
+        counted = []
+        for conditions in paths:
+            hit = evaluate_rule(self.features, conditions, self.medians)
+            selected_any |= hit
+            counted.append((int(hit.sum()), float(member[hit].mean()) if hit.any() else 0.0,
+                            float(hit[member].mean()) if member.any() else 0.0))
+        return counted, {"precision": float(member[selected_any].mean()) if selected_any.any() else 0.0,
+                         "coverage": float(selected_any[member].mean()),
+                         "fidelity": float((selected_any == member).mean())}
+
+    def agreement(self, ordered) -> float:
+        """The share of customers whose segment the ordered rules (first match wins, else
+        -1) give."""
+        predicted = np.full(len(self.segment), -1, dtype=np.int64)
+        for s, conditions in ordered:
+            predicted[evaluate_rule(self.features, conditions, self.medians) & (predicted == -1)] = s
+        return float((predicted == self.segment).mean())
+
+
+def _explain_in_engine(features, labels, *, numeric, categorical, max_rows, con, **options) -> SegmentRules:
+    """:func:`explain_segments` on files or Ibis tables (see its ``con``)."""
+    from seglab.features.engine import as_table, connect, execute
+    from seglab.personas.profiles import SEGMENT_COLUMN, aligned_table, require_engine_columns
+
+    con = connect() if con is None else con
+    if isinstance(labels, pd.Series):
+        labels = labels.rename("segment").rename_axis("customer_id").reset_index()
+    table, segments = as_table(con, features, name="features"), as_table(con, labels, name="segments")
+    require_engine_columns(table, ["customer_id", *numeric, *categorical], "features")
+    require_engine_columns(segments, ["customer_id", "segment"], "segments")
+    joined = aligned_table(con, table, segments)
+    counts = execute(con, joined.group_by(SEGMENT_COLUMN).aggregate(n=joined.count())).sort_values(SEGMENT_COLUMN)
+    if int(counts["n"].sum()) <= max_rows:  # small enough: the in-memory rules, exactly
+        frame, label_frame = _read(con, features, table, [*numeric, *categorical]), _read(con, labels, segments)
+        return explain_segments(frame, label_frame[["customer_id", "segment"]], numeric=numeric,
+                                categorical=categorical, max_rows=max_rows, **options)
+    counter = _InEngine(con, joined, numeric, categorical, counts)
+    sample = counter.sample(max_rows, options["random_state"])
+    return _explain(sample, sample[SEGMENT_COLUMN].to_numpy(dtype=np.int64), numeric, categorical, counter.medians,
+                    counter.integer, counter, **options)
+
+
+def _read(con, source, table, columns: Sequence[str] = ()) -> pd.DataFrame:
+    """A small table in memory, in its file's row order when it is a file."""
+    from seglab.features.engine import execute
+
+    wanted = ["customer_id", *columns] if columns else None
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, str | Path):
+        return pd.read_parquet(source, columns=wanted)
+    return execute(con, table.select(*wanted) if wanted else table)
+
+
+class _InEngine:
+    """Medians, whole-number columns, a seeded sample and rules' counts, in the engine, on
+    the aligned feature table (:func:`~seglab.personas.profiles.aligned_table`)."""
+
+    def __init__(self, con, joined, numeric, categorical, counts: pd.DataFrame):
+        import ibis
+
+        from seglab.features.engine import execute
+        from seglab.personas.profiles import SEGMENT_COLUMN, as_float
+
+        self.con, self.joined, self.numeric, self.categorical = con, joined, list(numeric), list(categorical)
+        self.counts = counts
+        self.segments = [int(s) for s in counts[SEGMENT_COLUMN]]
+        self.total = int(counts["n"].sum())
+        self.medians, self.integer = {}, []
+        if self.numeric:
+            values = {f"v{i}": as_float(joined[c]) for i, c in enumerate(self.numeric)}
+            aggregates = {}
+            for key, v in values.items():
+                fraction = (v.isinf() | (v != v.round())).fill_null(False)
+                aggregates.update({f"{key}_median": v.median(), f"{key}_present": v.count(),
+                                   f"{key}_fractional": ibis.ifelse(fraction, 1, 0).sum()})
+            found = execute(con, joined.aggregate(**aggregates)).iloc[0]
+            for key, col in zip(values, self.numeric, strict=True):
+                median = found[f"{key}_median"]
+                self.medians[col] = float("nan") if pd.isna(median) else float(median)
+                if int(found[f"{key}_present"]) and not int(found[f"{key}_fractional"] or 0):
+                    self.integer.append(col)
+
+    def sample(self, size: int, random_state: int) -> pd.DataFrame:
+        """``size`` customers, each segment's share of them (largest remainders, as
+        :func:`~seglab.cluster.sample_rows`), ranked within their segment by a seeded hash of
+        their rule columns' values; in the canonical order of those values."""
+        import ibis
+
+        from seglab.cluster.segmenter import canonical_order
+        from seglab.features.engine import execute
+        from seglab.personas.profiles import SEGMENT_COLUMN
+
+        n = self.counts["n"].to_numpy(dtype=np.int64)
+        exact = n * size / self.total
+        quota = np.floor(exact).astype(int)
+        quota[np.argsort(-(exact - quota), kind="stable")[:size - quota.sum()]] += 1
+        columns = [*self.numeric, *self.categorical]
+        values = {"seed": ibis.literal(int(random_state), type="int64"),
+                  **{f"c{i}": self.joined[col] for i, col in enumerate(columns)}}
+        keyed = self.joined.mutate(_key=ibis.struct(values).hash())  # ties (identical values) by the values
+        rank = ibis.row_number().over(group_by=keyed[SEGMENT_COLUMN],
+                                      order_by=[keyed._key, *[keyed[col] for col in columns]])
+        limit = ibis.cases(*[(keyed[SEGMENT_COLUMN] == s, int(q)) for s, q in zip(self.segments, quota, strict=True)],
+                           else_=0)
+        drawn = keyed.mutate(_rank=rank, _quota=limit)
+        drawn = drawn.filter(drawn._rank < drawn._quota).select(*columns, SEGMENT_COLUMN)
+        sample = execute(self.con, drawn)
+        return sample.iloc[canonical_order(sample[[*columns, SEGMENT_COLUMN]])].reset_index(drop=True)
+
+    def _hit(self, conditions):
+        """A rule as an engine expression (missing numbers taken as the median, as
+        :func:`evaluate_rule`)."""
+        import ibis
+
+        from seglab.personas.profiles import as_float, engine_text
+
+        hit = ibis.literal(True)
+        for c in conditions:
+            if isinstance(c.value, str):
+                same = engine_text(self.joined[c.column]) == c.value
+                hit &= same if c.op == "==" else ~same
+            else:
+                value = as_float(self.joined[c.column])
+                fill = self.medians.get(c.column)
+                if fill is not None and np.isfinite(fill):
+                    value = value.fill_null(fill)
+                test = (value <= float(c.value)) if c.op == "<=" else (value > float(c.value))
+                hit &= test.fill_null(False)
+        return hit
+
+    def count(self, s, paths) -> tuple[list[tuple[int, float, float]], dict]:
+        """As :meth:`_InMemory.count`, from one aggregate query."""
+        import ibis
+
+        from seglab.features.engine import execute
+        from seglab.personas.profiles import SEGMENT_COLUMN
+
+        member = self.joined[SEGMENT_COLUMN] == s
+        hits = [self._hit(conditions) for conditions in paths]
+        selected = ibis.literal(False)
+        aggregates = {}
+        for i, hit in enumerate(hits):
+            selected |= hit
+            aggregates[f"h{i}"] = ibis.ifelse(hit, 1, 0).sum()
+            aggregates[f"m{i}"] = ibis.ifelse(hit & member, 1, 0).sum()
+        aggregates.update(any=ibis.ifelse(selected, 1, 0).sum(), any_member=ibis.ifelse(selected & member, 1, 0).sum())
+        found = {k: int(v or 0) for k, v in execute(self.con, self.joined.aggregate(**aggregates)).iloc[0].items()}
+        members = int(self.counts.loc[self.counts[SEGMENT_COLUMN] == s, "n"].sum())
+        counted = [(found[f"h{i}"], found[f"m{i}"] / found[f"h{i}"] if found[f"h{i}"] else 0.0,
+                    found[f"m{i}"] / members if members else 0.0) for i in range(len(hits))]
+        wrong = found["any"] + members - 2 * found["any_member"]
+        return counted, {"precision": found["any_member"] / found["any"] if found["any"] else 0.0,
+                         "coverage": found["any_member"] / members if members else float("nan"),
+                         "fidelity": (self.total - wrong) / self.total}
+
+    def agreement(self, ordered) -> float:
+        """As :meth:`_InMemory.agreement`, in the engine."""
+        import ibis
+
+        from seglab.features.engine import execute
+        from seglab.personas.profiles import SEGMENT_COLUMN
+
+        if ordered:
+            predicted = ibis.cases(*[(self._hit(conditions), s) for s, conditions in ordered], else_=-1)
+        else:
+            predicted = ibis.literal(-1)
+        right = ibis.ifelse(predicted == self.joined[SEGMENT_COLUMN], 1, 0).sum()
+        found = execute(self.con, self.joined.aggregate(right=right))["right"].iloc[0]
+        return int(found or 0) / self.total
