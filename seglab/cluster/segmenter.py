@@ -22,6 +22,14 @@ per segment and O(n k d²) per EM step. On 50,000 drawn customers with 104 colum
 (one-hot criteria) diagonal was 20 × faster and recovered the planted segments at
 least as well (ARI 0.53 vs 0.44).
 
+The Gaussian mixture's EM runs once, from the segments of single-precision k-means (the
+best of a third of ``n_init`` k-means++ runs): their shares, means and covariances are
+its start. scikit-learn's default start runs one double-precision k-means per EM
+restart, and one restart from it was not enough. On the built-in sample and on 50,000
+and 40,000 drawn customers (k = 3..8; five, five and three seeds) one EM run from the
+k-means start recovered the planted segments at least as well as two restarts from
+scikit-learn's (mean adjusted Rand index 0.55 vs 0.51, 0.57 vs 0.51, 0.55 vs 0.54).
+
 Segments are numbered canonically: by decreasing mean of ``order_values`` (e.g. CLV)
 when given to :meth:`Segmenter.fit`, else by decreasing size; so the same input and
 parameters always give the same labels.
@@ -72,6 +80,9 @@ FIT_SAMPLE = {"kmeans": 100_000, "minibatch": 100_000, "gmm": 100_000, "kprototy
 """Customers each algorithm is fitted on at most by default (a seeded sample beyond)."""
 FULL_COVARIANCE_MAX_COLUMNS = 30
 """The Gaussian mixture's covariance is full up to this many preprocessed columns, diagonal beyond."""
+GMM_REG_COVAR = 1e-5
+"""Added to the Gaussian mixture's variances, so that a column constant within a segment
+(a one-hot category) cannot make its likelihood infinite."""
 _NEAREST_CENTRE = ("ward", "hdbscan")  # no predict of their own: the rest go to the nearest centre
 
 
@@ -182,10 +193,10 @@ def _model(algorithm: str, k: int, *, random_state: int, n_init: int, min_cluste
         return KMeans(k, n_init=n_init, random_state=random_state)
     if algorithm == "minibatch":
         return MiniBatchKMeans(k, n_init=max(3, n_init // 3), batch_size=4096, random_state=random_state)
-    if algorithm == "gmm":
+    if algorithm == "gmm":  # one EM run, from the k-means start fit_labels gives it
         covariance = "full" if n_columns <= FULL_COVARIANCE_MAX_COLUMNS else "diag"
-        return GaussianMixture(k, covariance_type=covariance, n_init=max(1, n_init // 4),
-                               random_state=random_state, reg_covar=1e-5)
+        return GaussianMixture(k, covariance_type=covariance, n_init=1, random_state=random_state,
+                               reg_covar=GMM_REG_COVAR)
     if algorithm == "ward":
         return AgglomerativeClustering(k, linkage="ward")
     if algorithm == "hdbscan":
@@ -212,10 +223,43 @@ def fit_labels(algorithm: str, Z: pd.DataFrame, k: int, *, random_state: int = 0
     data = Z if algorithm == "kprototypes" else Z.to_numpy(dtype=_dtype(algorithm))
     with _threads(algorithm):
         if algorithm == "gmm":
+            model.set_params(**_gmm_start(data, k, model.covariance_type, n_init=_gmm_kmeans_runs(n_init),
+                                          random_state=random_state))
             labels = model.fit(data).predict(data)
         else:
             labels = model.fit_predict(data)
     return model, np.asarray(labels, dtype=np.int64)
+
+
+def _gmm_kmeans_runs(n_init: int) -> int:
+    """Runs of k-means the Gaussian mixture's start is the best of: a third of ``n_init``
+    (3 for the default 10; 1 for the quick refits of the evidence for k)."""
+    return max(1, n_init // 3)
+
+
+def _gmm_start(data: np.ndarray, k: int, covariance: str, *, n_init: int, random_state: int) -> dict:
+    """The Gaussian mixture's starting point: the segments of single-precision k-means
+    (best of ``n_init`` k-means++ runs), each segment's share, mean and covariance (plus
+    :data:`GMM_REG_COVAR`) as ``weights_init``, ``means_init`` and ``precisions_init``.
+
+    scikit-learn's own start (``init_params="kmeans"``) runs one double-precision k-means
+    per EM restart; this one runs k-means as seglab's k-means does, once, and EM once from
+    its result."""
+    labels = KMeans(k, n_init=n_init, random_state=random_state).fit(data.astype(np.float32)).labels_
+    counts = np.bincount(labels, minlength=k)  # k-means leaves no cluster empty
+    means = np.vstack([data[labels == c].mean(axis=0) for c in range(k)])
+    if covariance == "diag":
+        variances = np.vstack([((data[labels == c] - means[c]) ** 2).mean(axis=0) for c in range(k)])
+        precisions = 1.0 / (variances + GMM_REG_COVAR)
+    else:
+        eye = np.eye(data.shape[1])
+        precisions = []
+        for c in range(k):
+            centred = data[labels == c] - means[c]
+            inverse = np.linalg.inv(centred.T @ centred / counts[c] + GMM_REG_COVAR * eye)
+            precisions.append((inverse + inverse.T) / 2)  # exactly symmetric, as scikit-learn checks
+        precisions = np.array(precisions)
+    return {"weights_init": counts / counts.sum(), "means_init": means, "precisions_init": precisions}
 
 
 def _threads(algorithm: str):
@@ -295,7 +339,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ``order_values`` when given) and assign the rest with the fitted model. Default:
         :data:`FIT_SAMPLE` (100,000; Ward and HDBSCAN 20,000).
     n_init : int, default 10
-        Restarts of the algorithm.
+        Restarts of the algorithm (the Gaussian mixture: of the k-means its EM starts
+        from, a third as many; EM itself runs once).
     random_state : int, default 0
         Seed of the algorithm.
 
