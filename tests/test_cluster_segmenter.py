@@ -7,7 +7,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
 from seglab.cluster import ALGORITHMS, UNASSIGNED, Preprocessor, Segmenter, load_segmenter
-from seglab.cluster.segmenter import FULL_COVARIANCE_MAX_COLUMNS, sample_rows
+from seglab.cluster.segmenter import FIT_SAMPLE, FULL_COVARIANCE_MAX_COLUMNS, sample_rows
 from seglab.exceptions import InputError, ParameterError
 
 
@@ -153,6 +153,19 @@ def test_the_mixture_starts_once_from_seeded_k_means():
     assert np.array_equal(again.model_.means_init, model.model_.means_init)
     assert np.array_equal(again.labels_, model.labels_)
     assert np.array_equal(model.predict(X), model.labels_)
+
+
+def test_the_mixture_is_fitted_on_a_sample_by_default_and_assigns_everyone(caplog):
+    X, truth = blobs(n=FIT_SAMPLE["gmm"] + 3000, k=3, spread=1.0)
+    with caplog.at_level("INFO", logger="seglab.cluster.segmenter"):
+        model = Segmenter(3, "gmm", preprocessor=STANDARD).fit(X)
+    assert f"gmm fitted on a sample of {FIT_SAMPLE['gmm']} of {len(X)} customers" in caplog.text
+    everyone = Segmenter(3, "gmm", preprocessor=STANDARD, max_fit_rows=len(X)).fit(X)
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+    assert adjusted_rand_score(everyone.labels_, model.labels_) > 0.99
+    shuffled = np.random.default_rng(2).permutation(len(X))
+    again = Segmenter(3, "gmm", preprocessor=STANDARD).fit(X.iloc[shuffled])
+    assert np.array_equal(again.labels_, model.labels_[shuffled])
 
 
 def test_hdbscan_noise_is_an_explicit_unassigned_group():
