@@ -155,6 +155,14 @@ def test_the_mixture_starts_once_from_seeded_k_means():
     assert np.array_equal(model.predict(X), model.labels_)
 
 
+@pytest.mark.parametrize("n_columns", [1, FULL_COVARIANCE_MAX_COLUMNS + 1])
+def test_the_mixture_finds_fewer_segments_when_customers_have_fewer_distinct_values_than_k(n_columns):
+    values = np.repeat([[1.0], [2.0]], [8, 2], axis=0) * np.ones(n_columns)
+    X = pd.DataFrame(values, columns=[f"c{i}" for i in range(n_columns)])
+    model = Segmenter(3, "gmm", preprocessor=STANDARD).fit(X)  # k-means leaves a segment empty
+    assert model.labels_.tolist() == [0] * 8 + [1] * 2 and model.k_ == 2
+
+
 def test_the_mixture_is_fitted_on_a_sample_by_default_and_assigns_everyone(caplog):
     X, truth = blobs(n=FIT_SAMPLE["gmm"] + 3000, k=3, spread=1.0)
     with caplog.at_level("INFO", logger="seglab.cluster.segmenter"):

@@ -249,16 +249,19 @@ def _gmm_start(data: np.ndarray, k: int, covariance: str, *, n_init: int, random
     per EM restart; this one runs k-means as seglab's k-means does, once, and EM once from
     its result."""
     labels = KMeans(k, n_init=n_init, random_state=random_state).fit(data.astype(np.float32)).labels_
-    counts = np.bincount(labels, minlength=k)  # k-means leaves no cluster empty
-    means = np.vstack([data[labels == c].mean(axis=0) for c in range(k)])
+    # as scikit-learn's start: a segment k-means left empty (fewer distinct customers than
+    # k) gets a tiny weight, a zero mean and the regularising variance
+    counts = np.bincount(labels, minlength=k) + 10 * np.finfo(float).eps
+    members = [data[labels == c] for c in range(k)]
+    means = np.vstack([rows.sum(axis=0) / counts[c] for c, rows in enumerate(members)])
     if covariance == "diag":
-        variances = np.vstack([((data[labels == c] - means[c]) ** 2).mean(axis=0) for c in range(k)])
+        variances = np.vstack([((rows - means[c]) ** 2).sum(axis=0) / counts[c] for c, rows in enumerate(members)])
         precisions = 1.0 / (variances + GMM_REG_COVAR)
     else:
         eye = np.eye(data.shape[1])
         precisions = []
-        for c in range(k):
-            centred = data[labels == c] - means[c]
+        for c, rows in enumerate(members):
+            centred = rows - means[c]
             inverse = np.linalg.inv(centred.T @ centred / counts[c] + GMM_REG_COVAR * eye)
             precisions.append((inverse + inverse.T) / 2)  # exactly symmetric, as scikit-learn checks
         precisions = np.array(precisions)
