@@ -70,6 +70,7 @@ from seglab.cluster.preprocess import Preprocessor
 from seglab.exceptions import InputError, ParameterError
 
 __all__ = ["Segmenter", "PreparedData", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "FIT_SAMPLE", "FULL_COVARIANCE_MAX_COLUMNS",
+           "GMM_REG_COVAR",
            "fit_labels", "canonical_order", "sample_rows", "canonical_sample"]
 
 logger = logging.getLogger(__name__)
