@@ -7,7 +7,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
 from seglab.cluster import ALGORITHMS, UNASSIGNED, Preprocessor, Segmenter, load_segmenter
-from seglab.cluster.segmenter import FULL_COVARIANCE_MAX_COLUMNS, sample_rows
+from seglab.cluster.segmenter import FIT_SAMPLE, FULL_COVARIANCE_MAX_COLUMNS, sample_rows
 from seglab.exceptions import InputError, ParameterError
 
 
@@ -50,12 +50,13 @@ def test_same_input_and_seed_give_identical_labels():
         assert np.array_equal(a, b), algorithm
 
 
-def test_labels_do_not_depend_on_the_row_order():
+@pytest.mark.parametrize("algorithm", ["kmeans", "gmm"])
+def test_labels_do_not_depend_on_the_row_order(algorithm):
     X, _ = blobs(n=1500, k=4, seed=3)
     value = X["a"] + X["b"]
-    labels = Segmenter(4, random_state=1).fit(X, order_values=value).labels_
+    labels = Segmenter(4, algorithm, random_state=1).fit(X, order_values=value).labels_
     shuffled = np.random.default_rng(0).permutation(len(X))
-    again = Segmenter(4, random_state=1).fit(X.iloc[shuffled], order_values=value.iloc[shuffled]).labels_
+    again = Segmenter(4, algorithm, random_state=1).fit(X.iloc[shuffled], order_values=value.iloc[shuffled]).labels_
     assert np.array_equal(again, labels[shuffled])
 
 
@@ -117,6 +118,62 @@ def test_the_mixture_covariance_is_diagonal_beyond_many_columns():
         X = pd.DataFrame(rng.normal(size=(300, n_columns)), columns=[f"c{i}" for i in range(n_columns)])
         model = Segmenter(2, "gmm", preprocessor=STANDARD).fit(X)
         assert model.model_.covariance_type == expected
+
+
+def wide_and_tight(n=3000, noise_columns=0, seed=0):
+    """A wide round group and a tight one at its edge (a quarter of the customers), plus
+    columns of pure noise: k-means cuts the wide group in two, a mixture does not."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random(n) < 0.25).astype(int)
+    xy = np.where(truth[:, None] == 1, rng.normal([4.0, 0.0], 0.3, (n, 2)), rng.normal(0.0, 2.0, (n, 2)))
+    X = pd.DataFrame(xy, columns=["a", "b"])
+    for j in range(noise_columns):
+        X[f"noise{j}"] = rng.normal(0.0, 1.0, n)
+    return X, truth
+
+
+@pytest.mark.parametrize("noise_columns, covariance", [(0, "full"), (FULL_COVARIANCE_MAX_COLUMNS + 10, "diag")])
+def test_the_mixture_goes_beyond_its_k_means_start(noise_columns, covariance):
+    X, truth = wide_and_tight(noise_columns=noise_columns)
+    mixture = Segmenter(2, "gmm", preprocessor=STANDARD).fit(X)
+    kmeans = Segmenter(2, preprocessor=STANDARD).fit(X)
+    assert mixture.model_.covariance_type == covariance
+    assert adjusted_rand_score(truth, mixture.labels_) > 0.9
+    assert adjusted_rand_score(truth, kmeans.labels_) < 0.5  # the start EM moved away from
+    assert mixture.model_.n_iter_ > 1 and mixture.model_.converged_
+
+
+def test_the_mixture_starts_once_from_seeded_k_means():
+    X, _ = wide_and_tight(n=1000, noise_columns=3)
+    model = Segmenter(2, "gmm", preprocessor=STANDARD, random_state=4).fit(X)
+    start = model.model_.get_params()
+    assert start["n_init"] == 1 and start["means_init"].shape == (2, 5)
+    assert np.isclose(start["weights_init"].sum(), 1.0) and np.linalg.eigvalsh(start["precisions_init"]).min() > 0
+    again = Segmenter(2, "gmm", preprocessor=STANDARD, random_state=4).fit(X)
+    assert np.array_equal(again.model_.means_init, model.model_.means_init)
+    assert np.array_equal(again.labels_, model.labels_)
+    assert np.array_equal(model.predict(X), model.labels_)
+
+
+@pytest.mark.parametrize("n_columns", [1, FULL_COVARIANCE_MAX_COLUMNS + 1])
+def test_the_mixture_finds_fewer_segments_when_customers_have_fewer_distinct_values_than_k(n_columns):
+    values = np.repeat([[1.0], [2.0]], [8, 2], axis=0) * np.ones(n_columns)
+    X = pd.DataFrame(values, columns=[f"c{i}" for i in range(n_columns)])
+    model = Segmenter(3, "gmm", preprocessor=STANDARD).fit(X)  # k-means leaves a segment empty
+    assert model.labels_.tolist() == [0] * 8 + [1] * 2 and model.k_ == 2
+
+
+def test_the_mixture_is_fitted_on_a_sample_by_default_and_assigns_everyone(caplog):
+    X, truth = blobs(n=FIT_SAMPLE["gmm"] + 3000, k=3, spread=1.0)
+    with caplog.at_level("INFO", logger="seglab.cluster.segmenter"):
+        model = Segmenter(3, "gmm", preprocessor=STANDARD).fit(X)
+    assert f"gmm fitted on a sample of {FIT_SAMPLE['gmm']} of {len(X)} customers" in caplog.text
+    everyone = Segmenter(3, "gmm", preprocessor=STANDARD, max_fit_rows=len(X)).fit(X)
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+    assert adjusted_rand_score(everyone.labels_, model.labels_) > 0.99
+    shuffled = np.random.default_rng(2).permutation(len(X))
+    again = Segmenter(3, "gmm", preprocessor=STANDARD).fit(X.iloc[shuffled])
+    assert np.array_equal(again.labels_, model.labels_[shuffled])
 
 
 def test_hdbscan_noise_is_an_explicit_unassigned_group():

@@ -123,6 +123,24 @@ def test_neither_the_salt_nor_the_row_order_changes_the_segments(shuffled_sample
         assert k == k0 and adjusted_rand_score(labels0, labels) >= 0.95
 
 
+def test_the_gaussian_mixture_finds_the_planted_segments_whatever_the_salt_and_row_order(shuffled_sample):
+    """Whoever picks the mixture gets segments of the built-in sample as close to the
+    planted ones as before its k-means start (mean ARI over k = 3..6: 0.44 with two
+    restarts from scikit-learn's start, 0.55 now), and the same ones under another salt or
+    row order."""
+    truth = pd.read_parquet(data_dir() / "sample" / "truth.parquet")
+    runs = {}
+    for salt, source in (("first salt", "sample"), ("second salt", "sample"), ("third salt", shuffled_sample)):
+        features = build_features(collect(source, "2025Q4", salt=salt))
+        ids = pseudonymize(truth["customer_id"], salt)
+        runs[salt] = {k: segment(features, k=k, algorithms=["gmm"]).labels.loc[ids].to_numpy() for k in range(3, 7)}
+    first, *others = runs.values()
+    assert np.mean([adjusted_rand_score(truth["segment"], labels) for labels in first.values()]) >= 0.5
+    for other in others:
+        for k, labels in other.items():
+            assert adjusted_rand_score(first[k], labels) >= 0.95, k
+
+
 def test_the_thread_count_does_not_change_the_segments():
     features = build_features(collect("sample", salt="threads"))
     rule = SelectionRule(n_bootstrap=3, n_splits=2)

@@ -355,8 +355,8 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
         that many, stratified by value deciles (drawn in the canonical order: row order and
         pseudonyms do not change it), and the model assigns everyone. The evidence for k
         and the segments are as steady on 100,000 customers as on millions, and the cost
-        of choosing k stops growing with the customer base. Ward and HDBSCAN are fitted on
-        at most 20,000 (:data:`~seglab.cluster.FIT_SAMPLE`).
+        of choosing k stops growing with the customer base. Ward, HDBSCAN and the Gaussian
+        mixture are fitted on at most 20,000 (:data:`~seglab.cluster.FIT_SAMPLE`).
     prepared : PreparedSegmentation, optional
         :func:`prepare_segmentation` of the same features with the same ``criteria``,
         ``names``, ``exclude``, ``preprocessor``, ``previous`` and ``random_state``: its

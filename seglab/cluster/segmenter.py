@@ -8,7 +8,8 @@ becomes the explicit *unassigned* group, label :data:`UNASSIGNED`), ``kprototype
 (mixed numeric and categorical data).
 
 **Fitted on a sample.** Beyond ``max_fit_rows`` customers (default
-:data:`FIT_SAMPLE`: 100,000; 20,000 for Ward and HDBSCAN, which scale quadratically) the
+:data:`FIT_SAMPLE`: 100,000; 20,000 for Ward and HDBSCAN, which scale quadratically, and
+for the Gaussian mixture, whose EM steps are slow and many) the
 algorithm is fitted on a seeded sample, stratified by the ordering value (e.g. CLV
 deciles) when there is one, and every customer is then assigned by the fitted model:
 nearest centre (k-means, mini-batch, Ward), most probable component (Gaussian mixture),
@@ -21,6 +22,16 @@ preprocessed columns and diagonal beyond: a full covariance costs d(d+1)/2 param
 per segment and O(n k d²) per EM step. On 50,000 drawn customers with 104 columns
 (one-hot criteria) diagonal was 20 × faster and recovered the planted segments at
 least as well (ARI 0.53 vs 0.44).
+
+The Gaussian mixture's EM runs once, from the segments of single-precision k-means (the
+best of a third of ``n_init`` k-means++ runs): their shares, means and covariances are
+its start. scikit-learn's default start runs one double-precision k-means per EM
+restart, and one restart from it was not enough. On the built-in sample and on 50,000
+and 40,000 drawn customers (k = 3..8; five, five and three seeds) one EM run from the
+k-means start recovered the planted segments at least as well as two restarts from
+scikit-learn's (mean adjusted Rand index 0.55 vs 0.51, 0.57 vs 0.51, 0.55 vs 0.54);
+fitted on 20,000 of the 50,000 and 40,000 (then assigning everyone), 0.55 and 0.54, in
+3.2 – 3.7 × less time (k = 4..8) than two restarts on everyone.
 
 Segments are numbered canonically: by decreasing mean of ``order_values`` (e.g. CLV)
 when given to :meth:`Segmenter.fit`, else by decreasing size; so the same input and
@@ -59,6 +70,7 @@ from seglab.cluster.preprocess import Preprocessor
 from seglab.exceptions import InputError, ParameterError
 
 __all__ = ["Segmenter", "PreparedData", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "FIT_SAMPLE", "FULL_COVARIANCE_MAX_COLUMNS",
+           "GMM_REG_COVAR",
            "fit_labels", "canonical_order", "sample_rows", "canonical_sample"]
 
 logger = logging.getLogger(__name__)
@@ -67,11 +79,14 @@ ALGORITHMS = ("kmeans", "minibatch", "gmm", "ward", "hdbscan", "kprototypes")
 """The clustering algorithms :class:`Segmenter` knows (see the module docstring)."""
 UNASSIGNED = -1
 """Label of customers no segment claims (HDBSCAN's noise)."""
-FIT_SAMPLE = {"kmeans": 100_000, "minibatch": 100_000, "gmm": 100_000, "kprototypes": 100_000,
+FIT_SAMPLE = {"kmeans": 100_000, "minibatch": 100_000, "gmm": 20_000, "kprototypes": 100_000,
               "ward": 20_000, "hdbscan": 20_000}
 """Customers each algorithm is fitted on at most by default (a seeded sample beyond)."""
 FULL_COVARIANCE_MAX_COLUMNS = 30
 """The Gaussian mixture's covariance is full up to this many preprocessed columns, diagonal beyond."""
+GMM_REG_COVAR = 1e-5
+"""Added to the Gaussian mixture's variances, so that a column constant within a segment
+(a one-hot category) cannot make its likelihood infinite."""
 _NEAREST_CENTRE = ("ward", "hdbscan")  # no predict of their own: the rest go to the nearest centre
 
 
@@ -182,10 +197,10 @@ def _model(algorithm: str, k: int, *, random_state: int, n_init: int, min_cluste
         return KMeans(k, n_init=n_init, random_state=random_state)
     if algorithm == "minibatch":
         return MiniBatchKMeans(k, n_init=max(3, n_init // 3), batch_size=4096, random_state=random_state)
-    if algorithm == "gmm":
+    if algorithm == "gmm":  # one EM run, from the k-means start fit_labels gives it
         covariance = "full" if n_columns <= FULL_COVARIANCE_MAX_COLUMNS else "diag"
-        return GaussianMixture(k, covariance_type=covariance, n_init=max(1, n_init // 4),
-                               random_state=random_state, reg_covar=1e-5)
+        return GaussianMixture(k, covariance_type=covariance, n_init=1, random_state=random_state,
+                               reg_covar=GMM_REG_COVAR)
     if algorithm == "ward":
         return AgglomerativeClustering(k, linkage="ward")
     if algorithm == "hdbscan":
@@ -212,10 +227,46 @@ def fit_labels(algorithm: str, Z: pd.DataFrame, k: int, *, random_state: int = 0
     data = Z if algorithm == "kprototypes" else Z.to_numpy(dtype=_dtype(algorithm))
     with _threads(algorithm):
         if algorithm == "gmm":
+            model.set_params(**_gmm_start(data, k, model.covariance_type, n_init=_gmm_kmeans_runs(n_init),
+                                          random_state=random_state))
             labels = model.fit(data).predict(data)
         else:
             labels = model.fit_predict(data)
     return model, np.asarray(labels, dtype=np.int64)
+
+
+def _gmm_kmeans_runs(n_init: int) -> int:
+    """Runs of k-means the Gaussian mixture's start is the best of: a third of ``n_init``
+    (3 for the default 10; 1 for the quick refits of the evidence for k)."""
+    return max(1, n_init // 3)
+
+
+def _gmm_start(data: np.ndarray, k: int, covariance: str, *, n_init: int, random_state: int) -> dict:
+    """The Gaussian mixture's starting point: the segments of single-precision k-means
+    (best of ``n_init`` k-means++ runs), each segment's share, mean and covariance (plus
+    :data:`GMM_REG_COVAR`) as ``weights_init``, ``means_init`` and ``precisions_init``.
+
+    scikit-learn's own start (``init_params="kmeans"``) runs one double-precision k-means
+    per EM restart; this one runs k-means as seglab's k-means does, once, and EM once from
+    its result."""
+    labels = KMeans(k, n_init=n_init, random_state=random_state).fit(data.astype(np.float32)).labels_
+    # as scikit-learn's start: a segment k-means left empty (fewer distinct customers than
+    # k) gets a tiny weight, a zero mean and the regularising variance
+    counts = np.bincount(labels, minlength=k) + 10 * np.finfo(float).eps
+    members = [data[labels == c] for c in range(k)]
+    means = np.vstack([rows.sum(axis=0) / counts[c] for c, rows in enumerate(members)])
+    if covariance == "diag":
+        variances = np.vstack([((rows - means[c]) ** 2).sum(axis=0) / counts[c] for c, rows in enumerate(members)])
+        precisions = 1.0 / (variances + GMM_REG_COVAR)
+    else:
+        eye = np.eye(data.shape[1])
+        precisions = []
+        for c, rows in enumerate(members):
+            centred = rows - means[c]
+            inverse = np.linalg.inv(centred.T @ centred / counts[c] + GMM_REG_COVAR * eye)
+            precisions.append((inverse + inverse.T) / 2)  # exactly symmetric, as scikit-learn checks
+        precisions = np.array(precisions)
+    return {"weights_init": counts / counts.sum(), "means_init": means, "precisions_init": precisions}
 
 
 def _threads(algorithm: str):
@@ -293,9 +344,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     max_fit_rows : int, optional
         Fit on a seeded sample of at most this many customers (stratified by
         ``order_values`` when given) and assign the rest with the fitted model. Default:
-        :data:`FIT_SAMPLE` (100,000; Ward and HDBSCAN 20,000).
+        :data:`FIT_SAMPLE` (100,000; Ward, HDBSCAN and the Gaussian mixture 20,000).
     n_init : int, default 10
-        Restarts of the algorithm.
+        Restarts of the algorithm (the Gaussian mixture: of the k-means its EM starts
+        from, a third as many; EM itself runs once).
     random_state : int, default 0
         Seed of the algorithm.
 
