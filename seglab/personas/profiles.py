@@ -411,7 +411,7 @@ def _engine_numeric(con, joined, columns: list[str], batch: int) -> dict:
         keys = [f"v{i}" for i in range(len(chunk))]
         shift = center[start:start + len(chunk)]
 
-        def summary(frame, name, dtype=float):
+        def summary(frame, name, dtype=float, keys=keys):
             return frame[[f"{k}_{name}" for k in keys]].to_numpy(dtype=dtype)
 
         parts["mean"].append(summary(grouped, "mean") + shift)
