@@ -136,7 +136,7 @@ class Comparison:
 
 
 def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: str = "",
-                 drift_threshold: float = 0.5) -> Comparison:
+                 drift_threshold: float = 0.5, con=None) -> Comparison:
     """Compare ``current`` with ``previous`` (two runs of the same dataset).
 
     Parameters
@@ -150,6 +150,10 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
     drift_threshold
         A segment whose mean on a segmentation feature moved at least this many standard
         deviations is flagged (the comparison keeps the threshold).
+    con
+        The engine that reads both runs' segment and feature files (default: an in-process
+        DuckDB). The migration, the moves and the drift are group-bys there: only counts
+        per pair of segments and means per segment come back, whatever the customer base.
 
     Returns
     -------
@@ -182,26 +186,31 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
             f"(make it with: {command})", wanted)
     current.check_same_salt(previous)
     previous_period = previous.info()["period"]
-    now, then = current.segments(), previous.segments()
     names_now, names_then = current.persona_names(), previous.persona_names()
+    con = _engine(con)
+    pairs = _segment_pairs(con, previous, current)
+    was, now_in = pairs["segment_then"].notna(), pairs["segment_now"].notna()
 
-    def label(names: dict, s: int) -> str:
-        return names.get(int(s), "unassigned" if int(s) < 0 else f"segment {s}")
+    def label(names: dict, s) -> str:
+        s = int(s)
+        return names.get(s, "unassigned" if s < 0 else f"segment {s}")
 
-    merged = then.merge(now, on="customer_id", how="outer", suffixes=("_then", "_now"), indicator=True)
-    rows = merged["segment_then"].map(lambda s: "new" if pd.isna(s) else label(names_then, s))
-    cols = merged["segment_now"].map(lambda s: "lost" if pd.isna(s) else label(names_now, s))
-    migration = pd.crosstab(rows, cols)
-    order_rows = [label(names_then, s) for s in sorted(then["segment"].unique())] + \
+    rows = pairs["segment_then"].map(lambda s: "new" if pd.isna(s) else label(names_then, s))
+    cols = pairs["segment_now"].map(lambda s: "lost" if pd.isna(s) else label(names_now, s))
+    migration = pd.crosstab(rows, cols, values=pairs["customers"], aggfunc="sum").fillna(0).astype("int64")
+    order_rows = [label(names_then, s) for s in sorted(pairs.loc[was, "segment_then"].unique())] + \
         (["new"] if "new" in migration.index else [])
-    order_cols = [label(names_now, s) for s in sorted(now["segment"].unique())] + \
+    order_cols = [label(names_now, s) for s in sorted(pairs.loc[now_in, "segment_now"].unique())] + \
         (["lost"] if "lost" in migration.columns else [])
-    migration = migration.reindex(index=order_rows, columns=order_cols, fill_value=0)
-    both = merged["_merge"] == "both"
-    stayed = both & (merged["segment_then"] == merged["segment_now"])
-    totals = {"customers_now": int(len(now)), "customers_then": int(len(then)), "in_both": int(both.sum()),
-              "new": int((merged["_merge"] == "right_only").sum()), "lost": int((merged["_merge"] == "left_only").sum()),
-              "stayed_in_segment": float(stayed.sum() / both.sum()) if both.any() else None}
+    migration = migration.reindex(index=order_rows, columns=order_cols, fill_value=0).rename_axis(
+        index="segment_then", columns="segment_now")
+    both = pairs[was & now_in].astype({"segment_then": "int64", "segment_now": "int64"})
+    in_both = int(both["customers"].sum())
+    stayed = int(both.loc[both["segment_then"] == both["segment_now"], "customers"].sum())
+    totals = {"customers_now": int(pairs.loc[now_in, "customers"].sum()),
+              "customers_then": int(pairs.loc[was, "customers"].sum()), "in_both": in_both,
+              "new": int(pairs.loc[~was, "customers"].sum()), "lost": int(pairs.loc[~now_in, "customers"].sum()),
+              "stayed_in_segment": float(stayed / in_both) if in_both else None}
 
     ov_now, ov_then = current.segment_overview(), previous.segment_overview()
     change_rows = []
@@ -220,8 +229,8 @@ def compare_runs(current: RunFolder, previous: RunFolder | None, *, requested: s
         change_rows.append(row)
     changes = pd.DataFrame(change_rows)
 
-    movements, measure = _movements(merged[both], ov_now, names_then, names_now)
-    drift, warnings = _drift(current, previous, now, then, names_now, drift_threshold)
+    movements, measure = _movements(both, ov_now, names_then, names_now)
+    drift, warnings = _drift(con, current, previous, names_now, drift_threshold)
     for _, r in changes.iterrows():
         a, b = r.get("customers_then"), r.get("customers_now")
         if a and b and abs(b - a) / a >= 0.3:
@@ -256,15 +265,16 @@ def _quote(text: str) -> str:
 
 def _movements(both: pd.DataFrame, overview: pd.DataFrame, names_then: dict, names_now: dict
                ) -> tuple[pd.DataFrame, str | None]:
-    """Moves between segments weighted by the gap in value per customer (largest first)."""
+    """Moves between segments weighted by the gap in value per customer (largest first), from
+    the customers in both runs counted per pair of segments (``segment_then``, ``segment_now``,
+    ``customers``)."""
     measure = next((c for c in ("clv", "revenue_per_customer", "total_spend", "spending_score")
                     if c in overview and overview[c].notna().any()), None)
     if measure is None or both.empty:
         return pd.DataFrame(columns=_MOVE_COLUMNS), measure
     value = overview[measure].astype(float)
-    moved = both[both["segment_then"] != both["segment_now"]]
-    sizes = both.groupby("segment_then").size()
-    counts = moved.groupby(["segment_then", "segment_now"]).size().rename("customers").reset_index()
+    sizes = both.groupby("segment_then")["customers"].sum()
+    counts = both[both["segment_then"] != both["segment_now"]].sort_values(["segment_then", "segment_now"])
     rows = []
     for r in counts.itertuples(index=False):
         a, b = int(r.segment_then), int(r.segment_now)
@@ -291,19 +301,23 @@ def _drift_text(row, currency: str) -> str:
             f"({then} → {now})")
 
 
-def _drift(current: RunFolder, previous: RunFolder, now: pd.DataFrame, then: pd.DataFrame,
-           names: dict[int, str], threshold: float) -> tuple[pd.DataFrame, list[str]]:
+def _drift(con, current: RunFolder, previous: RunFolder, names: dict[int, str],
+           threshold: float) -> tuple[pd.DataFrame, list[str]]:
     currency = current.info().get("currency", "")
-    if not current.has("segmentation") or not previous.has("features"):
+    if not current.has("segmentation") or not previous.has("features") or not current.has("features"):
         return pd.DataFrame(columns=_DRIFT_COLUMNS), []
-    columns = list(current.segmentation_columns().numeric)
-    f_now, f_then = current.feature_table(), previous.feature_table()
-    columns = [c for c in columns if c in f_now and c in f_then]
+    from seglab.features.engine import execute
+    from seglab.personas.profiles import as_float
+
+    f_now, f_then = (con.read_parquet(str(run.file("features"))) for run in (current, previous))
+    columns = [c for c in current.segmentation_columns().numeric if c in f_now.columns and c in f_then.columns]
     if not columns:
         return pd.DataFrame(columns=_DRIFT_COLUMNS), []
-    spread = f_now[columns].std(ddof=0).replace(0, np.nan)
-    mean_now = f_now.merge(now, on="customer_id")[["segment", *columns]].groupby("segment").mean()
-    mean_then = f_then.merge(then, on="customer_id")[["segment", *columns]].groupby("segment").mean()
+    whole = execute(con, f_now.aggregate(**{f"v{i}": as_float(f_now[c]).std(how="pop")
+                                            for i, c in enumerate(columns)}))
+    spread = pd.Series(whole.iloc[0].to_numpy(dtype=float), index=columns).replace(0, np.nan)
+    mean_now, mean_then = (_segment_means(con, features, run, columns)
+                           for features, run in ((f_now, current), (f_then, previous)))
     common = mean_now.index.intersection(mean_then.index)
     shift = (mean_now.loc[common] - mean_then.loc[common]) / spread
     long = shift.stack().rename("shift_sd").reset_index().rename(columns={"level_1": "feature"})
@@ -314,3 +328,38 @@ def _drift(current: RunFolder, previous: RunFolder, now: pd.DataFrame, then: pd.
     flagged = long[long["shift_sd"].abs() >= threshold]
     warnings = [_drift_text(r, currency) for _, r in flagged.head(10).iterrows()]
     return long[_DRIFT_COLUMNS].reset_index(drop=True), warnings
+
+
+def _engine(con):
+    from seglab.engine import connect
+
+    return connect("duckdb") if con is None else con
+
+
+def _segment_pairs(con, previous: RunFolder, current: RunFolder) -> pd.DataFrame:
+    """Customers per (last run's segment, this run's segment), missing where a customer is
+    in one run only: one full outer join and group-by in the engine."""
+    from seglab.features.engine import execute
+
+    then = con.read_parquet(str(previous.file("segments")))
+    now = con.read_parquet(str(current.file("segments")))
+    then = then.select(id_then=then.customer_id, segment_then=then.segment.cast("int64"))
+    now = now.select(id_now=now.customer_id, segment_now=now.segment.cast("int64"))
+    joined = then.outer_join(now, then.id_then == now.id_now)
+    counts = execute(con, joined.group_by(["segment_then", "segment_now"]).aggregate(customers=joined.count()))
+    return counts.sort_values(["segment_then", "segment_now"], na_position="last").reset_index(drop=True)
+
+
+def _segment_means(con, features, run: RunFolder, columns: list[str]) -> pd.DataFrame:
+    """The mean of each of ``columns`` per segment of ``run`` (its customers with features)."""
+    from seglab.features.engine import execute
+    from seglab.personas.profiles import as_float
+
+    segments = con.read_parquet(str(run.file("segments")))
+    segments = segments.select(member=segments.customer_id, segment=segments.segment.cast("int64"))
+    joined = features.join(segments, features.customer_id == segments.member)
+    means = execute(con, joined.group_by("segment").aggregate(
+        **{f"v{i}": as_float(joined[c]).mean() for i, c in enumerate(columns)}))
+    means = means.set_index("segment").sort_index()
+    means.columns = columns
+    return means.astype(float)
