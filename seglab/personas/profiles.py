@@ -34,6 +34,10 @@ KPI_COLUMNS = ("net_revenue", "orders", "avg_order_value", "prob_alive", "expect
                "spending_score")
 """Per-customer KPIs shown per segment when the features have them."""
 
+MEDIAN_BATCH = 8
+"""Numeric columns per engine query where exact medians are taken: an exact median holds its
+column's values in memory, which DuckDB cannot spill (8 columns of 4.9 M customers fit its
+1 GB cap)."""
 _MAX_LEVELS = 30
 MISSING_VALUE = "(missing)"
 _NUMERIC_COLUMNS = ["segment", "feature", "mean", "median", "overall_mean", "rest_mean", "lift", "effect", "contrast",
@@ -103,7 +107,7 @@ def align_labels(features: pd.DataFrame, labels) -> pd.Series:
 
 
 def profile_segments(features, labels, *, columns: Sequence[str] | None = None, revenue: str | None = "auto",
-                     con=None, batch: int = 8) -> SegmentProfiles:
+                     con=None, batch: int = MEDIAN_BATCH) -> SegmentProfiles:
     """Profile each segment against all customers.
 
     Two ways, one result (the same tables, columns, dtypes and row order, equal to float

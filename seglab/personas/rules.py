@@ -457,7 +457,7 @@ class _InEngine:
         import ibis
 
         from seglab.features.engine import execute
-        from seglab.personas.profiles import SEGMENT_COLUMN, as_float
+        from seglab.personas.profiles import MEDIAN_BATCH, SEGMENT_COLUMN, as_float
 
         self.con, self.joined, self.numeric, self.categorical = con, joined, list(numeric), list(categorical)
         self.counts = counts
@@ -469,9 +469,16 @@ class _InEngine:
             aggregates = {}
             for key, v in values.items():
                 fraction = (v.isinf() | (v != v.round())).fill_null(False)
-                aggregates.update({f"{key}_median": v.median(), f"{key}_present": v.count(),
-                                   f"{key}_fractional": ibis.ifelse(fraction, 1, 0).sum()})
+                aggregates.update({f"{key}_present": v.count(), f"{key}_fractional": ibis.ifelse(fraction, 1, 0).sum()})
             found = execute(con, joined.aggregate(**aggregates)).iloc[0]
+            # an exact median holds every value of its column in memory, which DuckDB cannot
+            # spill: a few columns per query (all of them at once ran out of memory at its 1 GB
+            # cap on 4.9 M customers)
+            keys = list(values)
+            for start in range(0, len(keys), MEDIAN_BATCH):
+                chunk = keys[start:start + MEDIAN_BATCH]
+                found = pd.concat([found, execute(con, joined.aggregate(
+                    **{f"{key}_median": values[key].median() for key in chunk})).iloc[0]])
             for key, col in zip(values, self.numeric, strict=True):
                 median = found[f"{key}_median"]
                 self.medians[col] = float("nan") if pd.isna(median) else float(median)
