@@ -259,12 +259,29 @@ class RunFolder:
         return {"quality": report.write(self.file("quality"), self.file("quality_markdown"))}
 
     # ------------------------------------------------------------------ features
-    def features(self):
-        """The feature set (:class:`~seglab.features.FeatureSet`)."""
+    def features(self, *, sample_size: int | None = None, order_by: str | None = "auto", random_state: int = 0,
+                 con=None):
+        """The feature set (:class:`~seglab.features.FeatureSet`).
+
+        With ``sample_size``, beyond that many customers only the seeded sample the segments
+        are learnt from is read (:func:`~seglab.cluster.draw_sample`, drawn by the engine
+        ``con``, default DuckDB; ``order_by`` and ``random_state`` as for
+        :func:`~seglab.cluster.segment`), and ``customers`` counts them all: the cluster
+        stage of millions of customers reads 100,000 of them into Python.
+        """
         from seglab.features import FeatureDictionary, FeatureSet, ValueValidation
 
-        self.require("features")
-        return FeatureSet(features=pd.read_parquet(self.file("features")),
+        path = self.require("features")
+        table, customers = None, None
+        if sample_size is not None:
+            from seglab.cluster import count_customers, draw_sample
+            from seglab.features import connect
+
+            con = connect() if con is None else con
+            customers = count_customers(path, con=con)
+            if customers > sample_size:
+                table = draw_sample(path, sample_size, order_by=order_by, random_state=random_state, con=con)
+        return FeatureSet(features=pd.read_parquet(path) if table is None else table, customers=customers,
                           dictionary=FeatureDictionary.read(self.file("feature_dictionary")),
                           models=joblib.load(self.file("value_models")) if self.has("value_models") else {},
                           diagnostics=read_json(self.file("value_diagnostics"))
@@ -321,6 +338,18 @@ class RunFolder:
         return SegmentFiles(features=self.require("features"), segments=self.require("segments"),
                             dictionary=self.dictionary())
 
+    def segment_sizes(self, *, con=None) -> pd.DataFrame:
+        """Customers and share per segment of the written segments, counted by the engine
+        (``con``, default DuckDB): the frame :meth:`~seglab.cluster.Segmentation.sizes` gives."""
+        from seglab.features import as_table, connect
+        from seglab.features.engine import execute
+
+        con = connect() if con is None else con
+        segments = as_table(con, self.require("segments"), name="segments")
+        counts = execute(con, segments.group_by("segment").aggregate(customers=segments.count()))
+        counts = counts.set_index("segment")["customers"].sort_index().astype("int64")
+        return pd.DataFrame({"customers": counts, "share": counts / counts.sum()})
+
     def segmentation_columns(self):
         """What the segments rest on (:class:`~seglab.cluster.SegmentationColumns`)."""
         from seglab.cluster import Segmentation
@@ -352,9 +381,11 @@ class RunFolder:
                                       segments=seg.segments, con=con)
         else:
             segments = write_parquet(seg.segments, self.file("segments"))
+        meta = seg.meta()  # the sizes of everyone written, also when the segments were learnt from a sample
+        meta["sizes"] = {int(s): int(n) for s, n in self.segment_sizes(con=con)["customers"].items()}
         written = {"segments": segments,
                    "model": seg.model.save(self.file("model")),
-                   "segmentation": write_json(seg.meta(), self.file("segmentation"))}
+                   "segmentation": write_json(meta, self.file("segmentation"))}
         if seg.selection is not None:
             seg.selection.write(self.file("k_selection"))
             written["k_selection"] = self.file("k_selection")

@@ -18,8 +18,8 @@ from seglab.cluster.columns import GROUPS, RESTATED, SegmentationColumns, select
 from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
 from seglab.cluster.kprototypes import KPrototypes
 from seglab.cluster.multicriteria import CrossedSegments, cross_segments
-from seglab.cluster.segmentation import (MAP_POINTS, ORDER_COLUMNS, SAMPLE_SIZE, PreparedSegmentation, Segmentation,
-                                        prepare_segmentation, segment)
+from seglab.cluster.sampling import ORDER_COLUMNS, SAMPLE_SIZE, count_customers, draw_sample
+from seglab.cluster.segmentation import MAP_POINTS, PreparedSegmentation, Segmentation, prepare_segmentation, segment
 from seglab.cluster.preprocess import SCALINGS, SKEWS, Preprocessor
 from seglab.cluster.segmenter import (ALGORITHMS, UNASSIGNED, PreparedData, Segmenter, canonical_order,
                                      load_segmenter)
@@ -33,6 +33,8 @@ __all__ = [
     "PreparedSegmentation",
     "PreparedData",
     "SAMPLE_SIZE",
+    "draw_sample",
+    "count_customers",
     "MAP_POINTS",
     "Segmenter",
     "load_segmenter",

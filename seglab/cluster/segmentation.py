@@ -17,6 +17,7 @@ from seglab.cluster.alignment import Alignment, align_segments
 from seglab.cluster.columns import SegmentationColumns, select_columns
 from seglab.cluster.embedding import MAP_METHODS, cached_embedding, embed
 from seglab.cluster.preprocess import Preprocessor
+from seglab.cluster.sampling import ORDER_COLUMNS, SAMPLE_SIZE, draw_sample, order_values
 from seglab.cluster.segmenter import (ALGORITHMS, FIT_SAMPLE, PreparedData, Segmenter, canonical_sample,
                                       load_segmenter)
 from seglab.cluster.selection import KSelection, SelectionRule, choose_k
@@ -27,14 +28,8 @@ __all__ = ["Segmentation", "segment", "PreparedSegmentation", "prepare_segmentat
 
 logger = logging.getLogger(__name__)
 
-ORDER_COLUMNS = ("clv", "net_revenue", "total_spend")
-"""With ``order_by="auto"``, segments are numbered by the first of these the table has
-(highest value first), else by size."""
 MAP_POINTS = 50_000
 """Customers placed on the map at most (a seeded sample beyond)."""
-SAMPLE_SIZE = 100_000
-"""Customers k is chosen on and the model fitted on, at most, by default (beyond: a
-seeded sample stratified by value; every customer is then assigned by the model)."""
 
 
 @dataclass
@@ -65,9 +60,12 @@ class Segmentation:
         return self.selection.table.round(3)
 
     def headline(self) -> str:
-        """One line: segments, features and algorithm."""
-        return (f"{self.model.k_} segments from {len(self.columns.all)} features with "
-                f"{self.model.algorithm}")
+        """One line: segments, features and algorithm (and the sample they were learnt from)."""
+        line = f"{self.model.k_} segments from {len(self.columns.all)} features with {self.model.algorithm}"
+        customers, learned_from = self.params.get("customers"), self.params.get("learned_from")
+        if customers and learned_from and learned_from < customers:
+            line += f", learnt from a seeded sample of {learned_from:,} of {customers:,} customers"
+        return line
 
     def alignment_table(self) -> pd.DataFrame:
         """How segments were renumbered to match last period's (empty when not aligned)."""
@@ -136,7 +134,7 @@ class Segmentation:
                 "categorical": list(self.columns.categorical), "groups": self.columns.groups,
                 "notes": list(self.columns.notes), "dropped": self.columns.dropped,
                 "algorithm": self.model.algorithm, "k": int(self.model.k_),
-                "sizes": {int(k): int(v) for k, v in self.model.sizes_.items()},
+                "sizes": {int(k): int(v) for k, v in self.sizes()["customers"].items()},
                 "alignment": None if self.alignment is None else {
                     "method": self.alignment.method, "mapping": self.alignment.mapping,
                     "table": self.alignment.table.to_dict(orient="records")}}
@@ -158,18 +156,6 @@ class Segmentation:
         """The columns described by :meth:`meta`."""
         return SegmentationColumns(tuple(meta["numeric"]), tuple(meta["categorical"]), meta.get("dropped", {}),
                                    meta.get("groups", {}), tuple(meta.get("notes", ())))
-
-
-def _order_values(features: pd.DataFrame, order_by: str | None):
-    if order_by in (None, "size"):
-        return None, "size"
-    if order_by == "auto":
-        for col in ORDER_COLUMNS:
-            if col in features and features[col].notna().any():
-                return features[col].fillna(0).to_numpy(dtype=float), col
-        return None, "size"
-    require_columns(features, [order_by], table="features")
-    return features[order_by].fillna(0).to_numpy(dtype=float), order_by
 
 
 def _columns(table, dictionary, *, criteria, names, exclude, segment_on, previous) -> SegmentationColumns:
@@ -239,7 +225,8 @@ class PreparedSegmentation:
     settings: dict
 
 
-def _settings(criteria, names, exclude, segment_on, previous_model, preprocessor, random_state) -> dict:
+def _settings(criteria, names, exclude, segment_on, previous_model, preprocessor, random_state,
+              sample_size, order_by) -> dict:
     """What the columns and the preprocessing depend on besides the data (to check a
     :class:`PreparedSegmentation` against the arguments of :func:`segment`)."""
     base = preprocessor if preprocessor is not None else Preprocessor()
@@ -247,10 +234,11 @@ def _settings(criteria, names, exclude, segment_on, previous_model, preprocessor
             "exclude": list(exclude), "segment_on": list(segment_on) if segment_on else None,
             "previous": None if previous_model is None else [*previous_model.numeric_, *previous_model.categorical_],
             "preprocessor": base.get_params(deep=False) if isinstance(base, Preprocessor) else base,
-            "random_state": random_state}
+            "random_state": random_state, "sample_size": sample_size, "order_by": order_by}
 
 
-def _inputs(features, dictionary, criteria, names, exclude, previous, preprocessor, random_state):
+def _inputs(features, dictionary, criteria, names, exclude, previous, preprocessor, random_state,
+            sample_size, order_by):
     """The feature table, its dictionary, the spec's segment_on, last period's model and
     the settings."""
     table = getattr(features, "features", features)
@@ -258,14 +246,26 @@ def _inputs(features, dictionary, criteria, names, exclude, previous, preprocess
     require_columns(table, ["customer_id"], table="features")
     segment_on = (dictionary.meta.get("segment_on") if dictionary is not None else None) or None
     previous_model = load_segmenter(previous) if isinstance(previous, str | Path) else previous
-    settings = _settings(criteria, names, exclude, segment_on, previous_model, preprocessor, random_state)
+    settings = _settings(criteria, names, exclude, segment_on, previous_model, preprocessor, random_state,
+                         sample_size, order_by)
     return table, dictionary, segment_on, previous_model, settings
+
+
+def _learning_sample(table: pd.DataFrame, sample_size: int, order_by, random_state: int):
+    """(everyone, the customers to learn from): beyond ``sample_size`` customers, everyone
+    and the seeded sample of :func:`~seglab.cluster.draw_sample`; else (None, everyone)."""
+    if len(table) <= sample_size:
+        return None, table
+    sample = draw_sample(table, sample_size, order_by=order_by, random_state=random_state)
+    logger.info("learning the segments from a sample of %d of %d customers", len(sample), len(table))
+    return table, sample
 
 
 def prepare_segmentation(features, dictionary=None, *, criteria: Sequence[str] | None = None,
                          names: Sequence[str] | None = None, exclude: Sequence[str] = (),
                          preprocessor: Preprocessor | None = None, previous: Segmenter | str | Path | None = None,
-                         algorithm: str = "kmeans", random_state: int = 0) -> PreparedSegmentation:
+                         algorithm: str = "kmeans", random_state: int = 0, order_by: str | None = "auto",
+                         sample_size: int = SAMPLE_SIZE) -> PreparedSegmentation:
     """Choose the columns and preprocess the customers once, for several :func:`segment` calls.
 
     ``segment(features, ..., prepared=prepare_segmentation(features, ...))`` gives exactly
@@ -274,7 +274,7 @@ def prepare_segmentation(features, dictionary=None, *, criteria: Sequence[str] |
 
     Parameters
     ----------
-    features, dictionary, criteria, names, exclude, preprocessor, previous, random_state
+    features, dictionary, criteria, names, exclude, preprocessor, previous, random_state, order_by, sample_size
         As for :func:`segment` (pass the same to ``segment``).
     algorithm : str, default "kmeans"
         Any algorithm but ``"kprototypes"`` prepares for every algorithm but k-prototypes
@@ -293,7 +293,8 @@ def prepare_segmentation(features, dictionary=None, *, criteria: Sequence[str] |
     """
     check_choice(algorithm, ALGORITHMS, name="algorithm")
     table, dictionary, segment_on, previous_model, settings = _inputs(
-        features, dictionary, criteria, names, exclude, previous, preprocessor, random_state)
+        features, dictionary, criteria, names, exclude, previous, preprocessor, random_state, sample_size, order_by)
+    table = _learning_sample(table, sample_size, order_by, random_state)[1]
     columns = _columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
                        segment_on=segment_on, previous=previous_model)
     prep = _preprocessor(preprocessor, columns, random_state)
@@ -316,7 +317,10 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
     ----------
     features : FeatureSet or DataFrame
         A :class:`~seglab.features.FeatureSet`, or a feature table with ``customer_id``
-        (then pass ``dictionary`` to select by criterion).
+        (then pass ``dictionary`` to select by criterion). A FeatureSet read from a run
+        with ``sample_size`` (:meth:`~seglab.run.RunFolder.features`) holds the sample the
+        engine drew: the segments are learnt from it, and only its customers are in
+        :attr:`Segmentation.segments` (the run's writer assigns everyone in the engine).
     dictionary : FeatureDictionary, optional
         The feature table's dictionary (default: the FeatureSet's).
     criteria, names, exclude : sequence of str, optional
@@ -351,12 +355,13 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
         Seed of every random step; the same data, parameters and seed give the same
         segments, whatever the row order or the salt of the pseudonyms.
     sample_size : int, default 100000
-        Beyond this many customers, k is chosen and the model fitted on a seeded sample of
-        that many, stratified by value deciles (drawn in the canonical order: row order and
-        pseudonyms do not change it), and the model assigns everyone. The evidence for k
-        and the segments are as steady on 100,000 customers as on millions, and the cost
-        of choosing k stops growing with the customer base. Ward, HDBSCAN and the Gaussian
-        mixture are fitted on at most 20,000 (:data:`~seglab.cluster.FIT_SAMPLE`).
+        Beyond this many customers, the segments are learnt from a seeded sample of that
+        many (:func:`~seglab.cluster.draw_sample`: stratified by value deciles, drawn in the
+        canonical order, so row order and pseudonyms do not change it): the columns, the
+        preprocessing, k and the model; then the model assigns everyone. The evidence for
+        k and the segments are as steady on 100,000 customers as on millions, and the cost
+        stops growing with the customer base. Ward, HDBSCAN and the Gaussian mixture are
+        fitted on at most 20,000 of the sample (:data:`~seglab.cluster.FIT_SAMPLE`).
     prepared : PreparedSegmentation, optional
         :func:`prepare_segmentation` of the same features with the same ``criteria``,
         ``names``, ``exclude``, ``preprocessor``, ``previous`` and ``random_state``: its
@@ -380,7 +385,12 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
         When ``prepared`` was made from other features.
     """
     table, dictionary, segment_on, previous_model, settings = _inputs(
-        features, dictionary, criteria, names, exclude, previous, preprocessor, random_state)
+        features, dictionary, criteria, names, exclude, previous, preprocessor, random_state, sample_size, order_by)
+    if k is not None and len(table) < int(k):
+        raise ParameterError(f"k={k} segments but there are only {len(table)} customers; choose a smaller k "
+                             "(or k=0 to choose it from the data)")
+    check_range(sample_size, name="sample_size", low=2 * max(k or 0, max(k_values, default=2)), integer=True)
+    everyone, table = _learning_sample(table, sample_size, order_by, random_state)
     if prepared is not None:
         if not isinstance(prepared, PreparedSegmentation):
             raise ParameterError(f"prepared must come from prepare_segmentation; got {type(prepared).__name__}")
@@ -393,26 +403,18 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
         columns = _columns(table, dictionary, criteria=criteria, names=names, exclude=exclude,
                            segment_on=segment_on, previous=previous_model)
     X = table[columns.all].reset_index(drop=True)
-    if k is not None and len(X) < int(k):
-        raise ParameterError(f"k={k} segments but there are only {len(X)} customers; choose a smaller k "
-                             "(or k=0 to choose it from the data)")
-    check_range(sample_size, name="sample_size", low=2 * max(k or 0, max(k_values, default=2)), integer=True)
     prep = _preprocessor(preprocessor, columns, random_state)
     selection = None
     algorithm = list(algorithms)[0]
-    order_values, ordered_by = _order_values(table, order_by)
-    sampled = None
+    values, ordered_by = order_values(table, order_by)
     if k is None:
-        sampled = canonical_sample(X, sample_size, order_values=order_values, random_state=random_state)
-        if sampled is not None:
-            logger.info("choosing k on a sample of %d of %d customers", len(sampled), len(X))
-        selection = choose_k(X if sampled is None else X.iloc[sampled], k_values=k_values, algorithms=algorithms,
-                             preprocessor=prep, rule=rule, random_state=random_state, progress=progress)
+        selection = choose_k(X, k_values=k_values, algorithms=algorithms, preprocessor=prep, rule=rule,
+                             random_state=random_state, progress=progress)
         algorithm, k = selection.algorithm, selection.k
     model = Segmenter(int(k), algorithm, preprocessor=prep, random_state=random_state,
                       max_fit_rows=_fit_rows(algorithm, sample_size))
     reuse = prepared is not None and prepared.data.encoded == (algorithm != "kprototypes")
-    model.fit(X, order_values=order_values, prepared=prepared.data if reuse else None)
+    model.fit(X, order_values=values, prepared=prepared.data if reuse else None)
     alignment = None
     if previous_model is not None or previous_labels is not None:
         current_labels = pd.Series(model.labels_, index=table["customer_id"].to_numpy())
@@ -420,9 +422,12 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
                                    previous_labels=previous_labels)
         model.relabel(alignment.mapping)
     if selection is not None:
-        selection = selection.matched_to(model.labels_ if sampled is None else model.labels_[sampled])
-    segments = pd.DataFrame({"customer_id": table["customer_id"].to_numpy(),
-                             "segment": np.asarray(model.labels_, dtype=np.int64)})
+        selection = selection.matched_to(model.labels_)
+    assigned = table if everyone is None else everyone  # beyond the sample, everyone assigned by the model
+    labels = model.labels_ if everyone is None else model.predict(everyone[columns.all])
+    segments = pd.DataFrame({"customer_id": assigned["customer_id"].to_numpy(),
+                             "segment": np.asarray(labels, dtype=np.int64)})
+    customers = getattr(features, "customers", None) or len(assigned)
     params = {"criteria": list(criteria) if criteria is not None else None,
               "names": list(names) if names is not None else None, "exclude": list(exclude),
               "segment_on": list(segment_on) if segment_on else None,
@@ -431,6 +436,6 @@ def segment(features, dictionary=None, *, criteria: Sequence[str] | None = None,
               "rule": asdict(rule if rule is not None else SelectionRule()), "skew": prep.skew, "clip": prep.clip,
               "scaling": prep.scaling, "pca": prep.pca, "ordered_by": ordered_by,
               "align": align if alignment else None, "random_state": random_state,
-              "sample_size": int(sample_size)}
+              "sample_size": int(sample_size), "customers": int(customers), "learned_from": len(table)}
     return Segmentation(segments=segments, model=model, columns=columns, selection=selection,
                         alignment=alignment, params=params)

@@ -71,7 +71,7 @@ from seglab.exceptions import InputError, ParameterError
 
 __all__ = ["Segmenter", "PreparedData", "load_segmenter", "ALGORITHMS", "UNASSIGNED", "FIT_SAMPLE", "FULL_COVARIANCE_MAX_COLUMNS",
            "GMM_REG_COVAR",
-           "fit_labels", "canonical_order", "sample_rows", "canonical_sample"]
+           "fit_labels", "canonical_order", "sample_rows", "stratum_draws", "canonical_sample"]
 
 logger = logging.getLogger(__name__)
 
@@ -140,29 +140,47 @@ def _distances(data: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(squared, 0))
 
 
-def sample_rows(n_rows: int, size: int, *, strata: np.ndarray | None = None, random_state: int = 0) -> np.ndarray:
-    """Sorted positions of a seeded sample of ``size`` of ``n_rows`` rows.
+def stratum_draws(counts, size: int, *, random_state: int = 0) -> list[np.ndarray]:
+    """Which rows of each stratum a seeded sample of ``size`` draws: per stratum (``counts``
+    rows each, in order), the sorted ordinals of its drawn rows.
 
-    With ``strata`` (a label per row), each stratum gives rows in proportion to its size
-    (largest remainders), so a small stratum such as the top CLV decile is neither
-    missed nor over-drawn.
+    Each stratum gives rows in proportion to its size (largest remainders), so a small
+    stratum such as the top CLV decile is neither missed nor over-drawn. The draw needs
+    only the counts, so an engine that numbers the rows of each stratum draws the same
+    customers as :func:`sample_rows` (see :func:`seglab.cluster.draw_sample`).
 
-    >>> sample_rows(10, 4, strata=np.array([0] * 5 + [1] * 5)).tolist()
-    [3, 4, 6, 9]
+    >>> [d.tolist() for d in stratum_draws([5, 5], 4)]
+    [[3, 4], [1, 4]]
     """
     rng = np.random.default_rng(random_state)
+    counts = np.asarray(counts, dtype=np.int64)
+    n_rows = int(counts.sum())
     if size >= n_rows:
-        return np.arange(n_rows)
-    if strata is None:
-        return np.sort(rng.choice(n_rows, size, replace=False))
-    codes = np.unique(np.asarray(strata), return_inverse=True)[1].ravel()
-    counts = np.bincount(codes)
+        return [np.arange(c) for c in counts]
     exact = counts * size / n_rows
     quota = np.floor(exact).astype(int)
     short = size - quota.sum()
     quota[np.argsort(-(exact - quota), kind="stable")[:short]] += 1
-    picks = [rng.choice(np.flatnonzero(codes == s), q, replace=False) for s, q in enumerate(quota) if q]
-    return np.sort(np.concatenate(picks))
+    return [np.sort(rng.choice(c, q, replace=False)) if q else np.empty(0, dtype=np.int64)
+            for c, q in zip(counts, quota, strict=True)]
+
+
+def sample_rows(n_rows: int, size: int, *, strata: np.ndarray | None = None, random_state: int = 0) -> np.ndarray:
+    """Sorted positions of a seeded sample of ``size`` of ``n_rows`` rows.
+
+    With ``strata`` (a label per row), each stratum gives rows in proportion to its size
+    (:func:`stratum_draws`).
+
+    >>> sample_rows(10, 4, strata=np.array([0] * 5 + [1] * 5)).tolist()
+    [3, 4, 6, 9]
+    """
+    if size >= n_rows:
+        return np.arange(n_rows)
+    codes = np.zeros(n_rows, dtype=np.int64) if strata is None else \
+        np.unique(np.asarray(strata), return_inverse=True)[1].ravel()
+    counts = np.bincount(codes)
+    draws = stratum_draws(counts, size, random_state=random_state)
+    return np.sort(np.concatenate([np.flatnonzero(codes == s)[d] for s, d in enumerate(draws) if len(d)]))
 
 
 def canonical_sample(X: pd.DataFrame, size: int, *, strata: np.ndarray | None = None,

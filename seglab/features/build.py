@@ -105,7 +105,9 @@ _ZERO_FILL = ("orders", "net_revenue", "gross_revenue", "returned_amount")
 class FeatureSet:
     """The output of *features*: the table, its dictionary, the fitted value models, diagnostics.
 
-    ``features`` has one row per customer (``customer_id`` first), sorted by id.
+    ``features`` has one row per customer (``customer_id`` first), sorted by id; or, read
+    from a run with a ``sample_size`` (:meth:`~seglab.run.RunFolder.features`), the seeded
+    sample of them the segments are learnt from, and ``customers`` counts them all.
     """
 
     features: pd.DataFrame
@@ -113,6 +115,7 @@ class FeatureSet:
     models: dict = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
     validation: ValueValidation | None = None
+    customers: int | None = None
 
     def key_columns(self, limit: int = 24) -> list[str]:
         """The numeric features worth a first look: :data:`KEY_FEATURES` that exist, then the
@@ -131,8 +134,10 @@ class FeatureSet:
 
     def headline(self) -> str:
         """One line: customers, features and the snapshot day."""
-        return (f"{len(self.features):,} customers × {self.features.shape[1] - 1} features as of "
-                f"{self.dictionary.meta.get('as_of')}")
+        who = f"{len(self.features):,} customers"
+        if self.customers is not None and self.customers > len(self.features):
+            who = f"a seeded sample of {len(self.features):,} of {self.customers:,} customers"
+        return f"{who} × {self.features.shape[1] - 1} features as of {self.dictionary.meta.get('as_of')}"
 
     def validation_frame(self) -> pd.DataFrame:
         """The value models' holdout figures (:meth:`ValueValidation.to_frame`); without a

@@ -136,7 +136,9 @@ def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | Non
     Parameters
     ----------
     segments : DataFrame
-        ``segment`` per customer.
+        ``segment`` per customer, or ``customers`` per segment (indexed by segment:
+        :meth:`Segmentation.sizes <seglab.cluster.Segmentation.sizes>`,
+        :meth:`RunFolder.segment_sizes <seglab.run.RunFolder.segment_sizes>`).
     names : mapping of int to str, optional
         Segment names (default: "segment 0", …).
     ax : matplotlib.axes.Axes, optional
@@ -147,8 +149,11 @@ def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | Non
     matplotlib.axes.Axes
         The axes drawn on.
     """
-    require_columns(segments, ["segment"], table="segments")
-    counts = segments["segment"].value_counts().sort_index()
+    if "segment" not in segments.columns and "customers" in segments.columns:
+        counts = segments["customers"].sort_index()
+    else:
+        require_columns(segments, ["segment"], table="segments")
+        counts = segments["segment"].value_counts().sort_index()
     labels = [(names or {}).get(s, "unassigned" if s < 0 else f"segment {s}") for s in counts.index]
     ax = axes(ax, (7, 0.45 * len(counts) + 1))
     colors = [segment_color(s) for s in counts.index]
