@@ -484,6 +484,21 @@ def test_method_appendix_says_what_the_segments_rest_on_and_how_k_was_chosen(rep
     assert "Prediction strength" in header and "Weakest segment's Jaccard" in header
 
 
+def test_method_appendix_says_when_the_segments_were_learnt_from_a_sample(report, tmp_path):
+    import json
+    import shutil
+
+    now, comparison, soup = report
+    assert "learnt from a seeded sample" not in soup.find(id="method").get_text()  # 3,000 customers: all of them
+    copy = RunFolder(shutil.copytree(now.path, tmp_path / "run"))
+    meta = json.loads(copy.file("segmentation").read_text())
+    meta["params"].update(customers=4_900_000, learned_from=100_000)  # what a run of millions writes
+    copy.file("segmentation").write_text(json.dumps(meta))
+    method = BeautifulSoup(render_report(copy, comparison), "html.parser").find(id="method").get_text(" ", strip=True)
+    assert ("learnt from a seeded sample of 100,000 of 4,900,000 customers, stratified by value, and every "
+            "customer was then assigned") in method
+
+
 def test_a_segmentation_on_one_variable_or_without_support_is_flagged_for_the_reader():
     from seglab.cluster import SelectionRule, segment
     from seglab.features import FeatureDictionary

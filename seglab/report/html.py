@@ -491,7 +491,8 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
                   "skew": params.get("skew"), "scaling": params.get("scaling"), "clip": params.get("clip"),
                   "ordered_by": feature_label(params["ordered_by"], dictionary) if params.get("ordered_by") else "",
                   "align": params.get("align"),
-                  "segment_on": ", ".join(feature_label(x, dictionary) for x in params.get("segment_on") or [])},
+                  "segment_on": ", ".join(feature_label(x, dictionary) for x in params.get("segment_on") or []),
+                  "learned_from": _learned_from(params)},
         "k": k,
         "selection": None if selection is None else {
             "rule": selection.rule, "algorithm": selection.algorithm, "k": selection.k,
@@ -509,6 +510,15 @@ def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict
         "timings": {k: f"{v:.1f} s" for k, v in manifest.get("timings_s", {}).items()},
         "seed": params.get("random_state"),
     }
+
+
+def _learned_from(params: dict) -> str:
+    """"a seeded sample of 100,000 of 4,900,000 customers" when the segments were learnt
+    from a sample (beyond ``sample_size``), else empty."""
+    customers, learned = params.get("customers"), params.get("learned_from")
+    if not customers or not learned or learned >= customers:
+        return ""
+    return f"a seeded sample of {learned:,} of {customers:,} customers"
 
 
 def _value_validation(run: RunFolder) -> dict | None:
