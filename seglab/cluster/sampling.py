@@ -151,24 +151,31 @@ def _engine_sample(con, table: ir.Table, size: int, *, order_by, random_state: i
     columns = [c for c in table.columns if c != "customer_id"]
     order_col = _order_column(columns, order_by, lambda c: bool(con.execute(
         (table[c].notnull() & ~table[c].cast("float64").isnan()).any())))
-    # the canonical position; identical customers are interchangeable, the id only makes it repeatable
-    ranked = table.mutate(_pos=ibis.row_number().over(
-        order_by=[*(_canonical_key(table[c]) for c in columns), table["customer_id"].asc()]))
+    # the canonical order; identical customers are interchangeable, the id only makes it
+    # repeatable. No window spans the whole table (Spark would move it into one task):
+    # customers are ordered within a value and within a stratum only.
+    def canonical(t: ir.Table) -> list:
+        return [*(_canonical_key(t[c]) for c in columns), t["customer_id"].asc()]
+
     if order_col is None:
-        ranked = ranked.mutate(_stratum=ibis.literal(0, type="int64"))
+        ranked = table.mutate(_stratum=ibis.literal(0, type="int64"))
     else:
-        value = ranked[order_col].cast("float64")
-        value = ibis.ifelse(value.isnull() | value.isnan(), 0.0, value)
-        rank = ibis.row_number().over(order_by=[value, ranked["_pos"]]) + 1  # 1-based, ties in canonical order
+        value = table[order_col].cast("float64")
+        table_v = table.mutate(_value=ibis.ifelse(value.isnull() | value.isnan(), 0.0, value))
+        ties = table_v.group_by("_value").aggregate(_ties=table_v.count())
+        ties = ties.mutate(_below=ties["_ties"].cumsum(order_by=ties["_value"]) - ties["_ties"])
+        ranked = table_v.join(ties.select("_value", "_below"), "_value")
+        # the rank of the value, ties in the canonical order (1-based): pandas' rank(method="first")
+        rank = ranked["_below"] + ibis.row_number().over(group_by=ranked["_value"], order_by=canonical(ranked)) + 1
         # pandas.qcut of the ranks into deciles: bin i holds ranks in (edge_i, edge_i+1]
         edges = np.quantile(np.arange(1, n + 1, dtype=float), np.linspace(0, 1, N_STRATA + 1))[1:-1]
         ranked = ranked.mutate(_rank=rank)
         ranked = ranked.mutate(_stratum=sum(((ranked["_rank"] > float(e)).cast("int64") for e in edges),
                                             ibis.literal(0, type="int64")))
-    ranked = ranked.mutate(_ordinal=ibis.row_number().over(group_by="_stratum", order_by="_pos"))
+    ranked = ranked.mutate(_ordinal=ibis.row_number().over(group_by=ranked["_stratum"], order_by=canonical(ranked)))
     counts = execute(con, ranked.group_by("_stratum").aggregate(_rows=ranked.count()).order_by("_stratum"))
     draws = stratum_draws(counts["_rows"].to_numpy(), size, random_state=random_state)
     picks = pd.DataFrame({"_stratum": np.repeat(counts["_stratum"].to_numpy(dtype=np.int64), [len(d) for d in draws]),
                           "_ordinal": np.concatenate(draws).astype(np.int64)})
     chosen = ranked.join(ibis.memtable(picks), ["_stratum", "_ordinal"])
-    return execute(con, chosen.order_by("_pos").select(*table.columns)).reset_index(drop=True)
+    return execute(con, chosen.order_by(["_stratum", "_ordinal"]).select(*table.columns)).reset_index(drop=True)
