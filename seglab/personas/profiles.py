@@ -24,7 +24,8 @@ import pandas as pd
 from seglab._validation import require_columns, require_frame
 from seglab.exceptions import InputError
 
-__all__ = ["SegmentProfiles", "profile_segments", "KPI_COLUMNS", "REVENUE_COLUMNS", "align_labels"]
+__all__ = ["SegmentProfiles", "profile_segments", "KPI_COLUMNS", "REVENUE_COLUMNS", "MEDIAN_BATCH", "median_batch",
+           "align_labels"]
 
 REVENUE_COLUMNS = ("net_revenue", "total_spend")
 """The first of these the features have is the segment's revenue."""
@@ -37,7 +38,14 @@ KPI_COLUMNS = ("net_revenue", "orders", "avg_order_value", "prob_alive", "expect
 MEDIAN_BATCH = 8
 """Numeric columns per engine query where exact medians are taken: an exact median holds its
 column's values in memory, which DuckDB cannot spill (8 columns of 4.9 M customers fit its
-1 GB cap)."""
+1 GB cap). On Spark one column per query (:func:`median_batch`)."""
+
+
+def median_batch(con) -> int:
+    """Numeric columns per exact-median query on ``con``: :data:`MEDIAN_BATCH`, or one on
+    Spark, whose exact percentile keeps every distinct value of its column in the JVM heap
+    of one task (8 columns of 982 k customers exhausted ``local[2]``'s default 1 GB heap)."""
+    return 1 if getattr(con, "name", "") == "pyspark" else MEDIAN_BATCH
 _MAX_LEVELS = 30
 MISSING_VALUE = "(missing)"
 _NUMERIC_COLUMNS = ["segment", "feature", "mean", "median", "overall_mean", "rest_mean", "lift", "effect", "contrast",
@@ -107,7 +115,7 @@ def align_labels(features: pd.DataFrame, labels) -> pd.Series:
 
 
 def profile_segments(features, labels, *, columns: Sequence[str] | None = None, revenue: str | None = "auto",
-                     con=None, batch: int = MEDIAN_BATCH) -> SegmentProfiles:
+                     con=None, batch: int | None = None) -> SegmentProfiles:
     """Profile each segment against all customers.
 
     Two ways, one result (the same tables, columns, dtypes and row order, equal to float
@@ -143,7 +151,8 @@ def profile_segments(features, labels, *, columns: Sequence[str] | None = None, 
         not a DataFrame).
     batch
         In the engine, the numeric features summarised per query (exact medians hold a
-        group's values in memory: fewer at a time bound the engine's memory).
+        group's values in memory: fewer at a time bound the engine's memory); default
+        :func:`median_batch` of the engine.
 
     Raises
     ------
@@ -278,8 +287,9 @@ def _engine_profiles(features, labels, *, columns, revenue, con, batch: int) -> 
     from seglab._validation import check_range
     from seglab.features.engine import as_table, connect, execute
 
-    check_range(batch, name="batch", low=1, integer=True)
     con = connect() if con is None else con
+    batch = median_batch(con) if batch is None else batch
+    check_range(batch, name="batch", low=1, integer=True)
     if isinstance(labels, pd.Series):
         labels = labels.rename("segment").rename_axis("customer_id").reset_index()
     table = as_table(con, features, name="features")

@@ -457,7 +457,7 @@ class _InEngine:
         import ibis
 
         from seglab.features.engine import execute
-        from seglab.personas.profiles import MEDIAN_BATCH, SEGMENT_COLUMN, as_float
+        from seglab.personas.profiles import SEGMENT_COLUMN, as_float, median_batch
 
         self.con, self.joined, self.numeric, self.categorical = con, joined, list(numeric), list(categorical)
         self.counts = counts
@@ -474,9 +474,9 @@ class _InEngine:
             # an exact median holds every value of its column in memory, which DuckDB cannot
             # spill: a few columns per query (all of them at once ran out of memory at its 1 GB
             # cap on 4.9 M customers)
-            keys = list(values)
-            for start in range(0, len(keys), MEDIAN_BATCH):
-                chunk = keys[start:start + MEDIAN_BATCH]
+            keys, batch = list(values), median_batch(con)
+            for start in range(0, len(keys), batch):
+                chunk = keys[start:start + batch]
                 found = pd.concat([found, execute(con, joined.aggregate(
                     **{f"{key}_median": values[key].median() for key in chunk})).iloc[0]])
             for key, col in zip(values, self.numeric, strict=True):
