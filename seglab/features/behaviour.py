@@ -8,12 +8,13 @@ channels, discounts, quantities, times of day).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import ibis
 import numpy as np
 import pandas as pd
 
-from seglab.features.engine import execute, join_customers
+from seglab.features.engine import execute, stack_customers
 from seglab.features.rfm import DAYS_PER_MONTH, SCALE
 
 __all__ = ["behaviour_expr", "finish_behaviour", "top_values", "slug"]
@@ -44,15 +45,20 @@ def _has_time_of_day(con, orders: ibis.Table) -> bool:
 
 
 def behaviour_expr(con, lines: ibis.Table, orders: ibis.Table, daily: ibis.Table, *,
-                   top_categories: int = 8,
-                   top_channels: int = 6) -> tuple[ibis.Table, list[str], list[str], bool]:
+                   top_categories: int = 8, top_channels: int = 6,
+                   keep: Callable[[ibis.Table, str], ibis.Table] | None = None,
+                   ) -> tuple[ibis.Table, list[str], list[str], bool]:
     """The per-customer behaviour aggregates as one Ibis table.
 
     ``orders`` and ``daily`` are :func:`seglab.features.rfm.orders_expr` and
     :func:`~seglab.features.rfm.daily_expr` of ``lines`` (cached by the caller).
-    Returns the table, the categories and channels that got share columns, and
-    whether the data has times of day.
+    ``keep(table, hint)`` computes an intermediate table once and returns it (the caller's
+    :func:`seglab.features.engine.materialize`, dropped when the caller is done): given, each
+    aggregation runs as a query of its own, not all at once (see below); None leaves them to
+    run in the one query. Returns the table, the categories and channels that got share
+    columns, and whether the data has times of day.
     """
+    keep = keep or (lambda table, hint: table)
     columns = set(orders.columns)
     bought = orders.filter(orders.n_lines > 0)
     timed = _has_time_of_day(con, bought)
@@ -83,7 +89,7 @@ def behaviour_expr(con, lines: ibis.Table, orders: ibis.Table, daily: ibis.Table
     per_gap = gaps.group_by("customer_id").aggregate(gap_sum=gaps.gap.sum(),
                                                      gap_squares=(gaps.gap * gaps.gap).sum(),
                                                      n_gaps=gaps.gap.count())
-    parts = [per_order, per_gap]
+    parts = [keep(per_order, "orders"), keep(per_gap, "gaps")]
 
     # per customer over the lines. No DISTINCT aggregate next to the sums: DuckDB cannot spill
     # that combination, and on tens of millions of lines it ran out of memory at its cap;
@@ -94,26 +100,32 @@ def behaviour_expr(con, lines: ibis.Table, orders: ibis.Table, daily: ibis.Table
                   if "category" in line_columns else [])
     counted = []
     if "product_id" in line_columns:
-        products = lines.filter(purchase & lines.product_id.notnull()).select("customer_id", "product_id").distinct()
-        counted.append(products.group_by("customer_id").aggregate(distinct_products=products.count()))
+        products = keep(lines.filter(purchase & lines.product_id.notnull()).select("customer_id", "product_id")
+                        .distinct(), "products")
+        counted.append(keep(products.group_by("customer_id").aggregate(distinct_products=products.count()),
+                            "product_counts"))
     if categories:
         line_aggs = {"purchase_gross": ibis.cases((purchase, lines.amount_x), else_=0).sum()}
         for value in categories:
             line_aggs[f"cat_{slug(value)}"] = ibis.cases(
                 (purchase & (lines.category == value), lines.amount_x), else_=0).sum()
-        per_line = lines.group_by("customer_id").aggregate(**line_aggs)
-        by_category = (lines.filter(purchase & lines.category.notnull())
-                       .group_by(["customer_id", "category"]).aggregate(spend=lines.amount_x.sum()))
-        counted.append(by_category.group_by("customer_id").aggregate(
-            distinct_categories=by_category.count(), top_category_spend=by_category.spend.max()))
-    else:
-        per_line = lines.select("customer_id").distinct()
-    if counted:
-        per_line = join_customers(per_line, *counted)
-        counts = {name: per_line[name].fill_null(0) for name in ("distinct_products", "distinct_categories")
-                  if name in per_line.columns}
-        parts.append(per_line.mutate(**counts))
-    return join_customers(*parts), categories, channels, timed
+        parts.append(keep(lines.group_by("customer_id").aggregate(**line_aggs), "lines"))
+        by_category = keep(lines.filter(purchase & lines.category.notnull())
+                           .group_by(["customer_id", "category"]).aggregate(spend=lines.amount_x.sum()),
+                           "categories")
+        counted.append(keep(by_category.group_by("customer_id").aggregate(
+            distinct_categories=by_category.count(), top_category_spend=by_category.spend.max()),
+            "category_counts"))
+    # The parts stacked and grouped by customer, not joined (see stack_customers): every customer
+    # who bought has lines, so a customer missing from a distinct count has none of those values.
+    # Each aggregation of millions of groups holds its hash table's pointer arrays in DuckDB
+    # (unspillable, hundreds of MB at 4.9 M customers or 32 M customer-category pairs): two of
+    # them at once, or one feeding another, ran out of memory at the 512 MB cap on 50 M lines;
+    # kept, they run one at a time.
+    table = stack_customers(*parts, *counted)
+    counts = {name: table[name].fill_null(0) for name in ("distinct_products", "distinct_categories")
+              if name in table.columns}
+    return table.mutate(**counts) if counts else table, categories, channels, timed
 
 
 def finish_behaviour(raw: pd.DataFrame, rfm: pd.DataFrame, categories: list[str],

@@ -415,8 +415,11 @@ def _transaction_queries(con, transactions, *, as_of, lookback_days, summary_loo
             raw["calibration"] = execute(con, calibration.order_by("customer_id"))
             raw["holdout_purchases"] = execute(con, holdout_days_expr(daily_all, calibration,
                                                                       calibration_end=end))
+        def keep(table, hint):
+            return shared.enter_context(materialize(con, table, hint))
+
         table, raw["categories"], raw["channels"], raw["timed"] = _behaviour.behaviour_expr(
-            con, lines, orders, daily, top_categories=top_categories)
+            con, lines, orders, daily, top_categories=top_categories, keep=keep)
         raw["behaviour"] = execute(con, table)
     return raw
 

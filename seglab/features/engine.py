@@ -25,7 +25,7 @@ import pandas as pd
 from seglab.engine import MEMORY_LIMIT, connect, quiet
 from seglab.exceptions import InputError
 
-__all__ = ["connect", "as_table", "execute", "join_customers", "materialize", "MEMORY_LIMIT"]
+__all__ = ["connect", "as_table", "execute", "stack_customers", "materialize", "MEMORY_LIMIT"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +87,24 @@ def execute(con: ibis.BaseBackend, expr: ibis.Expr) -> pd.DataFrame:
         return con.to_pyarrow(expr).to_pandas(date_as_object=False)
 
 
-def join_customers(left: ibis.Table, *others: ibis.Table) -> ibis.Table:
-    """Left-join per-customer tables on ``customer_id``, keeping one ``customer_id`` column."""
-    for right in others:
-        joined = left.join(right, "customer_id", how="left")
-        extra = [c for c in joined.columns if c.startswith("customer_id_")]
-        left = joined.drop(*extra) if extra else joined
-    return left
+def stack_customers(first: ibis.Table, *others: ibis.Table) -> ibis.Table:
+    """The customers of ``first`` with the columns of every table: ``first`` left-joined with
+    ``others`` on ``customer_id``, computed as one aggregation instead of joins.
+
+    Every table has one row per customer. They are stacked (``UNION ALL``, each missing column
+    null) and grouped by customer, keeping each column's one value (``max``); customers absent
+    from ``first`` are dropped. DuckDB holds every hash join's table in memory while the joins
+    stream (on millions of customers, a 128 MiB pointer array each): four joins of 4.9 M
+    customers ran out of memory at the engine's 512 MB cap, where the aggregation spills.
+    """
+    tables = [first.mutate(_seglab_first=ibis.literal(1, "int8")), *others]
+    columns: dict[str, object] = {}
+    for table in tables:
+        for name, dtype in table.schema().items():
+            if name != "customer_id":
+                columns.setdefault(name, dtype)
+    stacked = ibis.union(*(table.select("customer_id", **{
+        name: table[name] if name in table.columns else ibis.null(dtype) for name, dtype in columns.items()})
+        for table in tables))
+    merged = stacked.group_by("customer_id").aggregate(**{name: stacked[name].max() for name in columns})
+    return merged.filter(merged._seglab_first.notnull()).drop("_seglab_first")
