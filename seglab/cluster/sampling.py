@@ -10,7 +10,7 @@ back to Python (the cluster stage of a run with millions of customers).
 >>> import pandas as pd
 >>> table = pd.DataFrame({"customer_id": list("abcdef"), "clv": [5.0, 1.0, 4.0, 2.0, 6.0, 3.0]})
 >>> draw_sample(table, 3).customer_id.tolist()
-['c', 'd', 'e']
+['b', 'd', 'f']
 """
 
 from __future__ import annotations
