@@ -8,9 +8,10 @@ an Ibis table: the same customers either way, and from the engine only the sampl
 back to Python (the cluster stage of a run with millions of customers).
 
 >>> import pandas as pd
->>> table = pd.DataFrame({"customer_id": list("abcdef"), "clv": [5.0, 1.0, 4.0, 2.0, 6.0, 3.0]})
->>> draw_sample(table, 3).customer_id.tolist()
-['b', 'd', 'f']
+>>> clv = [float(7 * i % 20 + 1) for i in range(20)]  # 1 to 20 in a shuffled order
+>>> table = pd.DataFrame({"customer_id": [f"c{i}" for i in range(20)], "clv": clv})
+>>> sorted(draw_sample(table, 10)["clv"].astype(int))  # one customer of each CLV decile
+[2, 4, 6, 7, 9, 11, 13, 15, 17, 20]
 """
 
 from __future__ import annotations
