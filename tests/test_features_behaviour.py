@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 
 from seglab.collect import collect
-from seglab.engine import EngineSettings
 from seglab.features import build_features
 
 
@@ -88,30 +87,3 @@ def test_events_feed_journey_features():
     assert ((rates >= 0) & (rates <= 1) | rates.isna()).all().all()
     assert ((f["email_click_rate"] <= f["email_open_rate"] + 1e-9) | f["email_click_rate"].isna()).all()
     assert f["visits_per_month"].notna().sum() > 2500
-
-
-@pytest.mark.slow
-def test_behaviour_stays_within_a_low_engine_memory_cap(tmp_path):
-    # 1 M lines of 200 000 customers in 12 categories at a 120 MB cap: the behaviour query's
-    # aggregations (per customer, per customer-category pair) each hold unspillable hash-table
-    # memory; all in one query, joined, they ran out of memory (as 50 M lines did at 512 MB)
-    import duckdb
-
-    from seglab.collect import CanonicalData
-
-    path = tmp_path / "lines.parquet"
-    duckdb.sql(f"""COPY (SELECT 'C' || lpad(((i * 7919) % 200000)::VARCHAR, 8, '0') AS customer_id,
-        'O' || lpad((i // 3)::VARCHAR, 10, '0') AS order_id,
-        TIMESTAMP '2024-01-01' + to_days(((i // 3) % 700)::INT) + to_hours(((i // 3) % 24)::INT) AS order_date,
-        ((i % 97) - 5)::DOUBLE AS amount, 'P' || ((i * 31) % 20000)::VARCHAR AS product_id,
-        'category_' || ((i * 13) % 12)::VARCHAR AS category,
-        CASE WHEN i % 2 = 0 THEN 'online' ELSE 'store' END AS channel
-        FROM range(1000000) t(i)) TO '{path}'""")
-    customers = pd.DataFrame({"customer_id": [f"C{i:08d}" for i in range(200000)]})
-    data = CanonicalData(dataset="generated", period="2025-12-31", as_of=pd.Timestamp("2025-12-31"),
-                         customers=customers, transactions=str(path), currency="EUR")
-    capped = build_features(data, value_models=False, engine_memory="120MB",
-                            con=EngineSettings("duckdb", None, {"threads": 2})).features
-    assert len(capped) == 200000 and capped["distinct_categories"].between(1, 12).all()
-    free = build_features(data, value_models=False, engine_memory="2GB").features
-    pd.testing.assert_frame_equal(capped, free)
