@@ -47,6 +47,7 @@ from seglab.exceptions import EngineUnavailableError, ParameterError, SpecError
 __all__ = [
     "ENGINES",
     "MEMORY_LIMIT",
+    "memory_limit_for",
     "EngineSettings",
     "parse_engine",
     "resolve_engine",
@@ -74,6 +75,42 @@ ENGINES = ("duckdb", "spark")
 MEMORY_LIMIT = os.environ.get("SEGLAB_MEMORY_LIMIT", "1GB")
 """DuckDB's memory limit (``SEGLAB_MEMORY_LIMIT``); beyond it DuckDB spills to a temporary
 folder, so large logs run in bounded memory on a laptop."""
+
+MIN_MEMORY_LIMIT = 512 * 2**20
+"""The smallest cap :func:`memory_limit_for` gives: 10 M lines / 1 M customers run within it."""
+
+BYTES_PER_CUSTOMER = 400
+"""DuckDB memory :func:`memory_limit_for` gives each customer: an aggregation over millions of
+customers holds pointer arrays DuckDB cannot spill (about 128 MiB per hash table at 4.9 M)."""
+
+
+def machine_memory() -> int | None:
+    """The machine's physical memory in bytes (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def memory_limit_for(customers: int | None, *, machine: int | None = None) -> str:
+    """A DuckDB memory cap for work over ``customers`` customers.
+
+    :data:`BYTES_PER_CUSTOMER` per customer, at least :data:`MIN_MEMORY_LIMIT` (512 MB: up
+    to 1.3 M customers) and at most a quarter of the machine's memory (``machine`` bytes,
+    default: this machine's), where DuckDB spills the rest. The cap changes only how much
+    DuckDB holds before it spills, never a result.
+
+    >>> memory_limit_for(1_000_000), memory_limit_for(5_000_000, machine=16 * 2**30)
+    ('512MB', '1907MB')
+    >>> memory_limit_for(5_000_000, machine=4 * 2**30)   # a 4 GB laptop: a quarter of it
+    '1024MB'
+    """
+    limit = max(MIN_MEMORY_LIMIT, BYTES_PER_CUSTOMER * int(customers or 0))
+    machine = machine_memory() if machine is None else machine
+    if machine:
+        limit = max(MIN_MEMORY_LIMIT, min(limit, machine // 4))
+    return f"{limit // 2**20}MB"
+
 
 SPARK_INSTALL = "pip install 'seglab[spark]' (or pip install pyspark)"
 JAVA_INSTALL = ("install a Java runtime, 17 or later (Debian/Ubuntu: apt-get install "

@@ -9,7 +9,7 @@ import pytest
 
 from seglab.cli import main
 from seglab.collect import spec_from_dict
-from seglab.engine import EngineSettings, check_engine, connect, parse_engine, resolve_engine
+from seglab.engine import EngineSettings, check_engine, connect, memory_limit_for, parse_engine, resolve_engine
 from seglab.exceptions import EngineUnavailableError, ParameterError, SpecError
 from seglab.runner import _engine_parameters
 
@@ -89,6 +89,43 @@ def test_duckdb_starts_with_its_memory_cap_and_the_settings_given(monkeypatch):
     con = connect(EngineSettings("duckdb", None, {"memory_limit": "300MB", "threads": 1}))
     assert con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"
     assert con.raw_sql("SELECT current_setting('threads')").fetchone()[0] == 1
+
+
+def test_memory_limit_grows_with_customers_within_the_machine():
+    from seglab.engine import machine_memory
+
+    gb = 2**30
+    assert memory_limit_for(None) == memory_limit_for(0) == memory_limit_for(1_000_000, machine=64 * gb) == "512MB"
+    assert memory_limit_for(5_000_000, machine=64 * gb) == "1907MB"  # 400 bytes a customer
+    assert memory_limit_for(50_000_000, machine=64 * gb) == "16384MB"  # a quarter of the machine
+    assert memory_limit_for(5_000_000, machine=1 * gb) == "512MB"  # never below the floor
+    assert memory_limit_for(5_000_000) == memory_limit_for(5_000_000, machine=machine_memory())  # this one's
+
+
+def test_features_cap_their_engine_for_the_customers_of_the_run(tmp_path, monkeypatch):
+    import seglab.features.build
+    from seglab.collect import collect
+    from seglab.features import build_features
+    from seglab.run import RunFolder
+
+    run = RunFolder(tmp_path)
+    run.write_canonical(collect("sample", "2025Q4"))
+    files = run.canonical_files()
+    opened = []
+
+    def recording_connect(settings, **kwargs):
+        opened.append(dict(settings.config))
+        return connect(settings, **kwargs)
+
+    monkeypatch.setattr(seglab.features.build, "connect", recording_connect)
+    features = build_features(files, value_models=False).features
+    files.schema["tables"]["customers"]["rows"] = 5_000_000  # as a run folder of 5 M customers says
+    big = build_features(files, value_models=False).features
+    given = build_features(files, value_models=False,
+                           con=EngineSettings("duckdb", None, {"memory_limit": "300MB"})).features
+    assert [o["memory_limit"] for o in opened] == ["512MB", memory_limit_for(5_000_000), "300MB"]
+    pd.testing.assert_frame_equal(big, features)  # the cap never changes a result
+    pd.testing.assert_frame_equal(given, features)
 
 
 def test_spark_without_java_names_what_to_install(no_java):

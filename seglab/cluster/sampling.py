@@ -168,8 +168,9 @@ def _engine_sample(con, table: ir.Table, size: int, *, order_by, random_state: i
         ranked = table_v.join(ties.select("_value", "_below"), "_value")
         # the rank of the value, ties in the canonical order (1-based): pandas' rank(method="first")
         rank = ranked["_below"] + ibis.row_number().over(group_by=ranked["_value"], order_by=canonical(ranked)) + 1
-        # pandas.qcut of the ranks into deciles: bin i holds ranks in (edge_i, edge_i+1]
-        edges = np.quantile(np.arange(1, n + 1, dtype=float), np.linspace(0, 1, N_STRATA + 1))[1:-1]
+        # pandas.qcut of the ranks 1..n into deciles: bin i holds ranks in (edge_i, edge_i+1],
+        # where the linear-interpolated quantile q of 1..n is 1 + q (n - 1), rounded as qcut's
+        edges = 1.0 + np.linspace(0, 1, N_STRATA + 1)[1:-1] * (n - 1)
         ranked = ranked.mutate(_rank=rank)
         ranked = ranked.mutate(_stratum=sum(((ranked["_rank"] > float(e)).cast("int64") for e in edges),
                                             ibis.literal(0, type="int64")))

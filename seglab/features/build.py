@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from seglab._validation import check_choice, check_range
 from seglab.collect.canonical import CanonicalData, CanonicalFiles
 from seglab.config import parse_period
-from seglab.engine import EngineSettings
+from seglab.engine import EngineSettings, memory_limit_for
 from seglab.exceptions import DataQualityWarning, EmptyDataError, InputError, PeriodError
 from seglab.features import behaviour as _behaviour
 from seglab.features import journey as _journey
@@ -183,12 +183,22 @@ def period_days(period: str | None) -> int:
     return int((p.end - p.start).days) + 1
 
 
-def _engine_settings(con, engine_memory: str) -> EngineSettings:
-    """The engine to open for ``con`` (None, a name or settings); DuckDB capped at ``engine_memory``."""
+def _engine_settings(con, engine_memory: str, customers: int | None) -> EngineSettings:
+    """The engine to open for ``con`` (None, a name or settings); DuckDB capped at ``engine_memory``
+    (``"auto"``: sized for ``customers``, see :func:`seglab.engine.memory_limit_for`)."""
     settings = con if isinstance(con, EngineSettings) else EngineSettings(con or "duckdb")
     if settings.name == "duckdb":
-        settings = replace(settings, config={"memory_limit": engine_memory, **settings.config})
+        limit = memory_limit_for(customers) if engine_memory == "auto" else engine_memory
+        settings = replace(settings, config={"memory_limit": limit, **settings.config})
     return settings
+
+
+def _customer_count(data) -> int | None:
+    """How many customers the canonical tables have (from the run folder's schema: no read)."""
+    if isinstance(data, CanonicalFiles):
+        return ((data.schema.get("tables") or {}).get("customers") or {}).get("rows")
+    customers = getattr(data, "customers", None)
+    return len(customers) if isinstance(customers, pd.DataFrame) else None
 
 
 def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Timestamp | None = None,
@@ -198,7 +208,7 @@ def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Time
                    rfm_cuts: dict | None = None, segment_map: dict | None = None,
                    value_models: bool = True, value_model: str = "auto", holdout_days: int | None = None,
                    validate_value_model: bool = True,
-                   summary_lookback_days: int | None = None, con=None, engine_memory: str = "512MB",
+                   summary_lookback_days: int | None = None, con=None, engine_memory: str = "auto",
                    progress: bool = False) -> FeatureSet:
     """Compute every feature for every customer as of the snapshot.
 
@@ -252,10 +262,12 @@ def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Time
         that its memory is free for the per-customer phase (default: DuckDB).
     engine_memory
         Memory limit of the DuckDB this function opens (unless ``con``'s settings name
-        one); beyond it
-        DuckDB spills to disk. Lower than :func:`connect`'s default because the feature
-        table itself is held in memory meanwhile: 10 M transaction lines / 1 M customers
-        build within 1.5 GB in all.
+        one, e.g. ``engine_config: {"memory_limit": "2GB"}``); beyond it DuckDB spills to
+        disk. ``"auto"``: sized for the number of customers by
+        :func:`seglab.engine.memory_limit_for`: 512 MB up to 1.3 M customers (10 M
+        transaction lines / 1 M customers build within 1.5 GB in all, the feature table
+        included), 400 bytes a customer beyond (2 GB at 5 M), at most a quarter of the
+        machine's memory.
     progress
         Show a progress bar over the feature groups.
 
@@ -278,7 +290,7 @@ def build_features(data: CanonicalData | CanonicalFiles, *, as_of: str | pd.Time
     # a connection we open (none given, or an engine's name or settings), we close as soon as the
     # engine work is done: its memory (DuckDB's buffers, a Spark driver) is free for the pandas phase
     owned = not isinstance(con, ibis.BaseBackend)
-    con = connect(_engine_settings(con, engine_memory)) if owned else con
+    con = connect(_engine_settings(con, engine_memory, _customer_count(data))) if owned else con
     customers, transactions, events, criteria, data_as_of, currency, period, (segment_on, responses) = \
         _inputs(data, con)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else data_as_of
