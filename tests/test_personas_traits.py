@@ -40,6 +40,15 @@ def test_a_feature_that_does_not_tell_the_segments_apart_is_no_trait(profiles):
     assert "y" not in set(distinguishing_traits(profiles)["feature"])
 
 
+def test_a_number_that_reads_the_same_for_the_segment_and_the_others_is_no_trait():
+    # a strong contrast in standard deviations (±2) of a feature that hardly varies:
+    # "0.49 (0.49 for other customers)" would tell the reader nothing
+    traits = distinguishing_traits(_profiles(x=[10.0, 10, 0, 0], w=[0.4901, 0.4901, 0.4899, 0.4899]))
+    assert traits["feature"].tolist() == ["x", "x"]
+    wider = distinguishing_traits(_profiles(w=[0.52, 0.52, 0.46, 0.46]))  # 0.52 against 0.46: a trait
+    assert wider["feature"].tolist() == ["w", "w"] and "0.52 (0.46 for other customers)" in wider["text"][0]
+
+
 def test_traits_weaker_than_min_effect_are_left_out(profiles):
     assert distinguishing_traits(profiles, min_effect=1.5)["feature"].tolist() == ["x", "x"]
 

@@ -145,3 +145,13 @@ def test_correlations_of_many_customers_are_measured_on_a_seeded_sample_and_say_
     assert (values[1] == values[2]).all()  # seeded: the same picture each run
     assert abs(np.sort(values[0], axis=None) - np.sort(values[1], axis=None)).max() < 0.2  # close to all customers'
     plt.close("all")
+
+
+def test_counts_of_millions_read_as_1m_not_an_offset():
+    sizes = pd.DataFrame({"customers": [1_111_738, 812_910, 1_542_121]}, index=[0, 1, 2])
+    ax = splot.plot_segment_sizes(sizes)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    assert "1M" in labels and all(label == "0" or label[-1] in "kM" for label in labels), labels
+    plt.close(ax.figure)

@@ -98,6 +98,14 @@ def numeric_trait_text(feature: str, mean: float, rest: float, context: dict) ->
     return f"{feature_label(feature, dictionary)}: {seg} ({other} for other customers)"
 
 
+def _reads_the_same(feature: str, mean: float, rest: float, context: dict) -> bool:
+    """Whether the segment's mean and the other customers' read the same once rounded for the
+    reader ("0.49 (0.49 for other customers)"): a contrast in standard deviations of a
+    feature that hardly varies, which tells the reader nothing."""
+    seg, other = format_pair(mean, rest, feature_kind(feature, context.get("dictionary")), context.get("currency", ""))
+    return seg == other
+
+
 def category_trait_text(feature: str, value: str, share: float, rest: float, dictionary=None) -> str:
     """One category trait in words: "83% Champions (RFM segment), 12% of other customers"."""
     mine, other = format_pair(share, rest, "share")
@@ -111,7 +119,8 @@ def distinguishing_traits(profiles: SegmentProfiles, dictionary=None, *, top: in
     Returns one row per trait: ``segment``, ``rank``, ``feature``, ``value`` (for a
     category), ``kind``, ``effect`` (the signed contrast with the other customers, in
     standard deviations), ``criterion`` and ``text``. Traits weaker than ``min_effect``
-    are left out (a segment may have fewer than ``top``).
+    are left out (a segment may have fewer than ``top``), and so is a number that reads
+    the same for the segment and the other customers once rounded for the reader.
     """
     skip = set(REDUNDANT) | set(exclude)
     criteria = {f.name: f.criterion for f in dictionary.features} if dictionary is not None else {}
@@ -123,6 +132,8 @@ def distinguishing_traits(profiles: SegmentProfiles, dictionary=None, *, top: in
     rows = []
     strong = numeric[numeric["contrast"].abs() >= min_effect]
     for row in strong.itertuples(index=False):  # one row per segment and feature: small
+        if _reads_the_same(row.feature, row.mean, row.rest_mean, context):
+            continue
         rows.append({"segment": row.segment, "feature": row.feature, "value": None, "kind": "numeric",
                      "effect": float(row.contrast), "criterion": criteria.get(row.feature, ""),
                      "text": numeric_trait_text(row.feature, row.mean, row.rest_mean, context)})

@@ -44,6 +44,23 @@ def tidy(ax: plt.Axes) -> plt.Axes:
     return ax
 
 
+def compact_count(value: float) -> str:
+    """A count as an axis tick: ``1.5M``, ``250k``, ``40`` (never matplotlib's ``1e6`` offset).
+
+    >>> [compact_count(v) for v in (0, 40, 2500, 250_000, 1_500_000, 2e9)]
+    ['0', '40', '2.5k', '250k', '1.5M', '2bn']
+    """
+    for step, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= step:
+            return f"{value / step:,.4g}{suffix}"
+    return f"{value:,.4g}"
+
+
+def count_axis(axis) -> None:
+    """Label ``axis`` (``ax.xaxis`` or ``ax.yaxis``) with :func:`compact_count` ticks."""
+    axis.set_major_formatter(plt.FuncFormatter(lambda value, _: compact_count(value)))
+
+
 def unavailable(ax: plt.Axes | None, message: str, size: tuple[float, float] = (7, 2)) -> plt.Axes:
     """An empty panel that says why there is nothing to draw (e.g. no transactions)."""
     ax = axes(ax, size)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from seglab._validation import require_columns
-from seglab.plotting._base import axes, palette, segment_color, tidy, unavailable
+from seglab.plotting._base import axes, count_axis, palette, segment_color, tidy, unavailable
 
 __all__ = ["plot_k_evidence", "plot_segment_map", "plot_segment_sizes", "plot_stability"]
 
@@ -162,6 +162,7 @@ def plot_segment_sizes(segments: pd.DataFrame, *, names: Mapping[int, str] | Non
     for y, c in enumerate(counts.to_numpy()[::-1]):
         ax.text(c, y, f" {c:,} ({c / total:.0%})", va="center", fontsize=8)
     ax.set_xlim(right=counts.max() * 1.25)
+    count_axis(ax.xaxis)
     ax.set_xlabel("customers")
     ax.set_title("Segment sizes")
     return tidy(ax)

@@ -12,6 +12,7 @@ from seglab.exceptions import ParameterError
 __all__ = ["plot_quality", "plot_activity"]
 
 from seglab.plotting._base import axes as _axes
+from seglab.plotting._base import count_axis
 from seglab.plotting._base import unavailable
 
 POLICY_COLORS = {"drop": "#c44e52", "flag": "#dd8452", "keep": "#8c8c8c", "outside the period": "#9db4cc"}
@@ -48,6 +49,7 @@ def plot_quality(report, *, ax: plt.Axes | None = None) -> plt.Axes:
     if log:
         ax.set_xscale("log")
     ax.set_xlim(right=frame["count"].max() * (8 if log else 1.3))  # room for the labels
+    count_axis(ax.xaxis)
     for y, (count, unit) in enumerate(zip(frame["count"], frame["unit"])):
         unit = unit[:-1] if count == 1 and unit.endswith("s") else unit
         ax.text(count, y, f" {count:,} {unit}", va="center", fontsize=8)
@@ -115,6 +117,8 @@ def plot_activity(transactions: pd.DataFrame | None, *, freq: str = "MS", curren
     right.plot(active.index, active.to_numpy(), color="#dd8452", marker="o", ms=3,
                label="active customers")
     right.set_ylabel("active customers")
+    count_axis(ax.yaxis)
+    count_axis(right.yaxis)
     right.set_ylim(0, max(float(np.nanmax(active.to_numpy(), initial=0)) * 1.15, 1))
     ax.set_title("Activity per month")
     ax.spines[["top"]].set_visible(False)

@@ -11,7 +11,7 @@ import seaborn as sns
 
 from seglab._validation import require_columns, require_frame
 from seglab.features.rfm import RFM_SEGMENT_GRID, RFM_SEGMENTS
-from seglab.plotting._base import axes, tidy, unavailable
+from seglab.plotting._base import axes, count_axis, tidy, unavailable
 
 __all__ = ["plot_distributions", "plot_rfm_grid", "plot_rfm_segments", "plot_clv",
            "plot_correlations", "plot_journey_stages", "plot_value_validation"]
@@ -205,6 +205,7 @@ def plot_clv(features: pd.DataFrame, *, column: str = "clv", currency: str = "",
     ax.set_title(f"Customer lifetime value: median {median:,.0f}{' ' + currency if currency else ''}; "
                  f"the top 10% hold {share:.0%}")
     ax.set_xlabel(f"{column}{' (' + currency + ')' if currency else ''}, log scale")
+    count_axis(ax.yaxis)
     ax.set_ylabel("customers")
     return tidy(ax)
 
@@ -280,6 +281,7 @@ def plot_journey_stages(features: pd.DataFrame, *, ax: plt.Axes | None = None) -
     ax.bar(counts.index, counts.to_numpy(), color="#4c72b0")
     for x, c in enumerate(counts):
         ax.text(x, c, f"{c:,}", ha="center", va="bottom", fontsize=8)
+    count_axis(ax.yaxis)
     ax.set_ylabel("customers")
     ax.set_title("Customers by journey stage")
     return tidy(ax)

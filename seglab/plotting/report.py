@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from seglab.plotting._base import axes, tidy, unavailable
+from seglab.plotting._base import axes, count_axis, tidy, unavailable
 from seglab.plotting.personas import _FONT, PAGE_WIDTH, _column_labels, _print_style, _wrap
 
 __all__ = ["plot_migration", "plot_segment_changes"]
@@ -92,6 +92,7 @@ def plot_segment_changes(comparison, *, ax: plt.Axes | None = None) -> plt.Axes:
     ax.set_yticklabels([_wrap(n, 26) for n in names], fontsize=_FONT)
     ax.invert_yaxis()
     ax.tick_params(axis="x", labelsize=_FONT)
+    count_axis(ax.xaxis)
     ax.set_xlabel("customers", fontsize=_FONT)
     # beside the title, where no bar or number can run into it
     ax.legend(fontsize=_FONT, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2,
