@@ -24,9 +24,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.xdist_group("spar
 PERIOD = "2025Q4"
 
 
-# session scope: a worker that runs this group interleaves other modules between its tests, which
-# would tear a module-scoped fixture down and build the two runs again (minutes each time)
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     pytest.importorskip("pyspark", reason="the spark extra is not installed (pip install 'seglab[spark]')")
     try:

@@ -50,9 +50,7 @@ def _build(reports, dataset: str, period: str | None) -> RunFolder:
     return run
 
 
-# session scope: a worker that runs this group interleaves other modules between its tests, which
-# would tear a module-scoped fixture down and build the five runs again (minutes each time)
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     reports = tmp_path_factory.mktemp("reports")
     return {(dataset, period): _build(reports, dataset, period) for dataset, period in DATASETS}

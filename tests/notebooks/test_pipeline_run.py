@@ -13,9 +13,7 @@ from seglab.runner import run_pipeline, run_single_stage
 pytestmark = [pytest.mark.notebook, pytest.mark.slow, pytest.mark.xdist_group("pipeline_run")]
 
 
-# session scope: a worker that runs this group interleaves other modules between its tests, which
-# would tear a module-scoped fixture down and build the run folder again (minutes each time)
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     return run_pipeline("sample", "2025Q3", out=out, config={"map_method": "pca", "n_bootstrap": 3}, progress=False)
