@@ -14,6 +14,30 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEST_SALT = "seglab-test-salt"
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Make ``--dist loadgroup`` group the tests marked ``xdist_group`` again.
+
+    pytest-xdist tags each grouped test's node id with ``@<group>`` by setting
+    ``item._nodeid``. pytest 9 no longer reads that attribute (a node id now lives in
+    ``item._id``), so no group was formed: the tests of a group spread over both workers,
+    and each worker built the group's costly fixtures again (both engines' runs of the
+    sample: 6 minutes, twice). The tag is set here the way pytest 9 reads it.
+    """
+    if not config.getoption("loadgroup", default=False) or not hasattr(config, "workerinput"):
+        return
+    try:
+        from _pytest.nodes import coerce_node_id
+    except ImportError:  # a pytest that still reads xdist's own tag
+        return
+    for item in items:
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                        for mark in item.iter_markers("xdist_group")})
+        tag = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(tag):
+            item._id = coerce_node_id(item.nodeid + tag)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fixed_salt():
     # session-wide, so that module-scoped fixtures pseudonymize with the same salt as tests
