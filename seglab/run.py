@@ -177,16 +177,22 @@ class RunFolder:
         """The canonical customer table."""
         return pd.read_parquet(self.require("customers"))
 
-    def contacts(self) -> pd.DataFrame | None:
-        """``customer_id`` and ``email_sha256`` of the canonical customer table (what the
-        personas' channels and the ad-platform audiences need), or None when the customers
-        have no e-mail hashes; the other columns are not read."""
+    def contact_file(self) -> Path | None:
+        """The canonical customer table's file when it keeps e-mail hashes (what the personas'
+        channels and the ad-platform audiences need: :func:`~seglab.personas.build_personas`
+        and :meth:`~seglab.personas.Personas.export` take it as ``customers`` and let the
+        engine read it), else None."""
         import pyarrow.parquet as pq
 
         path = self.require("customers")
-        if "email_sha256" not in pq.read_schema(path).names:
-            return None
-        return pd.read_parquet(path, columns=["customer_id", "email_sha256"])
+        return path if "email_sha256" in pq.read_schema(path).names else None
+
+    def contacts(self) -> pd.DataFrame | None:
+        """``customer_id`` and ``email_sha256`` of the canonical customer table, in memory (the
+        explorer's), or None when the customers have no e-mail hashes; the other columns are
+        not read."""
+        path = self.contact_file()
+        return None if path is None else pd.read_parquet(path, columns=["customer_id", "email_sha256"])
 
     def campaigns(self) -> pd.DataFrame | None:
         """The canonical campaigns table, or None when the dataset has none."""
@@ -316,19 +322,38 @@ class RunFolder:
         return written
 
     # ------------------------------------------------------------------ cluster
-    def segmentation(self):
-        """The segmentation (:class:`~seglab.cluster.Segmentation`)."""
+    def segmentation(self, *, customers: bool = True):
+        """The segmentation (:class:`~seglab.cluster.Segmentation`).
+
+        ``customers=False`` leaves the per-customer segments on disk (its ``segments`` is
+        None): the model, the columns and the evidence for k are what the personas stage and
+        the report need, and :meth:`segment_sizes` and :meth:`segment_map` give the rest
+        without reading every customer.
+        """
         from seglab.cluster import KSelection, Segmentation, load_segmenter
 
-        self.require("segments")
+        path = self.require("segments")
         meta = read_json(self.file("segmentation"))
         selection = KSelection.read(self.file("k_selection")) if self.has("k_selection") else None
-        return Segmentation.from_meta(meta, segments=pd.read_parquet(self.file("segments")),
+        return Segmentation.from_meta(meta, segments=pd.read_parquet(path) if customers else None,
                                       model=load_segmenter(self.file("model")), selection=selection)
 
     def segments(self) -> pd.DataFrame:
         """Each customer's segment (and map position): ``segments.parquet``."""
         return pd.read_parquet(self.require("segments"))
+
+    def segment_map(self) -> pd.DataFrame | None:
+        """The customers placed on the map (``customer_id``, ``segment``, ``x``, ``y``: a
+        seeded sample of at most :data:`~seglab.cluster.MAP_POINTS`), read without the
+        others; None when the segments have no map."""
+        import pyarrow.compute as pc
+        import pyarrow.dataset as ds
+
+        data = ds.dataset(self.require("segments"), format="parquet")
+        if not {"x", "y"} <= set(data.schema.names):
+            return None
+        return data.to_table(columns=["customer_id", "segment", "x", "y"],
+                             filter=pc.field("x").is_valid() & pc.field("y").is_valid()).to_pandas()
 
     def segment_files(self):
         """The features and segments as files, with the feature dictionary

@@ -90,3 +90,20 @@ def test_spark_gives_the_same_period_figures(runs):
         return personas["period_figures"]
 
     assert figures(runs["spark"]) == figures(runs["duckdb"])
+
+
+def test_spark_writes_the_audience_files_duckdb_writes(runs, tmp_path):
+    from seglab.engine import connect
+    from seglab.personas import export_audiences
+
+    duck = runs["duckdb"]
+    options = {"names": duck.persona_names(), "customers": duck.contact_file(), "min_size": 100,
+               "refreshed": "2026-01-05", "control_seed": 3}
+    on_duckdb = export_audiences(duck.file("segments"), tmp_path / "duckdb", con=connect("duckdb"), **options)
+    on_spark = export_audiences(duck.file("segments"), tmp_path / "spark", con=connect("spark", master="local[2]"),
+                                **options)
+    assert on_spark == on_duckdb and any(e.get("ad_platform_file") for e in on_duckdb["segments"])
+    written = sorted(p.relative_to(tmp_path / "duckdb") for p in (tmp_path / "duckdb").rglob("*.csv"))
+    assert written == sorted(p.relative_to(tmp_path / "spark") for p in (tmp_path / "spark").rglob("*.csv"))
+    for name in written:  # the same customers, groups and order: byte for byte
+        assert (tmp_path / "spark" / name).read_bytes() == (tmp_path / "duckdb" / name).read_bytes()

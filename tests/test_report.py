@@ -563,3 +563,20 @@ def test_a_quarter_of_net_returns_reads_net_returns_not_a_percentage():
     assert _change(120, 100) == "+20%"
     assert _change(5, 0) == "new" and _change(5, -3) == "new"
     assert _change(None, 100) == "–"
+
+
+def test_campaign_customers_count_in_the_segment_they_were_in_when_it_went_out(runs):
+    """measure_run joins last period's segments, then today's for customers new since, in the
+    engine: the same cells as the frames built in pandas."""
+    from seglab.measure import measure_campaigns
+
+    then, now = runs
+    measured = measure_run(now, then, n_resamples=200)
+    before, today = then.segments(), now.segments()
+    kept = before[before["segment"] >= 0]
+    at_send = pd.concat([kept, today[~today["customer_id"].isin(kept["customer_id"])]])[["customer_id", "segment"]]
+    expected = measure_campaigns(now.campaigns(), at_send, names=now.persona_names(), actions=then.persona_actions(),
+                                 period=now.info()["period"], n_resamples=200)
+    pd.testing.assert_frame_equal(measured.campaigns.cells, expected.cells)
+    moved = today.merge(kept, on="customer_id", suffixes=("_now", "_then")).query("segment_now != segment_then")
+    assert len(moved) and set(now.campaigns()["customer_id"]) & set(moved["customer_id"])

@@ -150,3 +150,32 @@ def test_a_missing_artifact_names_the_stage_that_writes_it(tmp_path):
         RunFolder(tmp_path).require("features")
     with pytest.raises(InputError, match="cluster stage"):
         RunFolder(tmp_path).segmentation()
+
+
+def test_the_map_and_the_sizes_come_from_the_segments_file_without_every_customer(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from seglab.exceptions import InputError
+    from seglab.plotting import plot_segment_map
+
+    run = RunFolder(tmp_path)
+    segments = pd.DataFrame({"customer_id": [f"{i:016x}" for i in range(10)], "segment": [0] * 6 + [1] * 4,
+                             "x": [0.1, None, 0.3, None, None, None, 0.5, None, None, None],
+                             "y": [0.2, None, 0.1, None, None, None, 0.4, None, None, None]})
+    run.file("segments").parent.mkdir(parents=True)
+    segments.to_parquet(run.file("segments"))
+    placed = run.segment_map()
+    assert placed["customer_id"].tolist() == ["0000000000000000", "0000000000000002", "0000000000000006"]
+    sizes = run.segment_sizes()
+    assert sizes["customers"].to_dict() == {0: 6, 1: 4}
+    ax = plot_segment_map(placed, sizes=sizes)  # the legend counts every customer, the title says how many are shown
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["segment 0 (6)", "segment 1 (4)"]
+    assert "3 of 10 customers shown" in ax.get_title()
+    plt.close(ax.figure)
+    segments.drop(columns=["x", "y"]).to_parquet(run.file("segments"))
+    assert run.segment_map() is None
+    from seglab.cluster import Segmentation, SegmentationColumns
+
+    light = Segmentation(segments=None, model=None, columns=SegmentationColumns((), (), {}))
+    with pytest.raises(InputError, match="without its customers.*segment_sizes"):
+        light.sizes()

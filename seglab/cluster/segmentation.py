@@ -21,7 +21,7 @@ from seglab.cluster.sampling import ORDER_COLUMNS, SAMPLE_SIZE, draw_sample, ord
 from seglab.cluster.segmenter import (ALGORITHMS, FIT_SAMPLE, PreparedData, Segmenter, canonical_sample,
                                       load_segmenter)
 from seglab.cluster.selection import KSelection, SelectionRule, choose_k
-from seglab.exceptions import ParameterError
+from seglab.exceptions import InputError, ParameterError
 
 __all__ = ["Segmentation", "segment", "PreparedSegmentation", "prepare_segmentation", "ORDER_COLUMNS", "SAMPLE_SIZE",
            "MAP_POINTS"]
@@ -37,10 +37,12 @@ class Segmentation:
     """The output of *cluster*.
 
     ``segments`` has ``customer_id``, ``segment`` and, once :meth:`add_map` ran, ``x`` and
-    ``y``. ``model`` assigns new customers (``model.predict``).
+    ``y``; it is None when a run's segmentation was opened without its customers
+    (:meth:`seglab.run.RunFolder.segmentation`). ``model`` assigns new customers
+    (``model.predict``).
     """
 
-    segments: pd.DataFrame
+    segments: pd.DataFrame | None
     model: Segmenter
     columns: SegmentationColumns
     selection: KSelection | None = None
@@ -50,7 +52,14 @@ class Segmentation:
     @property
     def labels(self) -> pd.Series:
         """Segment by ``customer_id``."""
-        return self.segments.set_index("customer_id")["segment"]
+        return self._customers().set_index("customer_id")["segment"]
+
+    def _customers(self) -> pd.DataFrame:
+        if self.segments is None:
+            raise InputError("this segmentation was opened without its customers "
+                             "(run.segmentation(customers=False)): open it with run.segmentation(), or count "
+                             "them with run.segment_sizes()")
+        return self.segments
 
     def evidence_table(self) -> pd.DataFrame:
         """The evidence for every k (:attr:`KSelection.table`), rounded; one row saying so
@@ -75,7 +84,7 @@ class Segmentation:
 
     def sizes(self) -> pd.DataFrame:
         """Customers and share per segment."""
-        counts = self.segments["segment"].value_counts().sort_index()
+        counts = self._customers()["segment"].value_counts().sort_index()
         return pd.DataFrame({"customers": counts, "share": counts / counts.sum()})
 
     def add_map(self, features: pd.DataFrame, *, method: str = "umap",
@@ -112,7 +121,7 @@ class Segmentation:
         check_choice(method, MAP_METHODS, name="method")
         check_range(max_points, name="max_points", low=5, integer=True)
         settings = {"method": method, "random_state": self.params.get("random_state", 0), **params}
-        X = features.set_index("customer_id").loc[self.segments["customer_id"], list(self.columns.all)]
+        X = features.set_index("customer_id").loc[self._customers()["customer_id"], list(self.columns.all)]
         X = X.reset_index(drop=True)
         placed = canonical_sample(X, max_points, strata=self.segments["segment"].to_numpy(),
                                   random_state=settings["random_state"])

@@ -25,7 +25,7 @@ import pandas as pd
 from seglab.engine import MEMORY_LIMIT, connect, quiet
 from seglab.exceptions import InputError
 
-__all__ = ["connect", "as_table", "execute", "stack_customers", "materialize", "MEMORY_LIMIT"]
+__all__ = ["connect", "as_table", "execute", "membership", "stack_customers", "materialize", "MEMORY_LIMIT"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,28 @@ def as_table(con: ibis.BaseBackend, data, *, name: str) -> ibis.Table | None:
             return ibis.memtable(data)
     raise InputError(f"{name} must be a Parquet path, a pandas DataFrame or an Ibis table; "
                      f"got {type(data).__name__}")
+
+
+def membership(con: ibis.BaseBackend, segments, *, id_name: str = "member") -> ibis.Table:
+    """Each customer's segment as an engine table of two columns, ``id_name`` (the
+    ``customer_id``, as text: renamed so that it joins without clashing) and ``segment``
+    (int64), from ``segments``: a run's segments file (read by the engine, never by
+    pandas), a frame or a table with ``customer_id`` and ``segment``.
+
+    >>> con = connect()
+    >>> seg = pd.DataFrame({"customer_id": ["a", "b"], "segment": [0, 1], "x": [0.1, 0.2]})
+    >>> execute(con, membership(con, seg)).to_dict(orient="list")
+    {'member': ['a', 'b'], 'segment': [0, 1]}
+    """
+    from seglab._validation import require_columns
+
+    table = as_table(con, segments, name="segments")
+    if table is None:
+        raise InputError("segments are missing: pass a run's segments file (run.file('segments')) or a frame with customer_id "
+                         "and segment")
+    require_columns(pd.DataFrame(columns=list(table.columns)), ["customer_id", "segment"], table="segments",
+                    hint="pass the cluster stage's segments (run.file('segments'))")
+    return table.select(table.customer_id.cast("string").name(id_name), table.segment.cast("int64").name("segment"))
 
 
 def execute(con: ibis.BaseBackend, expr: ibis.Expr) -> pd.DataFrame:

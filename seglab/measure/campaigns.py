@@ -42,7 +42,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from seglab._validation import check_range, require_columns, require_frame
+from seglab._validation import check_range, require_columns
 from seglab.config import Period
 from seglab.measure._period import period_of, windows
 from seglab.personas.wording import plural
@@ -108,7 +108,7 @@ class CampaignResults:
         return self.cells[self.cells["campaign_id"].isin(ids)]
 
 
-def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, str] | None = None,
+def measure_campaigns(campaigns, segments, *, names: Mapping[int, str] | None = None,
                       actions: Mapping[int, str] | None = None, period: str | Period | None = None,
                       confidence: float = 0.95, power: float = 0.8,
                       meaningful_lift: float = MEANINGFUL_LIFT, n_resamples: int = 2000, seed: int = 0,
@@ -122,6 +122,7 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
         ``customer_id``, ``campaign_id``, ``sent_at``, ``group`` (``treatment`` or
         ``control``), ``converted``; optional ``revenue``, ``channel``, ``action``.
     segments
+        A run's segments file (joined by the engine), a frame or an Ibis table with
         ``customer_id`` and ``segment``: which segment each customer was in.
     names
         Segment names by number (for notes).
@@ -160,14 +161,12 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
     >>> float(round(cell["lift"], 2)), cell["verdict"]
     (0.15, 'worked')
     """
-    from seglab.features.engine import as_table, connect, execute
+    from seglab.features.engine import as_table, connect, execute, membership
 
     check_range(confidence, name="confidence", low=0.5, high=0.999)
     check_range(power, name="power", low=0.5, high=0.99)
     check_range(meaningful_lift, name="meaningful_lift", low=0.0, high=10.0)
     check_range(n_resamples, name="n_resamples", low=100, integer=True)
-    require_frame(segments, "segments")
-    require_columns(segments, ["customer_id", "segment"], table="segments")
     con = connect(con or "duckdb")
     table = as_table(con, campaigns, name="campaigns")
     require_columns(pd.DataFrame(columns=table.columns), ["customer_id", "campaign_id", "sent_at", "group",
@@ -177,8 +176,7 @@ def measure_campaigns(campaigns, segments: pd.DataFrame, *, names: Mapping[int, 
                 "n_resamples": int(n_resamples), "seed": int(seed), "buckets": BUCKETS}
 
     per_customer = _per_customer(table, has_revenue)
-    seg = ibis.memtable(pd.DataFrame({"member": segments["customer_id"].astype("str").to_numpy(),
-                                      "segment": segments["segment"].astype("int64").to_numpy()}))
+    seg = membership(con, segments)
     joined = per_customer.join(seg, per_customer.customer_id == seg.member, how="left")
     joined = joined.mutate(segment=joined.segment.fill_null(NOT_SEGMENTED),
                            bucket=joined.customer_id.hexdigest("md5").substr(0, 2))

@@ -27,7 +27,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from seglab._validation import check_range, require_columns, require_frame
+from seglab._validation import check_range, require_columns
 from seglab.config import Period
 from seglab.measure._period import windows
 from seglab.measure.intervals import (mean_interval, nps_difference_interval, nps_interval,
@@ -83,7 +83,7 @@ class FeedbackResults:
         return {} if rows.empty else rows.iloc[0].to_dict()
 
 
-def feedback_by_segment(feedback, segments: pd.DataFrame, *, period: str | Period | None = None,
+def feedback_by_segment(feedback, segments, *, period: str | Period | None = None,
                         names: Mapping[int, str] | None = None, top_topics: int = 3,
                         confidence: float = 0.95, con=None) -> FeedbackResults:
     """NPS, CSAT, ratings and topics per segment, this period and the one before.
@@ -94,6 +94,7 @@ def feedback_by_segment(feedback, segments: pd.DataFrame, *, period: str | Perio
         The canonical feedback table (pandas, a Parquet path or an Ibis table):
         ``customer_id``, ``date``, ``kind``, ``score``; optional ``topic``.
     segments
+        A run's segments file (joined by the engine), a frame or an Ibis table with
         ``customer_id`` and ``segment`` (customers in no segment are left out of the
         segment rows, not of the all-customers row).
     period
@@ -116,18 +117,15 @@ def feedback_by_segment(feedback, segments: pd.DataFrame, *, period: str | Perio
     >>> result.score(0, "nps")["score"]
     25.0
     """
-    from seglab.features.engine import as_table, connect, execute
+    from seglab.features.engine import as_table, connect, execute, membership
 
     check_range(top_topics, name="top_topics", low=0, integer=True)
-    require_frame(segments, "segments")
-    require_columns(segments, ["customer_id", "segment"], table="segments")
     con = connect(con or "duckdb")
     table = as_table(con, feedback, name="feedback")
     require_columns(pd.DataFrame(columns=table.columns), ["customer_id", "date", "kind", "score"],
                     table="feedback")
     current, previous = windows(period)
-    seg = ibis.memtable(pd.DataFrame({"member": segments["customer_id"].astype("str").to_numpy(),
-                                      "segment": segments["segment"].astype("int64").to_numpy()}))
+    seg = membership(con, segments)
     window = ibis.cases(*[(_inside(table.date, w), name) for name, w in (("current", current),
                                                                           ("previous", previous)) if w],
                         else_=None)

@@ -166,10 +166,13 @@ def measure_run(run: RunFolder, previous: RunFolder | None = None, *, confidence
     -------
     Measurement
     """
+    from seglab.features.engine import connect, membership
+
     info = run.info()
-    segments = run.segments()[["customer_id", "segment"]]
+    segments = run.require("segments")  # joined by the engine: pandas never holds every customer
     names, period = run.persona_names(), info["period"]
     out = Measurement(dataset=info["dataset"], period=period, names=names)
+    con = connect()
     campaigns = run.campaigns()
     if campaigns is not None:
         actions, when, segments_then = run.persona_actions(), "this period's segments", segments
@@ -177,21 +180,24 @@ def measure_run(run: RunFolder, previous: RunFolder | None = None, *, confidence
             actions = previous.persona_actions() or actions
             when = (f"the segments of {previous.info()['period']}, when the campaigns went out (today's for "
                     "customers new since)")
-            before = previous.segments()[["customer_id", "segment"]]
-            kept = before[before["segment"] >= 0]
-            segments_then = pd.concat([kept, segments[~segments["customer_id"].isin(kept["customer_id"])]],
-                                      ignore_index=True)
+            now = membership(con, segments, id_name="customer_id")
+            before = membership(con, previous.file("segments"), id_name="customer_id")
+            kept = before.filter(before.segment >= 0)
+            segments_then = kept.union(now.anti_join(kept, "customer_id"))
         out.segments_from = when
         out.campaigns = measure_campaigns(campaigns, segments_then, names=names, actions=actions,
                                           period=period, confidence=confidence, power=power,
-                                          meaningful_lift=meaningful_lift, n_resamples=n_resamples, seed=seed)
+                                          meaningful_lift=meaningful_lift, n_resamples=n_resamples, seed=seed,
+                                          con=con)
         out.reviews = review_actions(out.campaigns)
     feedback = run.feedback()
     if feedback is not None:
-        out.feedback = feedback_by_segment(feedback, segments, period=period, names=names, confidence=confidence)
+        out.feedback = feedback_by_segment(feedback, segments, period=period, names=names, confidence=confidence,
+                                           con=con)
     columns = run.response_columns()
-    if columns:
-        out.responses = response_rates(run.responses(), segments, columns, names=names, confidence=confidence)
+    if columns:  # answers recorded as customer columns are joined in pandas
+        out.responses = response_rates(run.responses(), run.segments()[["customer_id", "segment"]], columns,
+                                       names=names, confidence=confidence)
         out.response_labels = _labels(run.dictionary(), columns)
     if not out.available:
         out.notes.append("the dataset has no campaigns or feedback table, nor campaign-response columns")

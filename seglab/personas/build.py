@@ -77,13 +77,14 @@ class Personas:
                 "assignment_fidelity": self.rules.assignment_fidelity if self.rules
                 else self.meta.get("assignment_fidelity")}
 
-    def export(self, folder: str | Path, segments: pd.DataFrame, *, customers: pd.DataFrame | None = None,
-               min_size: int = MIN_AUDIENCE, control_share: float = CONTROL_SHARE, control_seed: int = 0) -> dict:
+    def export(self, folder: str | Path, segments, *, customers=None, min_size: int = MIN_AUDIENCE,
+               control_share: float = CONTROL_SHARE, control_seed: int = 0, con=None) -> dict:
         """Write the audience files into ``folder`` (each segment with its control group, see
-        :func:`~seglab.personas.audiences.export_audiences`) and remember the manifest."""
+        :func:`~seglab.personas.audiences.export_audiences`: ``segments`` and ``customers``
+        may be the run's files, which the engine ``con`` reads) and remember the manifest."""
         self.audiences = export_audiences(segments, folder, names=self.names, customers=customers,
                                           min_size=min_size, as_of=self.meta.get("as_of"),
-                                          control_share=control_share, control_seed=control_seed)
+                                          control_share=control_share, control_seed=control_seed, con=con)
         return self.audiences
 
     def profiles_dict(self) -> dict:
@@ -144,9 +145,9 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
         The period's own figures (:func:`~seglab.personas.period.period_figures`): they
         go into the cards' KPIs and summaries and decide the trend in the actions.
     customers
-        The canonical customer table (or its ``customer_id`` and ``email_sha256``,
-        :meth:`seglab.run.RunFolder.contacts`): e-mail hashes there make email and matched
-        paid-social audiences available channels.
+        The canonical customer table: its file (:meth:`seglab.run.RunFolder.contact_file`,
+        looked at by the engine) or a frame with ``customer_id`` and ``email_sha256``.
+        E-mail hashes there make email and matched paid-social audiences available channels.
     con
         The Ibis connection for :class:`SegmentFiles` (default: an in-process DuckDB);
         not used for features in memory.
@@ -166,9 +167,7 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
         matched = alignment.table.dropna(subset=["previous_segment"])
         carried = {int(a): previous[int(a)] for a in matched["aligned_segment"] if int(a) in previous}
     segment_names = name_segments(profiles, overrides=names, previous=carried, dictionary=dictionary, facts=facts)
-    contacts = set()
-    if customers is not None and "email_sha256" in customers and customers["email_sha256"].notna().any():
-        contacts = {"email", "email_sha256"}
+    contacts = {"email", "email_sha256"} if _has_email_hashes(customers, con) else set()
     actions = recommend_actions(profiles, facts=facts, dictionary=dictionary, period=period, contacts=contacts)
     columns = getattr(segmentation, "columns", None)
     currency = dictionary.meta.get("currency", "") if dictionary is not None else ""
@@ -186,3 +185,17 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
             **(meta or {})}
     return Personas(profiles=profiles, traits=traits, names=segment_names, cards=cards, rules=rules, meta=info,
                     period=period, dictionary=dictionary)
+
+
+def _has_email_hashes(customers, con) -> bool:
+    """Whether ``customers`` (a file, a frame or a table) has at least one e-mail hash; the
+    engine looks for one, so a customer file is not read into pandas."""
+    from seglab.features.engine import as_table, connect, execute
+
+    if customers is None:
+        return False
+    con = connect() if con is None else con
+    table = as_table(con, customers, name="customers")
+    if "email_sha256" not in table.columns:
+        return False
+    return len(execute(con, table.select("email_sha256").filter(table.email_sha256.notnull()).limit(1))) > 0

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from seglab._validation import require_columns, require_frame
 from seglab.config import Period, parse_period
 from seglab.exceptions import InputError
 
@@ -177,7 +176,7 @@ def _source(transactions, period):
     return transactions, period
 
 
-def period_figures(transactions, segments: pd.DataFrame, period: str | Period | None = None, *,
+def period_figures(transactions, segments, period: str | Period | None = None, *,
                    con=None) -> PeriodFigures:
     """Revenue, orders, active and new customers per segment in the period, the previous
     period and the same period a year earlier (see the module docstring).
@@ -189,16 +188,16 @@ def period_figures(transactions, segments: pd.DataFrame, period: str | Period | 
         which also give the period), a Parquet path, a DataFrame or an Ibis table; None for
         a dataset without transactions.
     segments
-        ``customer_id`` and ``segment`` (today's membership).
+        ``customer_id`` and ``segment`` (today's membership): the run's segments file
+        (``run.file("segments")``: the engine joins it, pandas never holds it), a frame or
+        an Ibis table.
     period
         The period (default: the run's).
     con
         An Ibis connection (default: a new in-process DuckDB).
     """
-    from seglab.features.engine import as_table, connect, execute
+    from seglab.features.engine import as_table, connect, execute, membership
 
-    require_frame(segments, "segments")
-    require_columns(segments, ["customer_id", "segment"], table="segments")
     transactions, period = _source(transactions, period)
     if period is None:
         raise InputError("period_figures needs the period (e.g. '2011Q3') or a run's tables (run.canonical_files())")
@@ -218,10 +217,9 @@ def period_figures(transactions, segments: pd.DataFrame, period: str | Period | 
     if pd.isna(first):
         return PeriodFigures.unavailable(parsed.label, "There are no transactions.")
     windows = _windows(parsed, pd.Timestamp(first).normalize())
-    members = segments[["customer_id", "segment"]].astype({"customer_id": "string", "segment": "int64"})
     import ibis
 
-    membership = ibis.memtable(members.rename(columns={"customer_id": "member_id"}))
+    members = membership(con, segments, id_name="member_id")
     bought = lines.filter(lines.amount > 0)
     firsts = bought.group_by(bought.customer_id.name("first_id")).aggregate(first_purchase=bought.order_date.min())
     covered = {name: (pd.Timestamp(info["start"]).to_pydatetime(),
@@ -242,7 +240,7 @@ def period_figures(transactions, segments: pd.DataFrame, period: str | Period | 
     counted = per_order.bought & per_order.key.notnull()
     per_customer = per_order.group_by(["window", "customer_id"]).aggregate(
         revenue=per_order.revenue.sum(), orders=counted.cast("int64").sum(), active=per_order.bought.any())
-    joined = (per_customer.left_join(membership, per_customer.customer_id == membership.member_id)
+    joined = (per_customer.left_join(members, per_customer.customer_id == members.member_id)
               .left_join(firsts, per_customer.customer_id == firsts.first_id))
     start = ibis.cases(*[(joined.window == name, a) for name, (a, _) in covered.items()])
     end = ibis.cases(*[(joined.window == name, b) for name, (_, b) in covered.items()])

@@ -88,7 +88,8 @@ def plot_k_evidence(selection, *, ncols: int = 2, panel_size: tuple[float, float
 
 
 def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None = None,
-                     ax: plt.Axes | None = None, max_points: int = 50_000, random_state: int = 0) -> plt.Axes:
+                     ax: plt.Axes | None = None, max_points: int = 50_000, random_state: int = 0,
+                     sizes: pd.DataFrame | None = None) -> plt.Axes:
     """The customer map (``x``, ``y`` from :meth:`Segmentation.add_map`) coloured by segment.
 
     Parameters
@@ -103,6 +104,12 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
         Above this many customers a seeded sample is drawn (the map stays readable and fast).
     random_state : int, default 0
         Seed of that sample.
+    sizes : DataFrame, optional
+        Customers per segment (``customers``, indexed by segment:
+        :meth:`RunFolder.segment_sizes <seglab.run.RunFolder.segment_sizes>`) when
+        ``segments`` holds only the customers placed on the map
+        (:meth:`RunFolder.segment_map <seglab.run.RunFolder.segment_map>`); default: counted
+        in ``segments``.
 
     Returns
     -------
@@ -114,17 +121,19 @@ def plot_segment_map(segments: pd.DataFrame, *, names: Mapping[int, str] | None 
     data = segments.dropna(subset=["x", "y"])  # beyond add_map's max_points, a sample is placed
     if len(data) > max_points:
         data = data.sample(max_points, random_state=random_state)
+    counts = segments["segment"].value_counts() if sizes is None else sizes["customers"]
     ids = sorted(data["segment"].unique())
     ax = axes(ax, (7.1, 6))
     for s in ids:
         rows = data[data["segment"] == s]
         label = (names or {}).get(s, "unassigned" if s < 0 else f"segment {s}")
         ax.scatter(rows["x"], rows["y"], s=6, alpha=0.6, color=segment_color(s),
-                   label=f"{label} ({(segments['segment'] == s).sum():,})", linewidths=0)
+                   label=f"{label} ({int(counts.get(s, 0)):,})", linewidths=0)
     ax.legend(markerscale=3, fontsize=8, loc="best", frameon=False)
     ax.set_xticks([])
     ax.set_yticks([])
-    shown = f"; {len(data):,} of {len(segments):,} customers shown" if len(data) < len(segments) else ""
+    total = int(counts.sum())
+    shown = f"; {len(data):,} of {total:,} customers shown" if len(data) < total else ""
     ax.set_title(f"Customer map (nearby customers are similar{shown})")
     return ax
 

@@ -377,23 +377,25 @@ def report_figures(run: RunFolder, comparison: Comparison | None = None, *, pers
     import seglab.plotting as splot
 
     personas = personas or run.personas()
-    segmentation = segmentation or run.segmentation()
+    segmentation = segmentation or run.segmentation(customers=False)
     quality = quality if quality is not None else run.quality()
     names = personas.names
 
     def fig(obj):
         return obj.figure if isinstance(obj, matplotlib.axes.Axes) else obj
 
+    sizes = run.segment_sizes()  # counted by the engine; the map reads its sample only
     figures = {
-        "sizes": fig(splot.plot_segment_sizes(segmentation.segments, names=names)),
+        "sizes": fig(splot.plot_segment_sizes(sizes, names=names)),
         "value": fig(splot.plot_size_value(personas)),
         "heatmap": fig(splot.plot_profile_heatmap(personas)),
         "traits": fig(splot.plot_all_traits(personas)),
         "k_evidence": fig(splot.plot_k_evidence(segmentation.selection)),
         "stability": fig(splot.plot_stability(segmentation.selection, names=names)),
     }
-    if {"x", "y"} <= set(segmentation.segments.columns):
-        figures["map"] = fig(splot.plot_segment_map(segmentation.segments, names=names))
+    placed = run.segment_map()
+    if placed is not None and len(placed):
+        figures["map"] = fig(splot.plot_segment_map(placed, names=names, sizes=sizes))
     if quality is not None and any(c.count > 0 for c in quality.checks):
         figures["quality"] = fig(splot.plot_quality(quality))
     value_check = _value_validation(run)
@@ -421,7 +423,7 @@ def _measure_figures(measured: Measurement | None) -> dict:
 def report_context(run: RunFolder, comparison: Comparison | None = None) -> dict:
     """Everything the template shows, read from the run (figures rendered)."""
     personas = run.personas()
-    segmentation = run.segmentation()
+    segmentation = run.segmentation(customers=False)
     dictionary = personas.dictionary
     quality = run.quality()
     manifest = run.read_manifest()
