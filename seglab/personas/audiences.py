@@ -163,7 +163,7 @@ def export_audiences(segments, folder: str | Path, *, names: dict[int, str], cus
                   for s in counts.index}
         written = {}
         if exported:
-            rows = _drawn(con, members, exported, control_seed, _emails(con, customers))
+            rows = _drawn(members, exported, control_seed, _emails(con, customers))
             written = _write_files(rows, tmp, labels=labels, held=held, exported=exported, min_size=min_size,
                                    con=con)
         for s, n in counts.items():
@@ -203,7 +203,7 @@ def _emails(con, customers):
         contact_id=table.customer_id.cast("string"), email_sha256=table.email_sha256.cast("string"))
 
 
-def _drawn(con, members, exported: list[int], seed: int, emails):
+def _drawn(members, exported: list[int], seed: int, emails):
     """The exported segments' customers in the order of the control-group draw: by segment,
     then SHA-256 of ``"<seed>:<id>"``, then id (see :func:`control_groups`), with their
     e-mail hash when there are e-mail hashes."""
