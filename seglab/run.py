@@ -187,13 +187,6 @@ class RunFolder:
         path = self.require("customers")
         return path if "email_sha256" in pq.read_schema(path).names else None
 
-    def contacts(self) -> pd.DataFrame | None:
-        """``customer_id`` and ``email_sha256`` of the canonical customer table, in memory (the
-        explorer's), or None when the customers have no e-mail hashes; the other columns are
-        not read."""
-        path = self.contact_file()
-        return None if path is None else pd.read_parquet(path, columns=["customer_id", "email_sha256"])
-
     def campaigns(self) -> pd.DataFrame | None:
         """The canonical campaigns table, or None when the dataset has none."""
         return self._optional_table("campaigns")
