@@ -90,9 +90,10 @@ def test_next_quarter_keeps_segment_numbers_and_names(sample_run):
 
     names = sample_run.folder.path.parent / "names.yaml"
     names.write_text("0: Our best customers\n")
-    first = run_pipeline("sample", "2025Q3", out=sample_run.folder.path.parents[1],
-                         config={"map_method": "pca", "n_bootstrap": 3, "names_file": str(names)},
-                         progress=False)
+    # the analyst's names, given to the personas stage alone on this quarter's finished run
+    first = run_single_stage("personas", "sample", "2025Q3", out=sample_run.folder.path.parents[1],
+                             config={"names_file": str(names)}, progress=False)
+    assert first.folder.personas().names[0] == "Our best customers"
     later = run_pipeline("sample", "2025Q4", out=first.folder.path.parents[1],
                          config={"map_method": "pca", "n_bootstrap": 3, "k": 4}, progress=False)
     seg = later.folder.segmentation()
