@@ -43,7 +43,7 @@ from seglab._validation import check_range
 from seglab.cluster.segmenter import UNASSIGNED
 from seglab.exceptions import InputError
 
-__all__ = ["export_audiences", "control_groups", "MIN_AUDIENCE", "CONTROL_SHARE"]
+__all__ = ["export_audiences", "control_groups", "control_sizes", "has_email_hashes", "MIN_AUDIENCE", "CONTROL_SHARE"]
 
 MIN_AUDIENCE = 100
 """Default smallest exported audience (ad platforms refuse or de-anonymise smaller ones)."""
@@ -133,7 +133,6 @@ def export_audiences(segments, folder: str | Path, *, names: dict[int, str], cus
     from seglab.features.engine import connect, execute, membership
 
     check_range(min_size, name="min_size", low=1, integer=True)
-    check_range(control_share, name="control_share", low=0.0, high=0.9)
     con = connect() if con is None else con
     members = membership(con, segments, id_name="customer_id")
     bad = execute(con, members.filter(~members.customer_id.re_search(_PSEUDONYM.pattern)).limit(3))
@@ -175,13 +174,14 @@ def export_audiences(segments, folder: str | Path, *, names: dict[int, str], cus
             elif n < min_size:
                 entry["note"] = f"suppressed: fewer than {min_size} customers"
             else:
-                entry.update(exported=True, file=f"segment_{s}.csv", treatment=int(n - held[s]), control=int(held[s]))
+                file, ad_file = _files(s)
+                entry.update(exported=True, file=file, treatment=int(n - held[s]), control=int(held[s]))
                 if entry["control"] < 2:
                     entry["control_note"] = (f"a control group of {entry['control']} customer"
                                              f"{'' if entry['control'] == 1 else 's'}: too small to measure lift")
                 hashed = written.get(s)
                 if hashed is not None and hashed >= min_size:
-                    entry["ad_platform_file"] = f"ad_platform/segment_{s}.csv"
+                    entry["ad_platform_file"] = ad_file
                     entry["ad_platform_customers"] = hashed
                 elif hashed is not None:
                     entry["ad_platform_note"] = f"fewer than {min_size} customers with an e-mail hash"
@@ -189,6 +189,16 @@ def export_audiences(segments, folder: str | Path, *, names: dict[int, str], cus
         manifest["segments"] = sorted(kept + manifest["segments"], key=lambda e: e["segment"])
         write_json(manifest, tmp / "manifest.json")
     return manifest
+
+
+def has_email_hashes(customers, con=None) -> bool:
+    """Whether ``customers`` (the customer file, a frame or a table) has at least one e-mail
+    hash; the engine looks for one, so a customer file is not read into pandas."""
+    from seglab.features.engine import connect, execute
+
+    con = connect() if con is None else con
+    emails = _emails(con, customers)
+    return emails is not None and len(execute(con, emails.select("email_sha256").limit(1))) > 0
 
 
 def _emails(con, customers):
@@ -254,22 +264,21 @@ def _write_files(rows, folder: Path, *, labels: dict[int, str], held: pd.Series,
                                   "segment": part.column("segment"),
                                   "segment_name": pa.array([labels[s]] * part.num_rows, pa.string()),
                                   "group": group})
-                _writer(writers, s, folder / f"segment_{s}.csv", table.schema, options).write_table(table)
+                _writer(writers, s, folder / _files(s)[0], table.schema, options).write_table(table)
                 if has_emails:
                     emails = part.column("email_sha256").filter(pa.array(~control)).drop_null()
                     hashed[s] += len(emails)
                     if len(emails):
                         ad = pa.table({"email_sha256": emails})
                         (folder / "ad_platform").mkdir(exist_ok=True)
-                        _writer(writers, ("ad", s), folder / "ad_platform" / f"segment_{s}.csv", ad.schema,
-                                options).write_table(ad)
+                        _writer(writers, ("ad", s), folder / _files(s)[1], ad.schema, options).write_table(ad)
     finally:
         for writer in writers.values():
             writer.close()
         staged.unlink(missing_ok=True)
     for s, n in hashed.items():
         if n < min_size:
-            (folder / "ad_platform" / f"segment_{s}.csv").unlink(missing_ok=True)
+            (folder / _files(s)[1]).unlink(missing_ok=True)
     if (folder / "ad_platform").is_dir() and not any((folder / "ad_platform").iterdir()):
         (folder / "ad_platform").rmdir()
     return hashed

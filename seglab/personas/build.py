@@ -18,7 +18,7 @@ import pandas as pd
 
 from seglab.cluster.columns import SegmentationColumns
 from seglab.personas.actions import recommend_actions
-from seglab.personas.audiences import CONTROL_SHARE, MIN_AUDIENCE, export_audiences
+from seglab.personas.audiences import CONTROL_SHARE, MIN_AUDIENCE, export_audiences, has_email_hashes
 from seglab.personas.cards import PersonaCard, persona_cards
 from seglab.personas.facts import segment_facts
 from seglab.personas.naming import name_segments
@@ -167,7 +167,7 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
         matched = alignment.table.dropna(subset=["previous_segment"])
         carried = {int(a): previous[int(a)] for a in matched["aligned_segment"] if int(a) in previous}
     segment_names = name_segments(profiles, overrides=names, previous=carried, dictionary=dictionary, facts=facts)
-    contacts = {"email", "email_sha256"} if _has_email_hashes(customers, con) else set()
+    contacts = {"email", "email_sha256"} if has_email_hashes(customers, con) else set()
     actions = recommend_actions(profiles, facts=facts, dictionary=dictionary, period=period, contacts=contacts)
     columns = getattr(segmentation, "columns", None)
     currency = dictionary.meta.get("currency", "") if dictionary is not None else ""
@@ -185,17 +185,3 @@ def build_personas(features, segmentation, *, names: Mapping[int, str] | None = 
             **(meta or {})}
     return Personas(profiles=profiles, traits=traits, names=segment_names, cards=cards, rules=rules, meta=info,
                     period=period, dictionary=dictionary)
-
-
-def _has_email_hashes(customers, con) -> bool:
-    """Whether ``customers`` (a file, a frame or a table) has at least one e-mail hash; the
-    engine looks for one, so a customer file is not read into pandas."""
-    from seglab.features.engine import as_table, connect, execute
-
-    if customers is None:
-        return False
-    con = connect() if con is None else con
-    table = as_table(con, customers, name="customers")
-    if "email_sha256" not in table.columns:
-        return False
-    return len(execute(con, table.select("email_sha256").filter(table.email_sha256.notnull()).limit(1))) > 0
